@@ -1,0 +1,133 @@
+# vfio-migrate: libvfmig, the vfio-migrate tool, and their tests.
+#
+#   make            library (lib/libvfmig.{so,a}) and tools/vfio-migrate/vfio-migrate
+#   make check      dependencies, build, unit + integration tests, ASan/UBSan unit tests
+#   make demo       a local migration of a simulated device (no hardware needed)
+#   make deps       install missing Debian packages (as root) or name them
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show full commands
+
+VERSION := 0.1.0
+SOVERSION := 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+
+ifeq ($(V),1)
+Q :=
+quiet = @:
+else
+Q := @
+quiet = @printf '  %-6s %s\n'
+endif
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wwrite-strings -Wundef -Wcast-align
+WERROR ?= -Werror
+OPT ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread -fPIC -Iinclude -Ilib \
+	$(WARNINGS) $(WERROR)
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+LDLIBS := -pthread
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/vfio-migrate/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+
+# build/obj: the normal build; build/asan: sanitizers, for the unit tests.
+obj = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+LIB_A := lib/libvfmig.a
+LIB_SO := lib/libvfmig.so.$(VERSION)
+TOOL := tools/vfio-migrate/vfio-migrate
+UNIT := build/obj/tests/unit-tests
+UNIT_ASAN := build/asan/tests/unit-tests
+LINKAGE := build/obj/tests/linkage
+
+.PHONY: all check demo deps install clean unit integration asan
+all: $(LIB_A) $(LIB_SO) $(TOOL)
+
+deps:
+	$(Q)sh scripts/deps.sh
+
+build/obj/%.o: %.c
+	$(quiet) CC $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(CFLAGS) $(CFLAGS_$(notdir $*)) -MMD -MP -c -o $@ $<
+
+build/asan/%.o: %.c
+	$(quiet) CC-ASAN $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) $(CFLAGS) $(CFLAGS_$(notdir $*)) -MMD -MP -c -o $@ $<
+
+# A test that builds the compat header against newer kernel headers.
+CFLAGS_test_compat_new := -Itests/unit/uapi-new
+CFLAGS_main := -DVFMIG_MIGRATE_VERSION=\"$(VERSION)\"
+
+$(LIB_A): $(call obj,obj,$(LIB_SRCS))
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(call obj,obj,$(LIB_SRCS)) lib/libvfmig.map
+	$(quiet) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,libvfmig.so.$(SOVERSION) \
+		-Wl,--version-script=lib/libvfmig.map -Wl,-z,defs \
+		-o $@ $(call obj,obj,$(LIB_SRCS)) $(LDLIBS)
+	$(Q)ln -sf libvfmig.so.$(VERSION) lib/libvfmig.so.$(SOVERSION)
+	$(Q)ln -sf libvfmig.so.$(VERSION) lib/libvfmig.so
+
+$(TOOL): $(call obj,obj,$(TOOL_SRCS)) $(LIB_A)
+	$(quiet) LD $@
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(call obj,obj,$(UNIT_SRCS)) $(LIB_A)
+	$(quiet) LD $@
+	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+
+$(UNIT_ASAN): $(call obj,asan,$(UNIT_SRCS) $(LIB_SRCS))
+	$(quiet) LD $@
+	$(Q)$(CC) -fsanitize=address,undefined -o $@ $^ -lcriterion $(LDLIBS)
+
+# Every symbol the public header declares must be exported by the .so.
+$(LINKAGE): tests/linkage.sh include/vfmig.h $(LIB_SO)
+	$(quiet) LINK $@
+	$(Q)mkdir -p $(@D)
+	$(Q)sh tests/linkage.sh include/vfmig.h $(LIB_SO) $@ "$(CC)"
+
+unit: $(UNIT)
+	$(Q)$(UNIT) --jobs 2
+
+asan: $(UNIT_ASAN)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1 $(UNIT_ASAN) --jobs 2
+
+integration: $(TOOL) $(LINKAGE)
+	$(Q)$(LINKAGE)
+	$(Q)sh tests/integration/run.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
+	$(Q)$(MAKE) --no-print-directory unit integration asan
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(TOOL) demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvfmig.so.$(SOVERSION)
+	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvfmig.so
+	install -m 644 include/vfmig.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 Documentation/libvfmig.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 Documentation/vfio-migrate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build $(LIB_A) lib/libvfmig.so* $(TOOL)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

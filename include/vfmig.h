@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfmig: move the migration state of VFIO devices.
+ *
+ * Conventions (see libvfmig(3)):
+ *  - Functions return 0 or a non-negative value on success and -errno on
+ *    failure.  errno is never the error channel.
+ *  - Handles are opaque.  Every close/free function accepts NULL.
+ *  - Option structs start with a size field: set it to sizeof(the struct) so
+ *    the struct can grow without breaking the ABI.
+ *  - A handle is used by one thread at a time unless a call says otherwise.
+ *    The library has no global mutable state.
+ */
+#ifndef VFMIG_H
+#define VFMIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VFMIG_VERSION_MAJOR 0
+#define VFMIG_VERSION_MINOR 1
+#define VFMIG_VERSION_PATCH 0
+
+/* The library's version string, e.g. "0.1.0". */
+const char *vfmig_version(void);
+
+/*
+ * Migration states, numbered as the kernel's enum vfio_device_mig_state.
+ * Values >= VFMIG_STATE_COUNT may be reported by future kernels.
+ */
+enum vfmig_state {
+	VFMIG_STATE_ERROR = 0,
+	VFMIG_STATE_STOP = 1,
+	VFMIG_STATE_RUNNING = 2,
+	VFMIG_STATE_STOP_COPY = 3,
+	VFMIG_STATE_RESUMING = 4,
+	VFMIG_STATE_RUNNING_P2P = 5,
+	VFMIG_STATE_PRE_COPY = 6,
+	VFMIG_STATE_PRE_COPY_P2P = 7,
+};
+#define VFMIG_STATE_COUNT 8
+
+/* "running", "pre-copy-p2p", ...; "unknown" for values out of range. */
+const char *vfmig_state_name(int state);
+/* Parse a state name (case-insensitive, '-' or '_'): state, or -EINVAL. */
+int vfmig_state_parse(const char *name);
+
+/* Migration capability flags, as VFIO_MIGRATION_*. */
+#define VFMIG_MIGRATION_STOP_COPY (1u << 0)
+#define VFMIG_MIGRATION_P2P (1u << 1)
+#define VFMIG_MIGRATION_PRE_COPY (1u << 2)
+
+/*
+ * The next hop from @cur towards @target on a device with migration @flags,
+ * as the kernel composes multi-arc transitions.  Returns the next state, or
+ * -EINVAL if @target cannot be reached (unsupported, ERROR, or a forbidden
+ * arc such as STOP_COPY -> PRE_COPY).  cur == target returns target.
+ */
+int vfmig_state_next_hop(uint32_t flags, int cur, int target);
+
+/* ---------------------------------------------------------------- sizes */
+
+/*
+ * Parse a size: a decimal number with an optional binary suffix K, M, G, T
+ * (also KiB...TiB) or decimal suffix KB, MB, GB, TB; fractions allowed
+ * ("1.5G").  Returns 0 and sets *out, -EINVAL for bad text, -ERANGE for
+ * values above 2^64-1.  When @err is not NULL, a message quoting the bad
+ * text is written there on failure.
+ */
+int vfmig_parse_size(const char *text, uint64_t *out, char *err,
+		     size_t err_size);
+
+/*
+ * Parse a rate in bytes per second: a size followed by "/s" ("512M/s",
+ * "1.5GB/s"), or bits per second with "bit", "Kbit", "Mbit", "Gbit".
+ */
+int vfmig_parse_rate(const char *text, uint64_t *out, char *err,
+		     size_t err_size);
+
+/* --------------------------------------------------------------- device */
+
+struct vfmig_device;
+
+struct vfmig_device_opts {
+	size_t size; /* sizeof(struct vfmig_device_opts) */
+	/* Roots for sysfs and /dev (tests point them at a fake tree).
+	 * NULL: $VFMIG_SYSFS_ROOT / $VFMIG_DEV_ROOT, else "/sys" and "/dev". */
+	const char *sysfs_root;
+	const char *dev_root;
+	/* Where vfmig_device_open() writes the reason when it fails. */
+	char *errbuf;
+	size_t errbuf_size;
+};
+
+/*
+ * Open a migratable device named by @spec:
+ *   pci:DDDD:BB:DD.F            a PCI function bound to a vfio driver
+ *   mdev:UUID                   a mediated device
+ *   /dev/vfio/devices/vfioN     a vfio device cdev (iommufd, Linux 6.6+)
+ *   fd:N                        a VFIO device fd owned by the caller (dup'd)
+ *   sim:KEY=VALUE,...           the simulated device (see vfio-migrate(8))
+ * @opts may be NULL.  Returns 0 and sets *out, or -errno (with the reason
+ * in opts->errbuf): -ENOENT no such device, -EACCES no permission,
+ * -EINVAL bad spec, -ENOTTY the device cannot migrate, -EBUSY group not
+ * viable.
+ */
+int vfmig_device_open(const char *spec, const struct vfmig_device_opts *opts,
+		      struct vfmig_device **out);
+
+/*
+ * Close the device: ends any migration session (closing its data_fd), then
+ * the device fd.  Leaves the device in whatever state it is in.  NULL-safe.
+ */
+void vfmig_device_close(struct vfmig_device *dev);
+
+/* The device's name ("0000:3b:00.1", an mdev UUID, or a sim's name=). */
+const char *vfmig_device_name(const struct vfmig_device *dev);
+/* Rename the device (for reports).  Returns 0 or -EINVAL. */
+int vfmig_device_set_name(struct vfmig_device *dev, const char *name);
+/* "vfio" or "sim". */
+const char *vfmig_device_backend(const struct vfmig_device *dev);
+
+/* Migration flags (VFMIG_MIGRATION_*), or -errno. */
+int vfmig_device_migration_flags(struct vfmig_device *dev);
+
+/* Current state, read from the device (a state >= 0), or -errno. */
+int vfmig_device_get_state(struct vfmig_device *dev);
+
+/*
+ * Move the device to @state, composing multi-arc transitions as the kernel
+ * does.  When the final arc opens a migration session (RUNNING->PRE_COPY,
+ * RUNNING_P2P->PRE_COPY_P2P, STOP->STOP_COPY, STOP->RESUMING) *data_fd is
+ * the session's fd, otherwise -1.  @data_fd may be NULL.
+ *
+ * The data_fd belongs to the device: do not close it.  It stays valid until
+ * the session ends (the device leaves PRE_COPY/PRE_COPY_P2P/STOP_COPY or
+ * RESUMING, is reset or closed); dup() it to keep it longer.  Read it (save)
+ * or write it (resume) with read()/write() or io_uring, one I/O in flight.
+ *
+ * On failure the device is queried again: the returned -errno is the
+ * driver's, vfmig_device_strerror() names the arc, and
+ * vfmig_device_get_state() tells where the device is now.
+ */
+int vfmig_device_set_state(struct vfmig_device *dev, enum vfmig_state state,
+			   int *data_fd);
+
+/* The current session's data_fd, or -1. */
+int vfmig_device_data_fd(const struct vfmig_device *dev);
+
+struct vfmig_precopy_info {
+	uint64_t initial_bytes; /* initial data not read yet */
+	uint64_t dirty_bytes; /* data changed since it was read */
+};
+
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO on the current session.  Only valid in PRE_COPY
+ * and PRE_COPY_P2P (-EINVAL otherwise).  The values are the driver's
+ * estimates and may be garbage: never size anything from them.  Some
+ * drivers (mlx5) only produce new pre-copy data when this is called.
+ */
+int vfmig_device_precopy_info(struct vfmig_device *dev,
+			      struct vfmig_precopy_info *info);
+
+/*
+ * The driver's estimate of the bytes STOP_COPY will produce
+ * (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE).  -ENOTTY or -EINVAL: not supported
+ * (Linux < 6.2 or driver without it).  Untrusted, as above.
+ */
+int vfmig_device_stopcopy_size(struct vfmig_device *dev, uint64_t *bytes);
+
+/* VFIO_DEVICE_RESET: ends any session; the device lands in RUNNING. */
+int vfmig_device_reset(struct vfmig_device *dev);
+
+/*
+ * Bring the device back to RUNNING after a failure: read its state; from
+ * ERROR or RESUMING (which only a reset leaves without loading a partial
+ * stream) reset it; otherwise ask for RUNNING, and reset if that fails.
+ * Returns 0 when the device is RUNNING, or -errno.
+ */
+int vfmig_device_recover(struct vfmig_device *dev);
+
+/*
+ * A 64-bit hash of the device's internal state, for devices that expose it
+ * (sim).  -EOPNOTSUPP otherwise.
+ */
+int vfmig_device_state_hash(struct vfmig_device *dev, uint64_t *hash);
+
+/*
+ * The reason for the last failure on this handle, naming the device, the
+ * step and the errno: "device sim0: PRE_COPY->STOP_COPY failed: EIO (...)".
+ * Valid until the next call on the handle.  "" when nothing failed.
+ */
+const char *vfmig_device_strerror(const struct vfmig_device *dev);
+
+/* A 64-bit hash of a buffer (the hash used for device state hashes). */
+uint64_t vfmig_hash64(const void *buf, size_t len, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VFMIG_H */

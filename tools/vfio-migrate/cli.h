@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vfio-migrate: what the command files share. */
+#ifndef VFIO_MIGRATE_CLI_H
+#define VFIO_MIGRATE_CLI_H
+
+#include <stdbool.h>
+
+#include "vfmig.h"
+
+/* Exit statuses (vfio-migrate(8)). */
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+extern const char *prog;
+
+int cmd_info(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* "vfio-migrate: <message>" on stderr. */
+void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Open @spec; on failure print why and return the exit status to use. */
+int open_device(const char *spec, struct vfmig_device **out);
+
+/* -V output. */
+int print_version(void);
+
+/* The sim keys, for -h texts. */
+extern const char sim_keys_help[];
+
+#endif

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vfio-migrate: move the migration state of VFIO devices. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *prog = "vfio-migrate";
+
+const char sim_keys_help[] =
+	"Simulated device: sim:KEY=VALUE,... with keys\n"
+	"  size=SIZE        state size, a multiple of 4K (default 16M, at most 64G)\n"
+	"  pattern=P        zero | random | fb (framebuffer-like, default) | text\n"
+	"  seed=N           content seed (default 1)\n"
+	"  dirty=RATE       pages dirtied while running, e.g. 32M/s (default 0)\n"
+	"  precopy=on|off   offer PRE_COPY (default on)\n"
+	"  p2p=on|off       offer the P2P states (default on)\n"
+	"  end=enomsg|zero  how a PRE_COPY read says \"no data now\": a failed read\n"
+	"                   (EAGAIN: a pipe cannot return ENOMSG) or 0 (default enomsg)\n"
+	"  sizes=MODE       size reports: exact (default) | zero | huge | random | stale\n"
+	"  faults=F[+F...]  fail:FROM:TO (the arc fails, EIO) | error:FROM:TO (and the\n"
+	"                   device lands in ERROR) | eio:SIZE (the stream breaks after\n"
+	"                   SIZE bytes) | slow:RATE (the stream is produced at RATE)\n"
+	"  name=NAME        the device's name (default sim)\n";
+
+void err_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int open_device(const char *spec, struct vfmig_device **out)
+{
+	char why[512];
+	struct vfmig_device_opts opts = {
+		.size = sizeof(opts),
+		.errbuf = why,
+		.errbuf_size = sizeof(why),
+	};
+	int ret = vfmig_device_open(spec, &opts, out);
+
+	if (ret == 0)
+		return EXIT_OK;
+	err_msg("%s", why[0] ? why : strerror(-ret));
+	/* -EINVAL is a spec the user mistyped: a usage error. */
+	return ret == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+}
+
+int print_version(void)
+{
+	printf("%s %s (libvfmig %s)\n", prog, VFMIG_MIGRATE_VERSION,
+	       vfmig_version());
+	return EXIT_OK;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s COMMAND [OPTIONS]\n"
+		"       %s -h | -V\n"
+		"\n"
+		"Commands:\n"
+		"  info   show a device's migration capabilities, state and sizes\n"
+		"  demo   migrate a simulated device locally and compare state hashes\n"
+		"\n"
+		"'%s COMMAND -h' describes a command; vfio-migrate(8) has the details.\n",
+		prog, prog, prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "info", cmd_info },
+		{ "demo", cmd_demo },
+	};
+
+	/* Writes to a closed pipe or socket are errors we report. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		return print_version();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	err_msg("unknown command '%s' (see '%s -h')", argv[1], prog);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <string.h>
+
+#include "print.h"
+
+void pr_init(struct printer *p, FILE *out, bool json)
+{
+	memset(p, 0, sizeof(*p));
+	p->out = out;
+	p->json = json;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* Separator, indentation and key of the next JSON value. */
+static void json_key(struct printer *p, const char *key)
+{
+	if (p->need_comma[p->depth])
+		fputc(',', p->out);
+	p->need_comma[p->depth] = true;
+	if (p->depth) {
+		fputc('\n', p->out);
+		fprintf(p->out, "%*s", p->depth * 2, "");
+	}
+	if (key && !p->in_array[p->depth]) {
+		json_string(p->out, key);
+		fputs(": ", p->out);
+	}
+}
+
+static void text_label(struct printer *p, const char *label)
+{
+	int indent = p->depth > 1 ? (p->depth - 1) * 2 : 0;
+
+	fprintf(p->out, "%*s%-16s ", indent, "", label);
+}
+
+static void push(struct printer *p, bool array)
+{
+	if (p->depth + 1 < PR_MAX_DEPTH) {
+		p->depth++;
+		p->need_comma[p->depth] = false;
+		p->in_array[p->depth] = array;
+	}
+}
+
+void pr_open_object(struct printer *p, const char *key)
+{
+	if (p->json) {
+		json_key(p, key);
+		fputc('{', p->out);
+	}
+	push(p, false);
+}
+
+static void pop(struct printer *p, char close)
+{
+	bool had = p->need_comma[p->depth];
+
+	if (p->depth)
+		p->depth--;
+	if (!p->json)
+		return;
+	if (had) {
+		fputc('\n', p->out);
+		fprintf(p->out, "%*s", p->depth * 2, "");
+	}
+	fputc(close, p->out);
+}
+
+void pr_close_object(struct printer *p)
+{
+	pop(p, '}');
+}
+
+void pr_open_array(struct printer *p, const char *key, const char *label)
+{
+	if (p->json) {
+		json_key(p, key);
+		fputc('[', p->out);
+	} else if (label) {
+		text_label(p, label);
+	}
+	push(p, true);
+}
+
+void pr_close_array(struct printer *p)
+{
+	bool text_list = !p->json && p->in_array[p->depth];
+
+	pop(p, ']');
+	if (text_list)
+		fputc('\n', p->out);
+}
+
+void pr_string(struct printer *p, const char *key, const char *label,
+	       const char *value)
+{
+	if (p->json) {
+		json_key(p, key);
+		json_string(p->out, value);
+	} else if (p->in_array[p->depth]) {
+		fprintf(p->out, "%s%s", p->need_comma[p->depth] ? " " : "",
+			value);
+		p->need_comma[p->depth] = true;
+	} else {
+		text_label(p, label);
+		fprintf(p->out, "%s\n", value);
+	}
+}
+
+void pr_u64(struct printer *p, const char *key, const char *label,
+	    uint64_t value)
+{
+	if (p->json) {
+		json_key(p, key);
+		fprintf(p->out, "%llu", (unsigned long long)value);
+	} else {
+		text_label(p, label);
+		fprintf(p->out, "%llu\n", (unsigned long long)value);
+	}
+}
+
+const char *human_bytes(uint64_t v, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	return buf;
+}
+
+void pr_bytes(struct printer *p, const char *key, const char *label,
+	      uint64_t value)
+{
+	char h[32];
+
+	if (p->json) {
+		pr_u64(p, key, label, value);
+		return;
+	}
+	text_label(p, label);
+	fprintf(p->out, "%llu bytes (%s)\n", (unsigned long long)value,
+		human_bytes(value, h, sizeof(h)));
+}
+
+void pr_hex64(struct printer *p, const char *key, const char *label,
+	      uint64_t value)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)value);
+	pr_string(p, key, label, buf);
+}
+
+void pr_null(struct printer *p, const char *key, const char *label,
+	     const char *text)
+{
+	if (p->json) {
+		json_key(p, key);
+		fputs("null", p->out);
+	} else {
+		text_label(p, label);
+		fprintf(p->out, "%s\n", text);
+	}
+}
+
+void pr_end(struct printer *p)
+{
+	if (p->json)
+		fputc('\n', p->out);
+	fflush(p->out);
+}
