@@ -224,12 +224,12 @@ static int sim_precopy_info(struct vfmig_device *dev, int data_fd,
 
 	(void)data_fd;
 	pthread_mutex_lock(&s->lock);
-	if (!is_precopy(s->state) || !s->save) {
-		device_why(dev, "not in PRE_COPY");
-		ret = -EINVAL;
-	} else if (s->save->broken) {
+	if (s->save && s->save->broken) {
 		device_why(dev, "the save stream broke (injected fault)");
 		ret = -EIO;
+	} else if (!is_precopy(s->state) || !s->save) {
+		device_why(dev, "not in PRE_COPY");
+		ret = -EINVAL;
 	} else {
 		sim_apply_dirty(s);
 		sim_save_pending(s, &initial, &rest);

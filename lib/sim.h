@@ -118,7 +118,7 @@ struct sim {
 	struct sim_resume *resume;
 	/* garbage size reports */
 	uint64_t garbage_rng;
-	bool stale_set;
+	unsigned stale_set; /* bit per reported value */
 	uint64_t stale_stopcopy, stale_initial, stale_dirty;
 };
 

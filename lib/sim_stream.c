@@ -23,7 +23,8 @@
  * write end and reopens it through /proc/self/fd when it has data again) or,
  * for end=enomsg, a failed read: a pipe cannot fail with ENOMSG, so the read
  * end is non-blocking and the read fails with EAGAIN, the errno mlx5 gives
- * for the same condition on a non-blocking fd.
+ * on a non-blocking fd.  Like mlx5's, that EAGAIN also comes while the
+ * producer is still catching up; PRECOPY_INFO tells the two apart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -487,13 +488,13 @@ static void check_header(struct sim *s, struct sim_resume *rs)
 	if (get_le32(h + 8) != SIM_VERSION)
 		return parse_error(rs, "stream version %u, expected %u",
 				   get_le32(h + 8), SIM_VERSION);
-	if (get_le32(h + 12) != SIM_PAGE || get_le64(h + 24) != s->npages)
-		return parse_error(rs, "stream header is inconsistent");
 	if (get_le64(h + 16) != s->cfg.size)
 		return parse_error(rs,
 				   "stream is for a device of %llu bytes, this device has %llu",
 				   (unsigned long long)get_le64(h + 16),
 				   (unsigned long long)s->cfg.size);
+	if (get_le32(h + 12) != SIM_PAGE || get_le64(h + 24) != s->npages)
+		return parse_error(rs, "stream header is inconsistent");
 	rs->header_ok = true;
 }
 
