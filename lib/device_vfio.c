@@ -620,8 +620,10 @@ int vfio_device_open_sys(const char *spec,
 				ret = set_errbuf(c.err, c.err_size, errno,
 						 "device fd %ld: %s", n,
 						 errno_name(errno));
-			else
+			if (ret >= 0) {
 				vd->fd = ret;
+				ret = 0;
+			}
 		}
 	} else if (spec[0] == '/') {
 		const char *base = strrchr(spec, '/') + 1;
