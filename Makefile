@@ -45,7 +45,7 @@ UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 
-.PHONY: all check demo deps install clean unit integration asan
+.PHONY: all check demo deps install clean unit integration asan format format-check
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -106,9 +106,27 @@ integration: $(TOOL) $(LINKAGE)
 	$(Q)$(LINKAGE)
 	$(Q)sh tests/integration/run.sh
 
+# The code follows .clang-format; only whitespace may differ from it.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)if ! command -v clang-format >/dev/null 2>&1; then \
+		echo "format-check: SKIP (clang-format is not installed)"; \
+	else \
+		bad=$$(for f in $(FORMAT_FILES); do \
+			clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+		if [ -n "$$bad" ]; then \
+			echo "format-check: not formatted (run make format):" $$bad; \
+			exit 1; \
+		fi; \
+		echo "format-check: $(words $(FORMAT_FILES)) files follow .clang-format"; \
+	fi
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
-	$(Q)$(MAKE) --no-print-directory unit integration asan
+	$(Q)$(MAKE) --no-print-directory format-check unit integration asan
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

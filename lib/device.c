@@ -44,8 +44,10 @@ int set_errbuf(char *buf, size_t size, int err, const char *fmt, ...)
 }
 
 /* Append to a string buffer, truncating quietly (messages only). */
-__attribute__((format(printf, 3, 4))) static void
-appendf(char *buf, size_t size, const char *fmt, ...)
+static void appendf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void appendf(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t len = strnlen(buf, size);
 	va_list ap;
@@ -66,8 +68,10 @@ void device_why(struct vfmig_device *dev, const char *fmt, ...)
 	va_end(ap);
 }
 
-__attribute__((format(printf, 3, 4))) static int
-dev_fail(struct vfmig_device *dev, int err, const char *fmt, ...)
+static int dev_fail(struct vfmig_device *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int dev_fail(struct vfmig_device *dev, int err, const char *fmt, ...)
 {
 	char step[160];
 	va_list ap;
@@ -107,8 +111,8 @@ int vfmig_device_open(const char *spec, const struct vfmig_device_opts *opts,
 	size_t ebs = 0;
 
 	if (opts && opts->size >= offsetof(struct vfmig_device_opts, errbuf) +
-					   sizeof(opts->errbuf) +
-					   sizeof(opts->errbuf_size)) {
+					  sizeof(opts->errbuf) +
+					  sizeof(opts->errbuf_size)) {
 		eb = opts->errbuf;
 		ebs = opts->errbuf_size;
 	}
@@ -240,8 +244,9 @@ int vfmig_device_set_state(struct vfmig_device *dev, enum vfmig_state state,
 				"%sstate unreadable afterwards",
 				dev->why[0] ? "; " : "");
 		else if (now != from)
-			appendf(dev->why, sizeof(dev->why), "%sdevice now in %s",
-				dev->why[0] ? "; " : "", state_upper(now));
+			appendf(dev->why, sizeof(dev->why),
+				"%sdevice now in %s", dev->why[0] ? "; " : "",
+				state_upper(now));
 		return dev_fail(dev, err, "%s->%s failed", state_upper(from),
 				state_upper((int)state));
 	}

@@ -338,9 +338,10 @@ int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 			munmap(s->mem, s->cfg.size);
 		free(s->dirty);
 		free(s);
-		return set_errbuf(eb, ebs, ENOMEM,
-				  "sim: cannot allocate %llu bytes of device state",
-				  size);
+		return set_errbuf(
+			eb, ebs, ENOMEM,
+			"sim: cannot allocate %llu bytes of device state",
+			size);
 	}
 	madvise(s->mem, s->cfg.size, MADV_HUGEPAGE);
 	for (uint64_t p = 0; p < s->npages; p++)

@@ -217,8 +217,10 @@ struct ctx {
 };
 
 /* snprintf for paths: a path that does not fit is an error, not a cut. */
-__attribute__((format(printf, 3, 4))) static int
-pathf(char *buf, size_t size, const char *fmt, ...)
+static int pathf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int pathf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -271,9 +273,10 @@ static int parse_bdf(struct ctx *c, const char *s)
 	snprintf(c->name, sizeof(c->name), "%s", full);
 	return 0;
 bad:
-	return set_errbuf(c->err, c->err_size, EINVAL,
-			  "bad PCI address '%s' (expected DDDD:BB:DD.F, e.g. 0000:3b:00.1)",
-			  s);
+	return set_errbuf(
+		c->err, c->err_size, EINVAL,
+		"bad PCI address '%s' (expected DDDD:BB:DD.F, e.g. 0000:3b:00.1)",
+		s);
 }
 
 static int parse_uuid(struct ctx *c, const char *s)
@@ -297,9 +300,10 @@ static int parse_uuid(struct ctx *c, const char *s)
 			*q = (char)(*q | 0x20);
 	return 0;
 bad:
-	return set_errbuf(c->err, c->err_size, EINVAL,
-			  "bad mdev UUID '%s' (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			  s);
+	return set_errbuf(
+		c->err, c->err_size, EINVAL,
+		"bad mdev UUID '%s' (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+		s);
 }
 
 /* basename of the symlink @dir/@link, or -errno */
@@ -323,15 +327,18 @@ static int open_error(struct ctx *c, const char *path, int err,
 		      const char *hint)
 {
 	if (err == -EACCES || err == -EPERM)
-		return set_errbuf(c->err, c->err_size, err,
-				  "%s %s: no permission to open %s read-write (%s); run as root or grant access with a udev rule",
-				  c->kind, c->name, path, errno_name(err));
+		return set_errbuf(
+			c->err, c->err_size, err,
+			"%s %s: no permission to open %s read-write (%s); run as root or grant access with a udev rule",
+			c->kind, c->name, path, errno_name(err));
 	if (err == -EBUSY)
-		return set_errbuf(c->err, c->err_size, err,
-				  "%s %s: %s is in use by another process (EBUSY)",
-				  c->kind, c->name, path);
-	return set_errbuf(c->err, c->err_size, err, "%s %s: cannot open %s: %s%s",
-			  c->kind, c->name, path, errno_name(err), hint);
+		return set_errbuf(
+			c->err, c->err_size, err,
+			"%s %s: %s is in use by another process (EBUSY)",
+			c->kind, c->name, path);
+	return set_errbuf(c->err, c->err_size, err,
+			  "%s %s: cannot open %s: %s%s", c->kind, c->name, path,
+			  errno_name(err), hint);
 }
 
 /* Is the device there and bound to a driver that can hand it to us? */
@@ -347,9 +354,10 @@ static int check_sysfs(struct ctx *c)
 				  c->name, c->sysdir, errno_name(errno));
 	ret = link_base(c->sysdir, "driver", driver, sizeof(driver));
 	if (ret == -ENOENT)
-		return set_errbuf(c->err, c->err_size, ENODEV,
-				  "%s %s: not bound to any driver (bind it to vfio-pci or a vfio variant driver)",
-				  c->kind, c->name);
+		return set_errbuf(
+			c->err, c->err_size, ENODEV,
+			"%s %s: not bound to any driver (bind it to vfio-pci or a vfio variant driver)",
+			c->kind, c->name);
 	if (ret < 0)
 		return set_errbuf(c->err, c->err_size, ret,
 				  "%s %s: cannot read %s/driver: %s", c->kind,
@@ -357,9 +365,10 @@ static int check_sysfs(struct ctx *c)
 	/* vfio-pci and its variants (mlx5_vfio_pci, ...) carry "vfio";
 	 * an mdev is bound to its parent's mdev driver. */
 	if (!strcmp(c->kind, "pci") && !strstr(driver, "vfio"))
-		return set_errbuf(c->err, c->err_size, ENODEV,
-				  "%s %s: bound to %s, not to a vfio driver (bind it to vfio-pci or a vfio variant driver)",
-				  c->kind, c->name, driver);
+		return set_errbuf(
+			c->err, c->err_size, ENODEV,
+			"%s %s: bound to %s, not to a vfio driver (bind it to vfio-pci or a vfio variant driver)",
+			c->kind, c->name, driver);
 	return 0;
 }
 
@@ -374,7 +383,8 @@ static int open_group(struct ctx *c, struct vfio_dev *vd, const char *group)
 				  "/dev root too long");
 	ret = vd->sys.open(vd->sys.ctx, path, O_RDWR);
 	if (ret < 0)
-		return open_error(c, path, ret, " (is the vfio module loaded?)");
+		return open_error(c, path, ret,
+				  " (is the vfio module loaded?)");
 	vd->container = ret;
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->container, VFIO_GET_API_VERSION,
 			    NULL);
@@ -397,9 +407,10 @@ static int open_group(struct ctx *c, struct vfio_dev *vd, const char *group)
 				  "%s %s: VFIO_GROUP_GET_STATUS on %s: %s",
 				  c->kind, c->name, path, errno_name(ret));
 	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return set_errbuf(c->err, c->err_size, EBUSY,
-				  "%s %s: IOMMU group %s is not viable: every device in it must be bound to a vfio driver (see %s/kernel/iommu_groups/%s/devices)",
-				  c->kind, c->name, group, c->sysfs, group);
+		return set_errbuf(
+			c->err, c->err_size, EBUSY,
+			"%s %s: IOMMU group %s is not viable: every device in it must be bound to a vfio driver (see %s/kernel/iommu_groups/%s/devices)",
+			c->kind, c->name, group, c->sysfs, group);
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->group, VFIO_GROUP_SET_CONTAINER,
 			    &vd->container);
 	if (ret < 0)
@@ -411,22 +422,24 @@ static int open_group(struct ctx *c, struct vfio_dev *vd, const char *group)
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->container, VFIO_CHECK_EXTENSION,
 			    (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
 	if (ret <= 0)
-		return set_errbuf(c->err, c->err_size, ENODEV,
-				  "%s %s: the kernel offers no VFIO_TYPE1v2_IOMMU (is vfio_iommu_type1 loaded?)",
-				  c->kind, c->name);
+		return set_errbuf(
+			c->err, c->err_size, ENODEV,
+			"%s %s: the kernel offers no VFIO_TYPE1v2_IOMMU (is vfio_iommu_type1 loaded?)",
+			c->kind, c->name);
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->container, VFIO_SET_IOMMU,
 			    (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
 	if (ret < 0)
 		return set_errbuf(c->err, c->err_size, ret,
-				  "%s %s: VFIO_SET_IOMMU(TYPE1v2): %s",
-				  c->kind, c->name, errno_name(ret));
+				  "%s %s: VFIO_SET_IOMMU(TYPE1v2): %s", c->kind,
+				  c->name, errno_name(ret));
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->group, VFIO_GROUP_GET_DEVICE_FD,
 			    c->name);
 	if (ret < 0)
 		return set_errbuf(c->err, c->err_size, ret,
 				  "%s %s: VFIO_GROUP_GET_DEVICE_FD: %s%s",
 				  c->kind, c->name, errno_name(ret),
-				  ret == -EBUSY ? " (already open elsewhere)" : "");
+				  ret == -EBUSY ? " (already open elsewhere)" :
+						  "");
 	vd->fd = ret;
 	return 0;
 }
@@ -458,8 +471,8 @@ static int open_cdev(struct ctx *c, struct vfio_dev *vd, const char *path)
 			    &bind);
 	if (ret < 0)
 		return set_errbuf(c->err, c->err_size, ret,
-				  "%s %s: VFIO_DEVICE_BIND_IOMMUFD: %s", c->kind,
-				  c->name, errno_name(ret));
+				  "%s %s: VFIO_DEVICE_BIND_IOMMUFD: %s",
+				  c->kind, c->name, errno_name(ret));
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->iommufd, IOMMU_IOAS_ALLOC, &ioas);
 	if (ret < 0)
 		return set_errbuf(c->err, c->err_size, ret,
@@ -523,9 +536,10 @@ static int open_sysfs_device(struct ctx *c, struct vfio_dev *vd)
 	}
 	if (find_cdev(c, cdev, sizeof(cdev)))
 		return open_cdev(c, vd, cdev);
-	return set_errbuf(c->err, c->err_size, ENODEV,
-			  "%s %s: no IOMMU group and no vfio cdev (%s/iommu_group: %s)",
-			  c->kind, c->name, c->sysdir, errno_name(ret));
+	return set_errbuf(
+		c->err, c->err_size, ENODEV,
+		"%s %s: no IOMMU group and no vfio cdev (%s/iommu_group: %s)",
+		c->kind, c->name, c->sysdir, errno_name(ret));
 }
 
 /* Device info and migration support, once the fd is open. */
@@ -537,34 +551,37 @@ static int probe(struct ctx *c, struct vfio_dev *vd)
 
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->fd, VFIO_DEVICE_GET_INFO, &info);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
-				  "%s %s: VFIO_DEVICE_GET_INFO: %s (not a VFIO device fd?)",
-				  c->kind, c->name, errno_name(ret));
+		return set_errbuf(
+			c->err, c->err_size, ret,
+			"%s %s: VFIO_DEVICE_GET_INFO: %s (not a VFIO device fd?)",
+			c->kind, c->name, errno_name(ret));
 	vd->can_reset = info.flags & VFIO_DEVICE_FLAGS_RESET;
 	ret = feature(vd,
 		      VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
 		      &mig, sizeof(mig));
 	/* ENOTTY: no migration ops; EINVAL: no device_feature op (mdev). */
 	if (ret == -ENOTTY || ret == -EINVAL)
-		return set_errbuf(c->err, c->err_size, ENOTTY,
-				  "device %s does not support migration (VFIO_DEVICE_FEATURE_MIGRATION: %s)",
-				  c->name, errno_name(ret));
+		return set_errbuf(
+			c->err, c->err_size, ENOTTY,
+			"device %s does not support migration (VFIO_DEVICE_FEATURE_MIGRATION: %s)",
+			c->name, errno_name(ret));
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
-				  "device %s: VFIO_DEVICE_FEATURE_MIGRATION: %s",
-				  c->name, errno_name(ret));
+		return set_errbuf(
+			c->err, c->err_size, ret,
+			"device %s: VFIO_DEVICE_FEATURE_MIGRATION: %s", c->name,
+			errno_name(ret));
 	if (!(mig.flags & VFIO_MIGRATION_STOP_COPY))
-		return set_errbuf(c->err, c->err_size, ENOTTY,
-				  "device %s does not support migration (no STOP_COPY in flags 0x%llx)",
-				  c->name, (unsigned long long)mig.flags);
+		return set_errbuf(
+			c->err, c->err_size, ENOTTY,
+			"device %s does not support migration (no STOP_COPY in flags 0x%llx)",
+			c->name, (unsigned long long)mig.flags);
 	vd->mig_flags = (uint32_t)(mig.flags & (VFIO_MIGRATION_STOP_COPY |
 						VFIO_MIGRATION_P2P |
 						VFIO_MIGRATION_PRE_COPY));
 	return 0;
 }
 
-int vfio_device_open_sys(const char *spec,
-			 const struct vfmig_device_opts *opts,
+int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
 			 const struct vfio_sys *sys, struct vfmig_device **out)
 {
 	struct ctx c = { 0 };
@@ -631,15 +648,17 @@ int vfio_device_open_sys(const char *spec,
 		c.kind = "cdev";
 		snprintf(c.name, sizeof(c.name), "%s", base);
 		if (strncmp(base, "vfio", 4) || !base[4])
-			ret = set_errbuf(c.err, c.err_size, EINVAL,
-					 "'%s' is not a vfio device cdev (expected /dev/vfio/devices/vfioN)",
-					 spec);
+			ret = set_errbuf(
+				c.err, c.err_size, EINVAL,
+				"'%s' is not a vfio device cdev (expected /dev/vfio/devices/vfioN)",
+				spec);
 		else
 			ret = open_cdev(&c, vd, spec);
 	} else {
-		ret = set_errbuf(c.err, c.err_size, EINVAL,
-				 "bad device '%s' (expected pci:DDDD:BB:DD.F, mdev:UUID, /dev/vfio/devices/vfioN, fd:N or sim:...)",
-				 spec);
+		ret = set_errbuf(
+			c.err, c.err_size, EINVAL,
+			"bad device '%s' (expected pci:DDDD:BB:DD.F, mdev:UUID, /dev/vfio/devices/vfioN, fd:N or sim:...)",
+			spec);
 	}
 	if (!ret)
 		ret = probe(&c, vd);

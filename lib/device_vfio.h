@@ -13,8 +13,7 @@ struct vfio_sys {
 	void *ctx;
 };
 
-int vfio_device_open_sys(const char *spec,
-			 const struct vfmig_device_opts *opts,
+int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
 			 const struct vfio_sys *sys, struct vfmig_device **out);
 
 #endif /* VFMIG_LIB_DEVICE_VFIO_H */

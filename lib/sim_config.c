@@ -7,7 +7,8 @@
 
 #include "sim.h"
 
-#define KNOWN_KEYS "size, pattern, seed, dirty, precopy, p2p, end, sizes, faults, name"
+#define KNOWN_KEYS \
+	"size, pattern, seed, dirty, precopy, p2p, end, sizes, faults, name"
 
 static int parse_bool(const char *key, const char *v, bool *out, char *err,
 		      size_t es)
@@ -20,8 +21,8 @@ static int parse_bool(const char *key, const char *v, bool *out, char *err,
 		*out = false;
 		return 0;
 	}
-	return set_errbuf(err, es, EINVAL, "sim: bad %s '%s' (expected on or off)",
-			  key, v);
+	return set_errbuf(err, es, EINVAL,
+			  "sim: bad %s '%s' (expected on or off)", key, v);
 }
 
 static int pick(const char *key, const char *v, const char *const *names,
@@ -58,9 +59,10 @@ static int parse_faults(char *v, struct sim_config *cfg, char *err, size_t es)
 				goto bad_arc;
 			*to++ = '\0';
 			if (cfg->n_arc_faults == SIM_MAX_FAULTS)
-				return set_errbuf(err, es, EINVAL,
-						  "sim: more than %d arc faults",
-						  SIM_MAX_FAULTS);
+				return set_errbuf(
+					err, es, EINVAL,
+					"sim: more than %d arc faults",
+					SIM_MAX_FAULTS);
 			f = &cfg->arc_faults[cfg->n_arc_faults];
 			f->from = vfmig_state_parse(arg);
 			f->to = vfmig_state_parse(to);
@@ -74,20 +76,18 @@ static int parse_faults(char *v, struct sim_config *cfg, char *err, size_t es)
 			if (vfmig_parse_size(arg, &cfg->eio_after, sub,
 					     sizeof(sub)) ||
 			    !cfg->eio_after)
-				return set_errbuf(err, es, EINVAL,
-						  "sim: bad fault eio:%s (%s)",
-						  arg,
-						  cfg->eio_after ? sub :
-								   "must be > 0");
+				return set_errbuf(
+					err, es, EINVAL,
+					"sim: bad fault eio:%s (%s)", arg,
+					cfg->eio_after ? sub : "must be > 0");
 		} else if (!strcmp(item, "slow")) {
 			if (vfmig_parse_rate(arg, &cfg->slow_rate, sub,
 					     sizeof(sub)) ||
 			    !cfg->slow_rate)
-				return set_errbuf(err, es, EINVAL,
-						  "sim: bad fault slow:%s (%s)",
-						  arg,
-						  cfg->slow_rate ? sub :
-								   "must be > 0");
+				return set_errbuf(
+					err, es, EINVAL,
+					"sim: bad fault slow:%s (%s)", arg,
+					cfg->slow_rate ? sub : "must be > 0");
 		} else {
 			arg[-1] = ':';
 			goto bad;
@@ -95,13 +95,15 @@ static int parse_faults(char *v, struct sim_config *cfg, char *err, size_t es)
 	}
 	return 0;
 bad_arc:
-	return set_errbuf(err, es, EINVAL,
-			  "sim: bad arc fault '%s' (expected fail:FROM:TO or error:FROM:TO with state names such as pre-copy)",
-			  arg);
+	return set_errbuf(
+		err, es, EINVAL,
+		"sim: bad arc fault '%s' (expected fail:FROM:TO or error:FROM:TO with state names such as pre-copy)",
+		arg);
 bad:
-	return set_errbuf(err, es, EINVAL,
-			  "sim: bad fault '%s' (expected fail:FROM:TO, error:FROM:TO, eio:SIZE or slow:RATE, joined with '+')",
-			  item);
+	return set_errbuf(
+		err, es, EINVAL,
+		"sim: bad fault '%s' (expected fail:FROM:TO, error:FROM:TO, eio:SIZE or slow:RATE, joined with '+')",
+		item);
 }
 
 uint32_t sim_config_flags(const struct sim_config *cfg)
@@ -117,7 +119,7 @@ static int parse_key(const char *key, char *v, struct sim_config *cfg,
 	static const char *const patterns[] = { "zero", "random", "fb", "text",
 						NULL };
 	static const char *const ends[] = { "enomsg", "zero", NULL };
-	static const char *const sizes[] = { "exact", "zero",  "huge",
+	static const char *const sizes[] = { "exact",  "zero",	"huge",
 					     "random", "stale", NULL };
 	char sub[160];
 	int i = 0, ret;
@@ -127,9 +129,10 @@ static int parse_key(const char *key, char *v, struct sim_config *cfg,
 			return set_errbuf(err, es, EINVAL, "sim: %s", sub);
 		if (!cfg->size || cfg->size % SIM_PAGE ||
 		    cfg->size > SIM_MAX_SIZE)
-			return set_errbuf(err, es, EINVAL,
-					  "sim: bad size '%s' (a multiple of 4K, at most 64G)",
-					  v);
+			return set_errbuf(
+				err, es, EINVAL,
+				"sim: bad size '%s' (a multiple of 4K, at most 64G)",
+				v);
 	} else if (!strcmp(key, "pattern")) {
 		ret = pick(key, v, patterns, "zero, random, fb or text", &i,
 			   err, es);
@@ -142,9 +145,9 @@ static int parse_key(const char *key, char *v, struct sim_config *cfg,
 		errno = 0;
 		cfg->seed = strtoull(v, &end, 0);
 		if (errno || !*v || *end || *v == '-')
-			return set_errbuf(err, es, EINVAL,
-					  "sim: bad seed '%s' (an unsigned number)",
-					  v);
+			return set_errbuf(
+				err, es, EINVAL,
+				"sim: bad seed '%s' (an unsigned number)", v);
 	} else if (!strcmp(key, "dirty")) {
 		if (vfmig_parse_rate(v, &cfg->dirty_rate, sub, sizeof(sub)))
 			return set_errbuf(err, es, EINVAL, "sim: dirty: %s",
@@ -168,13 +171,15 @@ static int parse_key(const char *key, char *v, struct sim_config *cfg,
 		return parse_faults(v, cfg, err, es);
 	} else if (!strcmp(key, "name")) {
 		if (!*v || strlen(v) >= sizeof(cfg->name))
-			return set_errbuf(err, es, EINVAL,
-					  "sim: bad name '%s' (1 to %zu characters)",
-					  v, sizeof(cfg->name) - 1);
+			return set_errbuf(
+				err, es, EINVAL,
+				"sim: bad name '%s' (1 to %zu characters)", v,
+				sizeof(cfg->name) - 1);
 		strcpy(cfg->name, v);
 	} else {
 		return set_errbuf(err, es, EINVAL,
-				  "sim: unknown key '%s' (known: " KNOWN_KEYS ")",
+				  "sim: unknown key '%s' (known: " KNOWN_KEYS
+				  ")",
 				  key);
 	}
 	return 0;
@@ -222,11 +227,12 @@ int sim_config_parse(const char *args, struct sim_config *cfg, char *err,
 
 		if (vfmig_state_next_hop(flags, f->from, f->to) != f->to ||
 		    f->from == f->to)
-			return set_errbuf(err, es, EINVAL,
-					  "sim: fault %s:%s:%s is not a single arc of this device",
-					  f->to_error ? "error" : "fail",
-					  vfmig_state_name(f->from),
-					  vfmig_state_name(f->to));
+			return set_errbuf(
+				err, es, EINVAL,
+				"sim: fault %s:%s:%s is not a single arc of this device",
+				f->to_error ? "error" : "fail",
+				vfmig_state_name(f->from),
+				vfmig_state_name(f->to));
 	}
 	return 0;
 }

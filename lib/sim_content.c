@@ -65,14 +65,14 @@ static void fill_gradient(unsigned char *dst, uint64_t seed)
 }
 
 static const char *const words[] = {
-	"the",	  "device", "state",  "memory", "of",	  "and",   "a",
-	"queue",  "to",	    "in",     "page",	"buffer", "is",	   "for",
-	"driver", "that",   "with",   "on",	"ring",	  "by",	   "migration",
-	"as",	  "this",   "from",   "data",	"be",	  "at",	   "kernel",
-	"it",	  "copy",   "an",     "not",	"stream", "or",	   "host",
-	"guest",  "are",    "which",  "shader", "frame",  "when",  "table",
-	"vector", "all",    "has",    "its",	"into",	  "while", "read",
-	"write",  "command", "fence", "engine", "texture", "more", "than",
+	"the",	  "device",  "state", "memory", "of",	   "and",   "a",
+	"queue",  "to",	     "in",    "page",	"buffer",  "is",    "for",
+	"driver", "that",    "with",  "on",	"ring",	   "by",    "migration",
+	"as",	  "this",    "from",  "data",	"be",	   "at",    "kernel",
+	"it",	  "copy",    "an",    "not",	"stream",  "or",    "host",
+	"guest",  "are",     "which", "shader", "frame",   "when",  "table",
+	"vector", "all",     "has",   "its",	"into",	   "while", "read",
+	"write",  "command", "fence", "engine", "texture", "more",  "than",
 };
 
 static void fill_text(unsigned char *dst, uint64_t seed)
@@ -90,7 +90,9 @@ static void fill_text(unsigned char *dst, uint64_t seed)
 			dst[pos++] = (unsigned char)w[i];
 		col += (unsigned)len + 1;
 		if (pos < SIM_PAGE)
-			dst[pos++] = col > 64 ? '\n' : (r >> 40) % 13 ? ' ' : ',';
+			dst[pos++] = col > 64	    ? '\n' :
+				     (r >> 40) % 13 ? ' ' :
+						      ',';
 		if (col > 64)
 			col = 0;
 	}
@@ -99,7 +101,8 @@ static void fill_text(unsigned char *dst, uint64_t seed)
 bool sim_page_is_zero(const struct sim_config *cfg, uint64_t page)
 {
 	return cfg->pattern == SIM_PAT_ZERO ||
-	       (cfg->pattern == SIM_PAT_FB && sim_mix(cfg->seed, page) % 10 < 6);
+	       (cfg->pattern == SIM_PAT_FB &&
+		sim_mix(cfg->seed, page) % 10 < 6);
 }
 
 void sim_fill_page(const struct sim_config *cfg, uint64_t page,

@@ -54,8 +54,8 @@
 
 static uint64_t pass_bytes(uint64_t pages)
 {
-	return pages * SIM_PAGE +
-	       (pages + SIM_REC_MAX_PAGES - 1) / SIM_REC_MAX_PAGES * SIM_REC_LEN;
+	return pages * SIM_PAGE + (pages + SIM_REC_MAX_PAGES - 1) /
+					  SIM_REC_MAX_PAGES * SIM_REC_LEN;
 }
 
 static void encode_header(const struct sim *s, unsigned char *h)
@@ -276,9 +276,9 @@ static int push(struct sim_save *sv, unsigned char *p, size_t len, bool splice)
 {
 	while (len) {
 		struct iovec iov = { .iov_base = p, .iov_len = len };
-		ssize_t n = splice ? vmsplice(sv->wfd, &iov, 1,
-					      SPLICE_F_NONBLOCK) :
-				     write(sv->wfd, p, len);
+		ssize_t n =
+			splice ? vmsplice(sv->wfd, &iov, 1, SPLICE_F_NONBLOCK) :
+				 write(sv->wfd, p, len);
 
 		if (n < 0 && errno == EAGAIN) {
 			if (sv->stop)
@@ -465,8 +465,10 @@ void sim_save_stop(struct sim *s)
 
 /* --------------------------------------------------------- resuming */
 
-__attribute__((format(printf, 2, 3))) static void
-parse_error(struct sim_resume *rs, const char *fmt, ...)
+static void parse_error(struct sim_resume *rs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void parse_error(struct sim_resume *rs, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -489,10 +491,11 @@ static void check_header(struct sim *s, struct sim_resume *rs)
 		return parse_error(rs, "stream version %u, expected %u",
 				   get_le32(h + 8), SIM_VERSION);
 	if (get_le64(h + 16) != s->cfg.size)
-		return parse_error(rs,
-				   "stream is for a device of %llu bytes, this device has %llu",
-				   (unsigned long long)get_le64(h + 16),
-				   (unsigned long long)s->cfg.size);
+		return parse_error(
+			rs,
+			"stream is for a device of %llu bytes, this device has %llu",
+			(unsigned long long)get_le64(h + 16),
+			(unsigned long long)s->cfg.size);
 	if (get_le32(h + 12) != SIM_PAGE || get_le64(h + 24) != s->npages)
 		return parse_error(rs, "stream header is inconsistent");
 	rs->header_ok = true;
@@ -506,9 +509,9 @@ static void check_record(struct sim *s, struct sim_resume *rs)
 
 	if (get_le32(r) != REC_MAGIC ||
 	    get_le64(r + 24) != vfmig_hash64(r, 24, REC_MAGIC))
-		return parse_error(rs, "corrupt record header at stream byte %llu",
-				   (unsigned long long)(rs->received -
-							SIM_REC_LEN));
+		return parse_error(
+			rs, "corrupt record header at stream byte %llu",
+			(unsigned long long)(rs->received - SIM_REC_LEN));
 	if (type == REC_END && !count) {
 		rs->end_seen = true;
 		rs->src_hash = arg;
@@ -674,10 +677,11 @@ int sim_resume_finish(struct sim *s, char *why, size_t why_size)
 			 (unsigned long long)rs->received);
 	} else if ((hash = vfmig_hash64(s->mem, s->cfg.size, 0)) !=
 		   rs->src_hash) {
-		snprintf(why, why_size,
-			 "restored state hash %016llx differs from the source's %016llx",
-			 (unsigned long long)hash,
-			 (unsigned long long)rs->src_hash);
+		snprintf(
+			why, why_size,
+			"restored state hash %016llx differs from the source's %016llx",
+			(unsigned long long)hash,
+			(unsigned long long)rs->src_hash);
 	} else {
 		ret = 0;
 	}

@@ -74,7 +74,8 @@ int state_supported(uint32_t flags, int state)
 	case S_PC:
 		return !!(flags & VFMIG_MIGRATION_PRE_COPY);
 	case S_PCP2P:
-		return (flags & (VFMIG_MIGRATION_PRE_COPY | VFMIG_MIGRATION_P2P)) ==
+		return (flags &
+			(VFMIG_MIGRATION_PRE_COPY | VFMIG_MIGRATION_P2P)) ==
 		       (VFMIG_MIGRATION_PRE_COPY | VFMIG_MIGRATION_P2P);
 	default:
 		return 0; /* ERROR is never requested; >= 8 unknown */
@@ -97,17 +98,17 @@ int vfmig_state_next_hop(uint32_t flags, int cur, int target)
 }
 
 static const char *const names[VFMIG_STATE_COUNT] = {
-	[S_ERR] = "error",	   [S_STOP] = "stop",
-	[S_RUN] = "running",	   [S_SC] = "stop-copy",
-	[S_RES] = "resuming",	   [S_RP2P] = "running-p2p",
-	[S_PC] = "pre-copy",	   [S_PCP2P] = "pre-copy-p2p",
+	[S_ERR] = "error",    [S_STOP] = "stop",
+	[S_RUN] = "running",  [S_SC] = "stop-copy",
+	[S_RES] = "resuming", [S_RP2P] = "running-p2p",
+	[S_PC] = "pre-copy",  [S_PCP2P] = "pre-copy-p2p",
 };
 
 static const char *const upper[VFMIG_STATE_COUNT] = {
-	[S_ERR] = "ERROR",	   [S_STOP] = "STOP",
-	[S_RUN] = "RUNNING",	   [S_SC] = "STOP_COPY",
-	[S_RES] = "RESUMING",	   [S_RP2P] = "RUNNING_P2P",
-	[S_PC] = "PRE_COPY",	   [S_PCP2P] = "PRE_COPY_P2P",
+	[S_ERR] = "ERROR",    [S_STOP] = "STOP",
+	[S_RUN] = "RUNNING",  [S_SC] = "STOP_COPY",
+	[S_RES] = "RESUMING", [S_RP2P] = "RUNNING_P2P",
+	[S_PC] = "PRE_COPY",  [S_PCP2P] = "PRE_COPY_P2P",
 };
 
 const char *vfmig_state_name(int state)

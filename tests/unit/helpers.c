@@ -49,8 +49,8 @@ const char *open_fails(const char *spec, int err)
 	struct vfmig_device *dev = NULL;
 	int ret = vfmig_device_open(spec, &o, &dev);
 
-	cr_assert_eq(ret, -err, "open %s: got %d, expected %d (%s)", spec,
-		     ret, -err, open_err);
+	cr_assert_eq(ret, -err, "open %s: got %d, expected %d (%s)", spec, ret,
+		     -err, open_err);
 	cr_assert_null(dev);
 	return open_err;
 }

@@ -11,8 +11,8 @@ static uint64_t size_ok(const char *s)
 	char err[256] = "";
 	uint64_t v = 0;
 
-	cr_assert_eq(vfmig_parse_size(s, &v, err, sizeof(err)), 0,
-		     "'%s': %s", s, err);
+	cr_assert_eq(vfmig_parse_size(s, &v, err, sizeof(err)), 0, "'%s': %s",
+		     s, err);
 	return v;
 }
 
@@ -21,8 +21,8 @@ static uint64_t rate_ok(const char *s)
 	char err[256] = "";
 	uint64_t v = 0;
 
-	cr_assert_eq(vfmig_parse_rate(s, &v, err, sizeof(err)), 0,
-		     "'%s': %s", s, err);
+	cr_assert_eq(vfmig_parse_rate(s, &v, err, sizeof(err)), 0, "'%s': %s",
+		     s, err);
 	return v;
 }
 
@@ -98,12 +98,15 @@ Test(hash, properties)
 
 	for (unsigned i = 0; i < sizeof(a); i++)
 		a[i] = b[i] = (unsigned char)(i * 7);
-	cr_expect_eq(vfmig_hash64(a, sizeof(a), 0), vfmig_hash64(b, sizeof(b), 0));
+	cr_expect_eq(vfmig_hash64(a, sizeof(a), 0),
+		     vfmig_hash64(b, sizeof(b), 0));
 	b[999] ^= 1;
-	cr_expect_neq(vfmig_hash64(a, sizeof(a), 0), vfmig_hash64(b, sizeof(b), 0));
+	cr_expect_neq(vfmig_hash64(a, sizeof(a), 0),
+		      vfmig_hash64(b, sizeof(b), 0));
 	b[999] ^= 1;
 	b[0] ^= 0x80;
-	cr_expect_neq(vfmig_hash64(a, sizeof(a), 0), vfmig_hash64(b, sizeof(b), 0));
+	cr_expect_neq(vfmig_hash64(a, sizeof(a), 0),
+		      vfmig_hash64(b, sizeof(b), 0));
 	/* the length counts, not only the bytes (a tail of zeros) */
 	memset(a, 0, sizeof(a));
 	cr_expect_neq(vfmig_hash64(a, 64, 0), vfmig_hash64(a, 65, 0));

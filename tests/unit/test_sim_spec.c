@@ -72,7 +72,8 @@ Test(spec, invalid_sims_quote_the_bad_part)
 	bad("sim:faults=explode", "bad fault 'explode'");
 	bad("sim:faults=boom:1", "bad fault 'boom:1'");
 	bad("sim:faults=fail:running", "bad arc fault 'running'");
-	bad("sim:faults=fail:running:nowhere", "bad arc fault 'running:nowhere'");
+	bad("sim:faults=fail:running:nowhere",
+	    "bad arc fault 'running:nowhere'");
 	bad("sim:faults=fail:running:stop-copy", "not a single arc");
 	bad("sim:p2p=on,faults=fail:running:stop", "not a single arc");
 	bad("sim:faults=eio:0", "eio:0");
@@ -84,14 +85,17 @@ Test(spec, invalid_device_specs)
 {
 	cr_expect(strstr(open_fails("gpu0", EINVAL), "bad device 'gpu0'"));
 	cr_expect(strstr(open_fails("pci:3b:00", EINVAL), "'3b:00'"));
-	cr_expect(strstr(open_fails("pci:0000:3b:00.8", EINVAL), "'0000:3b:00.8'"));
-	cr_expect(strstr(open_fails("pci:0000:3b:20.0", EINVAL), "'0000:3b:20.0'"));
+	cr_expect(strstr(open_fails("pci:0000:3b:00.8", EINVAL),
+			 "'0000:3b:00.8'"));
+	cr_expect(strstr(open_fails("pci:0000:3b:20.0", EINVAL),
+			 "'0000:3b:20.0'"));
 	cr_expect(strstr(open_fails("mdev:1234", EINVAL), "'1234'"));
 	cr_expect(strstr(open_fails("mdev:c0ffee00-0000-0000-0000-00000000000g",
 				    EINVAL),
 			 "bad mdev UUID"));
 	cr_expect(strstr(open_fails("fd:x", EINVAL), "'x'"));
 	cr_expect(strstr(open_fails("fd:-3", EINVAL), "'-3'"));
-	cr_expect(strstr(open_fails("/dev/null", EINVAL), "not a vfio device cdev"));
+	cr_expect(strstr(open_fails("/dev/null", EINVAL),
+			 "not a vfio device cdev"));
 	cr_expect_eq(vfmig_device_open(NULL, NULL, NULL), -EINVAL);
 }

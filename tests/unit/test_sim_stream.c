@@ -64,7 +64,8 @@ Test(data_fd, precopy_end_enomsg_mode_fails_the_read)
 	cr_expect_eq(read_now(fd, &b, 4096, &end), 0);
 	cr_expect_eq(end, -EAGAIN);
 
-	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd), 0);
+	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd),
+		     0);
 	cr_expect_eq(fd, -1, "PRE_COPY->STOP_COPY keeps the session fd");
 	fd = vfmig_device_data_fd(dev);
 	cr_expect_eq(read_now(fd, &b, 4096, &end), REC);
@@ -103,7 +104,8 @@ Test(data_fd, precopy_end_zero_mode_is_not_eof)
 
 Test(data_fd, stop_copy_from_stop_is_the_whole_stream)
 {
-	struct vfmig_device *dev = open_ok("sim:size=2M,pattern=random,precopy=off");
+	struct vfmig_device *dev =
+		open_ok("sim:size=2M,pattern=random,precopy=off");
 	struct blob b = { 0 };
 	uint64_t sc;
 	int fd, end;
@@ -112,7 +114,8 @@ Test(data_fd, stop_copy_from_stop_is_the_whole_stream)
 	cr_expect_eq(sc, initial_len(512) + REC);
 	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_PRE_COPY, &fd),
 		     -EINVAL, "PRE_COPY is not offered");
-	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd), 0);
+	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd),
+		     0);
 	cr_assert_geq(fd, 0);
 	/* blocking reads until 0, in pieces of any size */
 	cr_expect_eq(read_now(fd, &b, 4097, &end), sc);
@@ -155,7 +158,8 @@ Test(round_trip, sizes_and_patterns)
 		for (unsigned z = 0; z < 3; z++) {
 			snprintf(s, sizeof(s), "sim:size=%s,pattern=%s,seed=%u",
 				 sizes[z], pats[p], p * 10 + z + 1);
-			snprintf(d, sizeof(d), "sim:size=%s,pattern=random,seed=999",
+			snprintf(d, sizeof(d),
+				 "sim:size=%s,pattern=random,seed=999",
 				 sizes[z]);
 			round_trip(s, d, 1 << 20, 1 << 20);
 		}
@@ -186,7 +190,8 @@ Test(round_trip, odd_chunks_and_short_io)
 /* Save a small fb device; the caller damages the stream. */
 static struct blob saved(void)
 {
-	struct vfmig_device *src = open_ok("sim:size=1M,pattern=random,seed=21");
+	struct vfmig_device *src =
+		open_ok("sim:size=1M,pattern=random,seed=21");
 	struct blob b = { 0 };
 
 	cr_assert_eq(save_stream(src, &b, 1 << 20, 10), 0);
@@ -278,7 +283,8 @@ Test(sizes, garbage_reports)
 	cr_expect_eq(a, UINT64_MAX);
 	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_PRE_COPY, &fd), 0);
 	cr_assert_eq(vfmig_device_precopy_info(dev, &pi), 0);
-	cr_expect(pi.initial_bytes == UINT64_MAX && pi.dirty_bytes == UINT64_MAX);
+	cr_expect(pi.initial_bytes == UINT64_MAX &&
+		  pi.dirty_bytes == UINT64_MAX);
 	vfmig_device_close(dev);
 
 	dev = open_ok("sim:size=1M,sizes=random");
@@ -308,7 +314,8 @@ Test(sizes, garbage_reports)
 
 Test(sizes, garbage_does_not_break_a_migration)
 {
-	static const char *const modes[] = { "zero", "huge", "random", "stale" };
+	static const char *const modes[] = { "zero", "huge", "random",
+					     "stale" };
 	char s[96];
 
 	for (unsigned i = 0; i < 4; i++) {
@@ -327,13 +334,15 @@ Test(faults, failed_arc_stays_and_recovers)
 	cr_expect_eq(vfmig_device_set_state(dev, VFMIG_STATE_PRE_COPY, &fd),
 		     -EIO);
 	cr_expect_eq(fd, -1);
-	cr_expect(strstr(vfmig_device_strerror(dev),
-			 "device sim: RUNNING->PRE_COPY failed: EIO (injected fault on arc RUNNING->PRE_COPY)"),
-		  "%s", vfmig_device_strerror(dev));
+	cr_expect(
+		strstr(vfmig_device_strerror(dev),
+		       "device sim: RUNNING->PRE_COPY failed: EIO (injected fault on arc RUNNING->PRE_COPY)"),
+		"%s", vfmig_device_strerror(dev));
 	expect_state(dev, VFMIG_STATE_RUNNING);
 	cr_expect_eq(vfmig_device_recover(dev), 0);
 	/* STOP_COPY still works: the fault is on one arc only */
-	cr_expect_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd), 0);
+	cr_expect_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd),
+		     0);
 	cr_expect_geq(fd, 0);
 	vfmig_device_close(dev);
 }
@@ -423,7 +432,8 @@ Test(faults, reset_ends_the_session)
 	struct vfmig_device *dev = open_ok("sim:size=8M,pattern=random");
 	int fd;
 
-	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd), 0);
+	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd),
+		     0);
 	cr_expect_eq(vfmig_device_reset(dev), 0);
 	expect_state(dev, VFMIG_STATE_RUNNING);
 	cr_expect_eq(vfmig_device_data_fd(dev), -1);

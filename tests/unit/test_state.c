@@ -131,36 +131,42 @@ Test(fsm, every_pair_follows_the_uapi_rules)
 				bool left_session = !saving(from);
 
 				if (from == to && supported(f, from)) {
-					cr_expect_eq(vfmig_state_next_hop(f, from, to),
+					cr_expect_eq(vfmig_state_next_hop(
+							     f, from, to),
 						     to);
 					continue;
 				}
 				hop = vfmig_state_next_hop(f, cur, to);
 				if (want < 0) {
-					cr_expect_eq(hop, -EINVAL,
-						     "flags %x %d->%d: expected EINVAL, got %d",
-						     f, from, to, hop);
+					cr_expect_eq(
+						hop, -EINVAL,
+						"flags %x %d->%d: expected EINVAL, got %d",
+						f, from, to, hop);
 					continue;
 				}
 				while (cur != to && steps < 10) {
 					hop = vfmig_state_next_hop(f, cur, to);
-					cr_assert_geq(hop, 0, "flags %x %d->%d at %d",
+					cr_assert_geq(hop, 0,
+						      "flags %x %d->%d at %d",
 						      f, from, to, cur);
-					cr_expect(direct_arc(f, cur, hop),
-						  "flags %x %d->%d: %d->%d is not an arc",
-						  f, from, to, cur, hop);
+					cr_expect(
+						direct_arc(f, cur, hop),
+						"flags %x %d->%d: %d->%d is not an arc",
+						f, from, to, cur, hop);
 					if (hop != to && saving(hop))
-						cr_expect(!left_session,
-							  "flags %x %d->%d passes through %d",
-							  f, from, to, hop);
+						cr_expect(
+							!left_session,
+							"flags %x %d->%d passes through %d",
+							f, from, to, hop);
 					if (!saving(hop))
 						left_session = true;
 					cur = hop;
 					steps++;
 				}
-				cr_expect_eq(steps, want,
-					     "flags %x %d->%d: %d hops, shortest is %d",
-					     f, from, to, steps, want);
+				cr_expect_eq(
+					steps, want,
+					"flags %x %d->%d: %d hops, shortest is %d",
+					f, from, to, steps, want);
 			}
 		}
 	}
@@ -174,7 +180,8 @@ static void path(uint32_t f, int from, int to, char *out, size_t size)
 	while (cur != to) {
 		cur = vfmig_state_next_hop(f, cur, to);
 		if (cur < 0) {
-			snprintf(out + strlen(out), size - strlen(out), ">EINVAL");
+			snprintf(out + strlen(out), size - strlen(out),
+				 ">EINVAL");
 			return;
 		}
 		snprintf(out + strlen(out), size - strlen(out), ">%s",
@@ -265,33 +272,43 @@ Test(sim_fsm, every_pair_on_every_feature_set)
 
 				cr_assert_eq(vfmig_device_migration_flags(dev),
 					     (int)f);
-				cr_assert_eq(vfmig_device_set_state(dev, (enum vfmig_state)from, &fd0),
+				cr_assert_eq(vfmig_device_set_state(
+						     dev,
+						     (enum vfmig_state)from,
+						     &fd0),
 					     0, "%s: to %d: %s", variants[v],
 					     from, vfmig_device_strerror(dev));
-				ret = vfmig_device_set_state(dev, (enum vfmig_state)to, &fd);
-				if (from == RES && to != RES && supported(f, to)) {
+				ret = vfmig_device_set_state(
+					dev, (enum vfmig_state)to, &fd);
+				if (from == RES && to != RES &&
+				    supported(f, to)) {
 					/* nothing was written: the stream is
 					 * rejected on the way out */
 					cr_expect_eq(ret, -EINVAL);
-					cr_expect_eq(vfmig_device_get_state(dev),
-						     ERR);
+					cr_expect_eq(
+						vfmig_device_get_state(dev),
+						ERR);
 					cr_expect_eq(fd, -1);
 					cr_expect(!fd_is_open(fd0));
 				} else if (shortest(f, from, to) < 0 &&
 					   from != to) {
-					cr_expect_eq(ret, -EINVAL, "%x: %d->%d", f,
-						     from, to);
+					cr_expect_eq(ret, -EINVAL, "%x: %d->%d",
+						     f, from, to);
 					cr_expect_eq(fd, -1);
 					/* a refused request changes nothing */
-					cr_expect_eq(vfmig_device_get_state(dev),
-						     from);
-					cr_expect_eq(vfmig_device_data_fd(dev), fd0);
+					cr_expect_eq(
+						vfmig_device_get_state(dev),
+						from);
+					cr_expect_eq(vfmig_device_data_fd(dev),
+						     fd0);
 				} else {
-					cr_expect_eq(ret, 0, "%x: %d->%d: %s", f,
-						     from, to,
-						     vfmig_device_strerror(dev));
-					cr_expect_eq(vfmig_device_get_state(dev),
-						     to);
+					cr_expect_eq(
+						ret, 0, "%x: %d->%d: %s", f,
+						from, to,
+						vfmig_device_strerror(dev));
+					cr_expect_eq(
+						vfmig_device_get_state(dev),
+						to);
 					/* the final arc decides the fd */
 					last = from;
 					while (last != to) {
@@ -302,20 +319,26 @@ Test(sim_fsm, every_pair_on_every_feature_set)
 							break;
 						last = h;
 					}
-					if (from != to && opens_session(last, to))
-						cr_expect_geq(fd, 0, "%x: %d->%d",
-							      f, from, to);
+					if (from != to &&
+					    opens_session(last, to))
+						cr_expect_geq(fd, 0,
+							      "%x: %d->%d", f,
+							      from, to);
 					else
-						cr_expect_eq(fd, -1, "%x: %d->%d",
-							     f, from, to);
+						cr_expect_eq(fd, -1,
+							     "%x: %d->%d", f,
+							     from, to);
 					/* a session lives in its group only */
 					if (fd0 >= 0 && fd < 0 &&
 					    (saving(to) == saving(from)) &&
 					    (to == RES) == (from == RES))
 						cr_expect(fd_is_open(fd0));
-					if (fd0 >= 0 && !saving(to) && to != RES)
-						cr_expect_eq(vfmig_device_data_fd(dev),
-							     -1);
+					if (fd0 >= 0 && !saving(to) &&
+					    to != RES)
+						cr_expect_eq(
+							vfmig_device_data_fd(
+								dev),
+							-1);
 				}
 				vfmig_device_close(dev);
 			}
@@ -341,8 +364,8 @@ Test(sim_fsm, error_state_needs_reset)
 	cr_expect(!fd_is_open(fd));
 	/* no SET leaves ERROR */
 	cr_expect_eq(vfmig_device_set_state(dev, RUN, NULL), -EINVAL);
-	cr_expect_eq(vfmig_device_recover(dev), 0,
-		     "%s", vfmig_device_strerror(dev));
+	cr_expect_eq(vfmig_device_recover(dev), 0, "%s",
+		     vfmig_device_strerror(dev));
 	cr_expect_eq(vfmig_device_get_state(dev), RUN);
 	vfmig_device_close(dev);
 }

@@ -84,8 +84,8 @@ static bool opens_session(int a, int b)
 	return (a == VFMIG_STATE_RUNNING && b == VFMIG_STATE_PRE_COPY) ||
 	       (a == VFMIG_STATE_RUNNING_P2P &&
 		b == VFMIG_STATE_PRE_COPY_P2P) ||
-	       (a == VFMIG_STATE_STOP && (b == VFMIG_STATE_STOP_COPY ||
-					  b == VFMIG_STATE_RESUMING));
+	       (a == VFMIG_STATE_STOP &&
+		(b == VFMIG_STATE_STOP_COPY || b == VFMIG_STATE_RESUMING));
 }
 
 static int new_data_fd(struct fake *f)
@@ -135,8 +135,8 @@ static int device_feature(struct fake *f, struct vfio_device_feature *hdr)
 			last = cur;
 			while (cur != target) {
 				last = cur;
-				cur = vfmig_state_next_hop((uint32_t)f->mig_flags,
-							   cur, target);
+				cur = vfmig_state_next_hop(
+					(uint32_t)f->mig_flags, cur, target);
 			}
 			if (last != target && opens_session(last, target))
 				st.data_fd = new_data_fd(f);
@@ -318,7 +318,8 @@ static void setup(void)
 	   "sys/bus/mdev/devices/" UUID "/iommu_group");
 	/* a cdev-only device (iommufd, no group node) */
 	mk(PCI "0000:5e:00.0/vfio-dev/vfio4");
-	ln("../../../../bus/pci/drivers/mlx5_vfio_pci", PCI "0000:5e:00.0/driver");
+	ln("../../../../bus/pci/drivers/mlx5_vfio_pci",
+	   PCI "0000:5e:00.0/driver");
 	ln("../../../../kernel/iommu_groups/40",
 	   PCI "0000:5e:00.0/iommu_group");
 	mk("dev/vfio/devices");
@@ -392,8 +393,9 @@ Test(vfio, group_path_in_kernel_order)
 	cr_expect_str_eq(vfmig_device_name(dev), BDF);
 	cr_expect_str_eq(vfmig_device_backend(dev), "vfio");
 	cr_expect_str_eq(fk.devname, BDF);
-	cr_expect_str_eq(fk.log,
-			 "version status set-container set-iommu get-device-fd info");
+	cr_expect_str_eq(
+		fk.log,
+		"version status set-container set-iommu get-device-fd info");
 	cr_expect_eq(vfmig_device_migration_flags(dev),
 		     VFMIG_MIGRATION_STOP_COPY | VFMIG_MIGRATION_P2P |
 			     VFMIG_MIGRATION_PRE_COPY);
@@ -477,8 +479,9 @@ Test(vfio, dev_node_errors)
 Test(vfio, group_not_viable)
 {
 	fk.group_viable = false;
-	open_error("pci:" BDF, EBUSY,
-		   "IOMMU group 12 is not viable: every device in it must be bound to a vfio driver");
+	open_error(
+		"pci:" BDF, EBUSY,
+		"IOMMU group 12 is not viable: every device in it must be bound to a vfio driver");
 }
 
 Test(vfio, no_permission_names_the_file)
@@ -522,12 +525,14 @@ Test(vfio, no_permission_names_the_file)
 Test(vfio, no_migration_support)
 {
 	fk.mig_feature_err = ENOTTY;
-	open_error("pci:" BDF, ENOTTY,
-		   "device 0000:3b:00.1 does not support migration (VFIO_DEVICE_FEATURE_MIGRATION: ENOTTY)");
+	open_error(
+		"pci:" BDF, ENOTTY,
+		"device 0000:3b:00.1 does not support migration (VFIO_DEVICE_FEATURE_MIGRATION: ENOTTY)");
 	/* an mdev without a device_feature op answers EINVAL */
 	fk.mig_feature_err = EINVAL;
-	open_error("mdev:" UUID, ENOTTY,
-		   "does not support migration (VFIO_DEVICE_FEATURE_MIGRATION: EINVAL)");
+	open_error(
+		"mdev:" UUID, ENOTTY,
+		"does not support migration (VFIO_DEVICE_FEATURE_MIGRATION: EINVAL)");
 }
 
 Test(vfio, migration_ioctls)
@@ -553,12 +558,14 @@ Test(vfio, migration_ioctls)
 	cr_expect_eq(pi.initial_bytes, 1000);
 	cr_expect_eq(pi.dirty_bytes, 24);
 
-	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd2), 0);
+	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd2),
+		     0);
 	cr_expect_eq(fd2, -1, "the session continues on the same fd");
 	cr_expect_eq(vfmig_device_data_fd(dev), fd);
 	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP, NULL), 0);
 	cr_expect_eq(vfmig_device_data_fd(dev), -1);
-	cr_expect_eq(fcntl(fd, F_GETFD), -1, "the ended session's fd is closed");
+	cr_expect_eq(fcntl(fd, F_GETFD), -1,
+		     "the ended session's fd is closed");
 
 	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_RESUMING, &fd), 0);
 	cr_expect_geq(fd, 0);
@@ -577,9 +584,10 @@ Test(vfio, stopcopy_size_unsupported_on_61_mdev)
 	fk.data_size_supported = false;
 	dev = opened("mdev:" UUID);
 	cr_expect_eq(vfmig_device_stopcopy_size(dev, &sz), -EINVAL);
-	cr_expect(strstr(vfmig_device_strerror(dev),
-			 "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE: EINVAL (not supported"),
-		  "%s", vfmig_device_strerror(dev));
+	cr_expect(
+		strstr(vfmig_device_strerror(dev),
+		       "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE: EINVAL (not supported"),
+		"%s", vfmig_device_strerror(dev));
 	vfmig_device_close(dev);
 }
 
@@ -592,8 +600,9 @@ Test(vfio, failed_set_is_reported_and_recovered_by_reset)
 	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_PRE_COPY, &fd), 0);
 	cr_expect_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, NULL),
 		     -EIO);
-	cr_expect_str_eq(vfmig_device_strerror(dev),
-			 "device 0000:3b:00.1: PRE_COPY->STOP_COPY failed: EIO (device now in ERROR)");
+	cr_expect_str_eq(
+		vfmig_device_strerror(dev),
+		"device 0000:3b:00.1: PRE_COPY->STOP_COPY failed: EIO (device now in ERROR)");
 	cr_expect_eq(vfmig_device_data_fd(dev), -1);
 	cr_expect_eq(fcntl(fd, F_GETFD), -1);
 	cr_expect_eq(vfmig_device_recover(dev), 0);
@@ -606,9 +615,10 @@ Test(vfio, failed_set_is_reported_and_recovered_by_reset)
 	dev = opened("pci:" BDF);
 	fk.state = VFMIG_STATE_ERROR;
 	cr_expect_eq(vfmig_device_recover(dev), -ENOTTY);
-	cr_expect(strstr(vfmig_device_strerror(dev),
-			 "VFIO_DEVICE_RESET: ENOTTY (the device does not support reset)"),
-		  "%s", vfmig_device_strerror(dev));
+	cr_expect(
+		strstr(vfmig_device_strerror(dev),
+		       "VFIO_DEVICE_RESET: ENOTTY (the device does not support reset)"),
+		"%s", vfmig_device_strerror(dev));
 	vfmig_device_close(dev);
 }
 
@@ -617,7 +627,8 @@ Test(vfio, recover_from_a_saving_state_asks_for_running)
 	struct vfmig_device *dev = opened("pci:" BDF);
 	int fd;
 
-	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd), 0);
+	cr_assert_eq(vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY, &fd),
+		     0);
 	cr_expect_eq(vfmig_device_recover(dev), 0);
 	cr_expect_eq(fk.resets, 0, "no reset needed");
 	cr_expect_eq(fk.state, VFMIG_STATE_RUNNING);

@@ -142,14 +142,16 @@ int cmd_demo(int argc, char **argv)
 {
 	const char *src_spec =
 		"sim:size=256M,pattern=fb,dirty=32M/s,seed=7,name=source";
-	const char *dst_spec = "sim:size=256M,pattern=fb,seed=99,name=destination";
+	const char *dst_spec =
+		"sim:size=256M,pattern=fb,seed=99,name=destination";
 	struct vfmig_device *src = NULL, *dst = NULL;
 	uint64_t bytes = 0, hs = 0, hd = 0;
 	int file = -1, rounds = 0, ret, status = EXIT_FAILED;
 	char h[32];
 	double t0, t1, t2;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("Usage: %s demo\n\n"
 		       "Migrate a 256 MiB simulated device (fb pattern, dirtying 32 MiB/s)\n"
 		       "through PRE_COPY and STOP_COPY into a second simulated device, and\n"
@@ -157,7 +159,8 @@ int cmd_demo(int argc, char **argv)
 		       prog);
 		return EXIT_OK;
 	}
-	if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
 		return print_version();
 	if (argc > 1) {
 		err_msg("demo: unexpected argument '%s'", argv[1]);
@@ -181,8 +184,8 @@ int cmd_demo(int argc, char **argv)
 	ret = save(src, file, &bytes, &rounds);
 	if (ret) {
 		err_msg("demo: saving: %s", vfmig_device_strerror(src)[0] ?
-					  vfmig_device_strerror(src) :
-					  strerror(-ret));
+						    vfmig_device_strerror(src) :
+						    strerror(-ret));
 		vfmig_device_recover(src);
 		goto out;
 	}

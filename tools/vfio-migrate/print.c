@@ -141,8 +141,8 @@ void pr_u64(struct printer *p, const char *key, const char *label,
 
 const char *human_bytes(uint64_t v, char *buf, size_t size)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					     "PiB", "EiB" };
+	static const char *const unit[] = { "B",   "KiB", "MiB", "GiB",
+					    "TiB", "PiB", "EiB" };
 	double d = (double)v;
 	int u = 0;
 
