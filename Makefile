@@ -45,7 +45,7 @@ UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 
-.PHONY: all check demo deps install clean unit integration asan format format-check
+.PHONY: all check demo deps install clean unit integration asan format format-check man-check
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -124,9 +124,17 @@ format-check:
 		echo "format-check: $(words $(FORMAT_FILES)) files follow .clang-format"; \
 	fi
 
+# Man pages render without a warning.
+MAN_PAGES := $(wildcard Documentation/*.[1-8])
+man-check:
+	$(Q)for m in $(MAN_PAGES); do \
+		w=$$(groff -man -ww -z -Tutf8 "$$m" 2>&1); \
+		if [ -n "$$w" ]; then echo "man-check: $$m:"; echo "$$w"; exit 1; fi; \
+	done; echo "man-check: $(words $(MAN_PAGES)) pages render cleanly"
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
-	$(Q)$(MAKE) --no-print-directory format-check unit integration asan
+	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration asan
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -107,23 +107,26 @@ int device_new(const struct device_backend *be, void *priv, const char *name,
 int vfmig_device_open(const char *spec, const struct vfmig_device_opts *opts,
 		      struct vfmig_device **out)
 {
-	char *eb = NULL;
-	size_t ebs = 0;
+	struct vfmig_device_opts o;
 
-	if (opts && opts->size >= offsetof(struct vfmig_device_opts, errbuf) +
-					  sizeof(opts->errbuf) +
-					  sizeof(opts->errbuf_size)) {
-		eb = opts->errbuf;
-		ebs = opts->errbuf_size;
+	/* Fields past the caller's size are absent: treat them as zero. */
+	memset(&o, 0, sizeof(o));
+	if (opts) {
+		if (opts->size < sizeof(opts->size))
+			return -EINVAL;
+		memcpy(&o, opts,
+		       opts->size < sizeof(o) ? opts->size : sizeof(o));
 	}
-	if (eb && ebs)
-		eb[0] = '\0';
+	o.size = sizeof(o);
+	if (o.errbuf && o.errbuf_size)
+		o.errbuf[0] = '\0';
 	if (!spec || !out)
-		return set_errbuf(eb, ebs, EINVAL, "no device given");
+		return set_errbuf(o.errbuf, o.errbuf_size, EINVAL,
+				  "no device given");
 	*out = NULL;
 	if (!strncmp(spec, "sim:", 4) || !strcmp(spec, "sim"))
-		return sim_device_open(spec[3] ? spec + 4 : "", opts, out);
-	return vfio_device_open(spec, opts, out);
+		return sim_device_open(spec[3] ? spec + 4 : "", &o, out);
+	return vfio_device_open(spec, &o, out);
 }
 
 static int in_save_session(int state)

@@ -99,3 +99,23 @@ Test(spec, invalid_device_specs)
 			 "not a vfio device cdev"));
 	cr_expect_eq(vfmig_device_open(NULL, NULL, NULL), -EINVAL);
 }
+
+Test(spec, options_struct_size_is_honoured)
+{
+	struct vfmig_device_opts o = { .size = 0 };
+	struct vfmig_device *dev = NULL;
+	char err[128] = "untouched";
+
+	cr_expect_eq(vfmig_device_open("sim:", &o, &dev), -EINVAL,
+		     "size not set");
+	/* an older, smaller struct: the fields past it are not read */
+	o.size = offsetof(struct vfmig_device_opts, errbuf);
+	o.errbuf = err;
+	o.errbuf_size = sizeof(err);
+	cr_expect_eq(vfmig_device_open("sim:bogus=1", &o, &dev), -EINVAL);
+	cr_expect_str_eq(err, "untouched");
+	o.size = sizeof(o);
+	cr_expect_eq(vfmig_device_open("sim:bogus=1", &o, &dev), -EINVAL);
+	cr_expect(strstr(err, "unknown key 'bogus'"), "%s", err);
+	cr_expect_null(dev);
+}

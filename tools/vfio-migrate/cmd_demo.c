@@ -191,8 +191,9 @@ int cmd_demo(int argc, char **argv)
 	}
 	t1 = now_s();
 	vfmig_device_state_hash(src, &hs);
-	printf("saved        %s in %.2f s (%d pre-copy rounds), source now %s\n",
+	printf("saved        %s in %.2f s (%d pre-copy round%s), source now %s\n",
 	       human_bytes(bytes, h, sizeof(h)), t1 - t0, rounds,
+	       rounds == 1 ? "" : "s",
 	       vfmig_state_name(vfmig_device_get_state(src)));
 
 	if (lseek(file, 0, SEEK_SET) < 0 || load(dst, file)) {
