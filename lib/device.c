@@ -196,6 +196,7 @@ int vfmig_device_migration_flags(struct vfmig_device *dev)
 
 	if (!dev)
 		return -EINVAL;
+	dev->why[0] = '\0';
 	ret = dev->be->migration_flags(dev, &flags);
 	if (ret < 0)
 		return dev_fail(dev, ret, "reading migration flags");
@@ -208,6 +209,7 @@ int vfmig_device_get_state(struct vfmig_device *dev)
 
 	if (!dev)
 		return -EINVAL;
+	dev->why[0] = '\0';
 	ret = dev->be->get_state(dev, &state);
 	if (ret < 0) {
 		dev->last_state = -1;
@@ -281,6 +283,7 @@ int vfmig_device_precopy_info(struct vfmig_device *dev,
 	if (dev->data_fd < 0)
 		return dev_fail(dev, EINVAL,
 				"pre-copy info: no migration session open");
+	dev->why[0] = '\0';
 	ret = dev->be->precopy_info(dev, dev->data_fd, info);
 	if (ret < 0)
 		return dev_fail(dev, ret, "VFIO_MIG_GET_PRECOPY_INFO");
@@ -293,6 +296,7 @@ int vfmig_device_stopcopy_size(struct vfmig_device *dev, uint64_t *bytes)
 
 	if (!dev || !bytes)
 		return -EINVAL;
+	dev->why[0] = '\0';
 	ret = dev->be->stopcopy_size(dev, bytes);
 	if (ret < 0)
 		return dev_fail(dev, ret, "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE");
@@ -308,6 +312,7 @@ int vfmig_device_reset(struct vfmig_device *dev)
 	/* A reset invalidates every session fd. */
 	end_session(dev);
 	dev->last_state = -1;
+	dev->why[0] = '\0';
 	ret = dev->be->reset(dev);
 	if (ret < 0)
 		return dev_fail(dev, ret, "VFIO_DEVICE_RESET");
@@ -360,6 +365,7 @@ int vfmig_device_state_hash(struct vfmig_device *dev, uint64_t *hash)
 		return -EINVAL;
 	if (!dev->be->state_hash)
 		return -EOPNOTSUPP;
+	dev->why[0] = '\0';
 	ret = dev->be->state_hash(dev, hash);
 	if (ret < 0)
 		return dev_fail(dev, ret, "state hash");

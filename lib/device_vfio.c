@@ -323,6 +323,16 @@ static int link_base(const char *dir, const char *link, char *out, size_t size)
 	return pathf(out, size, "%s", base ? base + 1 : target);
 }
 
+/*
+ * A kernel errno met while opening.  EINVAL from an ioctl here means the
+ * kernel refused the device, not that the caller mistyped it (-EINVAL from
+ * vfmig_device_open() means a bad spec): report it as ENODEV.
+ */
+static int kerr(int ret)
+{
+	return ret == -EINVAL ? -ENODEV : ret;
+}
+
 static int open_error(struct ctx *c, const char *path, int err,
 		      const char *hint)
 {
@@ -359,7 +369,7 @@ static int check_sysfs(struct ctx *c)
 			"%s %s: not bound to any driver (bind it to vfio-pci or a vfio variant driver)",
 			c->kind, c->name);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: cannot read %s/driver: %s", c->kind,
 				  c->name, c->sysdir, errno_name(ret));
 	/* vfio-pci and its variants (mlx5_vfio_pci, ...) carry "vfio";
@@ -403,7 +413,7 @@ static int open_group(struct ctx *c, struct vfio_dev *vd, const char *group)
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->group, VFIO_GROUP_GET_STATUS,
 			    &status);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: VFIO_GROUP_GET_STATUS on %s: %s",
 				  c->kind, c->name, path, errno_name(ret));
 	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
@@ -414,7 +424,7 @@ static int open_group(struct ctx *c, struct vfio_dev *vd, const char *group)
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->group, VFIO_GROUP_SET_CONTAINER,
 			    &vd->container);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: VFIO_GROUP_SET_CONTAINER: %s",
 				  c->kind, c->name, errno_name(ret));
 	/* GET_DEVICE_FD fails until the container has an IOMMU, even for
@@ -429,13 +439,13 @@ static int open_group(struct ctx *c, struct vfio_dev *vd, const char *group)
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->container, VFIO_SET_IOMMU,
 			    (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: VFIO_SET_IOMMU(TYPE1v2): %s", c->kind,
 				  c->name, errno_name(ret));
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->group, VFIO_GROUP_GET_DEVICE_FD,
 			    c->name);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: VFIO_GROUP_GET_DEVICE_FD: %s%s",
 				  c->kind, c->name, errno_name(ret),
 				  ret == -EBUSY ? " (already open elsewhere)" :
@@ -470,12 +480,12 @@ static int open_cdev(struct ctx *c, struct vfio_dev *vd, const char *path)
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->fd, VFIO_DEVICE_BIND_IOMMUFD,
 			    &bind);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: VFIO_DEVICE_BIND_IOMMUFD: %s",
 				  c->kind, c->name, errno_name(ret));
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->iommufd, IOMMU_IOAS_ALLOC, &ioas);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: IOMMU_IOAS_ALLOC: %s", c->kind,
 				  c->name, errno_name(ret));
 	memset(&attach, 0, sizeof(attach));
@@ -484,7 +494,7 @@ static int open_cdev(struct ctx *c, struct vfio_dev *vd, const char *path)
 	ret = vd->sys.ioctl(vd->sys.ctx, vd->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
 			    &attach);
 	if (ret < 0)
-		return set_errbuf(c->err, c->err_size, ret,
+		return set_errbuf(c->err, c->err_size, kerr(ret),
 				  "%s %s: VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s",
 				  c->kind, c->name, errno_name(ret));
 	return 0;

@@ -388,6 +388,29 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+/* A session's pipe and the eventfd that wakes its thread. */
+static int session_fds(int fds[2], int *evfd)
+{
+	int ret = make_pipe(fds);
+
+	if (ret < 0)
+		return ret;
+	*evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*evfd < 0) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	return ret;
+}
+
+static void session_fds_close(int fds[2], int evfd)
+{
+	close(fds[0]);
+	close(fds[1]);
+	close(evfd);
+}
+
 int sim_save_start(struct sim *s, int *data_fd)
 {
 	struct sim_save *sv = calloc(1, sizeof(*sv));
@@ -395,16 +418,13 @@ int sim_save_start(struct sim *s, int *data_fd)
 
 	if (!sv)
 		return -ENOMEM;
-	ret = make_pipe(fds);
-	if (ret < 0)
-		goto err_free;
+	ret = session_fds(fds, &sv->evfd);
+	if (ret < 0) {
+		free(sv);
+		return ret;
+	}
 	sv->rfd = fds[0];
 	sv->wfd = fds[1];
-	sv->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (sv->evfd < 0) {
-		ret = -errno;
-		goto err_pipe;
-	}
 	set_nonblock(sv->wfd, true);
 	/* end=enomsg: an empty PRE_COPY stream fails the read (EAGAIN). */
 	if (s->cfg.end == SIM_END_ENOMSG && s->state != VFMIG_STATE_STOP_COPY)
@@ -415,18 +435,12 @@ int sim_save_start(struct sim *s, int *data_fd)
 	ret = start_thread(&sv->thread, producer, s);
 	if (ret < 0) {
 		s->save = NULL;
-		close(sv->evfd);
-		goto err_pipe;
+		session_fds_close(fds, sv->evfd);
+		free(sv);
+		return ret;
 	}
 	*data_fd = sv->rfd;
 	return 0;
-
-err_pipe:
-	close(fds[0]);
-	close(fds[1]);
-err_free:
-	free(sv);
-	return ret;
 }
 
 void sim_save_stopcopy(struct sim *s)
@@ -616,33 +630,24 @@ int sim_resume_start(struct sim *s, int *data_fd)
 
 	if (!rs)
 		return -ENOMEM;
-	ret = make_pipe(fds);
+	ret = session_fds(fds, &rs->evfd);
 	if (ret < 0) {
 		free(rs);
 		return ret;
 	}
 	rs->rfd = fds[0];
 	rs->wfd = fds[1];
-	rs->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (rs->evfd < 0) {
-		ret = -errno;
-		goto err;
-	}
 	set_nonblock(rs->rfd, true);
 	s->resume = rs;
 	ret = start_thread(&rs->thread, consumer, s);
 	if (ret < 0) {
 		s->resume = NULL;
-		close(rs->evfd);
-		goto err;
+		session_fds_close(fds, rs->evfd);
+		free(rs);
+		return ret;
 	}
 	*data_fd = rs->wfd;
 	return 0;
-err:
-	close(fds[0]);
-	close(fds[1]);
-	free(rs);
-	return ret;
 }
 
 static void resume_end(struct sim *s, bool finish)

@@ -35,6 +35,7 @@ struct fake {
 	bool data_size_supported;
 	bool can_reset;
 	int fail_set_to; /* SET to this state fails with EIO -> ERROR */
+	int get_device_fd_err; /* errno for GROUP_GET_DEVICE_FD, 0 = ok */
 	/* observed */
 	bool iommu_set, group_in_container;
 	int state;
@@ -200,6 +201,8 @@ static int f_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		/* as the kernel: no IOMMU on the container, no device */
 		if (!f->iommu_set)
 			return -EINVAL;
+		if (f->get_device_fd_err)
+			return -f->get_device_fd_err;
 		snprintf(f->devname, sizeof(f->devname), "%s", (char *)arg);
 		dfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		f->role[dfd] = R_DEVICE;
@@ -520,6 +523,18 @@ Test(vfio, no_permission_names_the_file)
 	cr_expect(strstr(buf, "pci 0000:3b:00.1: no permission to open"), "%s",
 		  buf);
 	cr_expect(strstr(buf, "/dev/vfio/12 read-write (EACCES)"), "%s", buf);
+}
+
+Test(vfio, kernel_einval_is_not_a_usage_error)
+{
+	/* -EINVAL from open means a mistyped spec; the kernel's refusal is
+	 * ENODEV, with the kernel's errno in the message */
+	fk.get_device_fd_err = EINVAL;
+	open_error("pci:" BDF, ENODEV,
+		   "pci 0000:3b:00.1: VFIO_GROUP_GET_DEVICE_FD: EINVAL");
+	fk.get_device_fd_err = EBUSY;
+	open_error("pci:" BDF, EBUSY,
+		   "VFIO_GROUP_GET_DEVICE_FD: EBUSY (already open elsewhere)");
 }
 
 Test(vfio, no_migration_support)
