@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* CRC-32C (Castagnoli), as iSCSI and ext4 use it. */
+#ifndef VFMIG_LIB_CRC32C_H
+#define VFMIG_LIB_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Update @crc with @len bytes: crc32c(crc32c(0, a), b) == crc32c(0, a||b).
+ * Start from 0.  Thread-safe.
+ */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* The portable implementation, for tests to compare against. */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+
+#endif

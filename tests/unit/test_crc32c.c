@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+
+Test(crc32c, known_values)
+{
+	static const unsigned char zeros[32], ones[32] = {
+		[0 ... 31] = 0xff,
+	};
+
+	/* check values of CRC-32C (iSCSI, RFC 3720 B.4) */
+	cr_expect_eq(crc32c(0, "123456789", 9), 0xe3069283u);
+	cr_expect_eq(crc32c(0, zeros, 32), 0x8a9136aau);
+	cr_expect_eq(crc32c(0, ones, 32), 0x62a8ab43u);
+	cr_expect_eq(crc32c_sw(0, "123456789", 9), 0xe3069283u);
+	cr_expect_eq(crc32c(0, "", 0), 0);
+}
+
+Test(crc32c, fast_path_matches_the_table_and_chains)
+{
+	size_t n = 100000;
+	unsigned char *b = malloc(n);
+	uint64_t st = 0x1234567;
+
+	cr_assert(b);
+	for (size_t i = 0; i < n; i++) {
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		b[i] = (unsigned char)(st >> 56);
+	}
+	/* lengths around the 12 KiB stripes and the 8-byte steps */
+	static const size_t lens[] = { 1,     7,     8,	    9,	   4095,  4096,
+				       12287, 12288, 12289, 24576, 36871, 100000 };
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		cr_expect_eq(crc32c(0, b, lens[i]), crc32c_sw(0, b, lens[i]),
+			     "length %zu", lens[i]);
+	/* misaligned starts */
+	for (size_t off = 1; off < 8; off++)
+		cr_expect_eq(crc32c(0, b + off, 50000), crc32c_sw(0, b + off, 50000));
+	/* chaining at arbitrary cuts equals one pass */
+	uint32_t whole = crc32c(0, b, n);
+	static const size_t cuts[] = { 1, 4096, 5000, 12288, 77777 };
+	for (unsigned i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
+		cr_expect_eq(crc32c(crc32c(0, b, cuts[i]), b + cuts[i], n - cuts[i]),
+			     whole);
+	free(b);
+}
