@@ -31,19 +31,23 @@ Test(crc32c, fast_path_matches_the_table_and_chains)
 		b[i] = (unsigned char)(st >> 56);
 	}
 	/* lengths around the 12 KiB stripes and the 8-byte steps */
-	static const size_t lens[] = { 1,     7,     8,	    9,	   4095,  4096,
-				       12287, 12288, 12289, 24576, 36871, 100000 };
+	static const size_t lens[] = {
+		1,     7,     8,     9,	    4095,  4096,
+		12287, 12288, 12289, 24576, 36871, 100000
+	};
 	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
 		cr_expect_eq(crc32c(0, b, lens[i]), crc32c_sw(0, b, lens[i]),
 			     "length %zu", lens[i]);
 	/* misaligned starts */
 	for (size_t off = 1; off < 8; off++)
-		cr_expect_eq(crc32c(0, b + off, 50000), crc32c_sw(0, b + off, 50000));
+		cr_expect_eq(crc32c(0, b + off, 50000),
+			     crc32c_sw(0, b + off, 50000));
 	/* chaining at arbitrary cuts equals one pass */
 	uint32_t whole = crc32c(0, b, n);
 	static const size_t cuts[] = { 1, 4096, 5000, 12288, 77777 };
 	for (unsigned i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
-		cr_expect_eq(crc32c(crc32c(0, b, cuts[i]), b + cuts[i], n - cuts[i]),
+		cr_expect_eq(crc32c(crc32c(0, b, cuts[i]), b + cuts[i],
+				    n - cuts[i]),
 			     whole);
 	free(b);
 }
