@@ -42,13 +42,12 @@ int codec_new(enum codec_mode mode, int level, struct codec **out)
 		return -ENOMEM;
 	}
 	/* No checksum or size in the frame: our header carries both. */
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
-						ZSTD_c_compressionLevel,
-						level ? level : 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag,
-						0)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
-						ZSTD_c_contentSizeFlag, 0))) {
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(
+		    c->cctx, ZSTD_c_compressionLevel, level ? level : 1)) ||
+	    ZSTD_isError(
+		    ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag,
+						0))) {
 		codec_free(c);
 		return -EINVAL;
 	}

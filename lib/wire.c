@@ -30,7 +30,8 @@ static const char *const type_names[] = {
 
 const char *wire_type_name(unsigned type)
 {
-	return type >= 1 && type <= WIRE_TYPE_MAX ? type_names[type] : "unknown";
+	return type >= 1 && type <= WIRE_TYPE_MAX ? type_names[type] :
+						    "unknown";
 }
 
 const char *wire_code_name(unsigned code)
@@ -148,8 +149,8 @@ static int check_data(const struct wire_hdr *h, const struct wire_limits *lim,
 	uint32_t need = 0;
 
 	if (h->flags & ~WIRE_FLAG_STOPCOPY)
-		return fail(err, es, -EPROTO, "DATA frame: unknown flags 0x%02x",
-			    h->flags);
+		return fail(err, es, -EPROTO,
+			    "DATA frame: unknown flags 0x%02x", h->flags);
 	if (h->device >= lim->ndevices)
 		return fail(err, es, -EPROTO,
 			    "DATA frame: device %u out of range (%u devices)",
@@ -173,15 +174,16 @@ static int check_data(const struct wire_hdr *h, const struct wire_limits *lim,
 			    wire_codec_name(h->codec));
 	if (!h->raw_len || h->raw_len > lim->max_chunk)
 		return fail(err, es, -EPROTO,
-			    "DATA frame: raw length %u outside 1..%u", h->raw_len,
-			    lim->max_chunk);
+			    "DATA frame: raw length %u outside 1..%u",
+			    h->raw_len, lim->max_chunk);
 	if ((h->codec == WIRE_CODEC_RAW && h->enc_len != h->raw_len) ||
 	    (h->codec == WIRE_CODEC_ZERO && h->enc_len) ||
 	    (h->codec == WIRE_CODEC_ZSTD &&
 	     (!h->enc_len || h->enc_len >= h->raw_len)))
-		return fail(err, es, -EPROTO,
-			    "DATA frame: encoded length %u is impossible for codec %s and raw length %u",
-			    h->enc_len, wire_codec_name(h->codec), h->raw_len);
+		return fail(
+			err, es, -EPROTO,
+			"DATA frame: encoded length %u is impossible for codec %s and raw length %u",
+			h->enc_len, wire_codec_name(h->codec), h->raw_len);
 	return 0;
 }
 
@@ -193,11 +195,13 @@ int wire_hdr_decode(const unsigned char *p, const struct wire_limits *lim,
 
 	if (magic != WIRE_MAGIC)
 		return fail(err, es, -EBADMSG,
-			    "bad magic 0x%08x: not a vfio-migrate stream", magic);
+			    "bad magic 0x%08x: not a vfio-migrate stream",
+			    magic);
 	if (get_le32(p + 36) != crc32c(0, p, 36))
 		return fail(err, es, -EBADMSG, "frame header check failed");
 	if (!zero_bytes(p + 25, 3) || !zero_bytes(p + 32, 4))
-		return fail(err, es, -EPROTO, "reserved frame header bytes set");
+		return fail(err, es, -EPROTO,
+			    "reserved frame header bytes set");
 	h->type = p[4];
 	h->flags = p[5];
 	h->device = get_le16(p + 6);
@@ -244,8 +248,8 @@ size_t wire_control(unsigned char *out, enum wire_type type, uint16_t device,
 	return WIRE_HDR_LEN + len;
 }
 
-int wire_payload_check(const struct wire_hdr *h, const void *payload,
-		       char *err, size_t es)
+int wire_payload_check(const struct wire_hdr *h, const void *payload, char *err,
+		       size_t es)
 {
 	if (crc32c(0, payload, h->enc_len) != h->crc)
 		return fail(err, es, -EBADMSG, "%s frame: payload check failed",
@@ -315,8 +319,9 @@ int wire_accept_decode(const unsigned char *p, uint32_t len,
 			    "ACCEPT: grants unknown capabilities 0x%x",
 			    m->caps & ~WIRE_CAPS_KNOWN);
 	if (!m->max_chunk || m->max_chunk > WIRE_MAX_CHUNK)
-		return fail(err, es, -EPROTO, "ACCEPT: chunk size %u outside 1..%u",
-			    m->max_chunk, WIRE_MAX_CHUNK);
+		return fail(err, es, -EPROTO,
+			    "ACCEPT: chunk size %u outside 1..%u", m->max_chunk,
+			    WIRE_MAX_CHUNK);
 	return 0;
 }
 
@@ -330,10 +335,11 @@ int wire_negotiate(const struct wire_hello *h, uint32_t our_caps,
 		   size_t ws)
 {
 	if (h->major != WIRE_VERSION_MAJOR)
-		return fail(why, ws, WIRE_E_VERSION,
-			    "unsupported stream version %u.%u: this side speaks %u.0 to %u.%u",
-			    h->major, h->minor, WIRE_VERSION_MAJOR,
-			    WIRE_VERSION_MAJOR, WIRE_VERSION_MINOR);
+		return fail(
+			why, ws, WIRE_E_VERSION,
+			"unsupported stream version %u.%u: this side speaks %u.0 to %u.%u",
+			h->major, h->minor, WIRE_VERSION_MAJOR,
+			WIRE_VERSION_MAJOR, WIRE_VERSION_MINOR);
 	out->major = WIRE_VERSION_MAJOR;
 	out->minor = min16(h->minor, WIRE_VERSION_MINOR);
 	out->caps = h->caps & our_caps & WIRE_CAPS_KNOWN;
@@ -465,7 +471,8 @@ int wire_manifest_decode(const unsigned char *p, uint32_t len,
 	}
 	if (off != len)
 		return fail(err, es, -EPROTO,
-			    "MANIFEST: %u bytes after the last device", len - off);
+			    "MANIFEST: %u bytes after the last device",
+			    len - off);
 	return (int)n;
 }
 

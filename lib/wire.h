@@ -32,7 +32,11 @@ enum wire_type {
 };
 #define WIRE_TYPE_MAX WIRE_ERROR
 
-enum wire_codec { WIRE_CODEC_RAW = 0, WIRE_CODEC_ZSTD = 1, WIRE_CODEC_ZERO = 2 };
+enum wire_codec {
+	WIRE_CODEC_RAW = 0,
+	WIRE_CODEC_ZSTD = 1,
+	WIRE_CODEC_ZERO = 2
+};
 
 /* DATA flags */
 #define WIRE_FLAG_STOPCOPY 0x01u /* else pre-copy */
@@ -97,8 +101,8 @@ int wire_hdr_decode(const unsigned char *in, const struct wire_limits *lim,
 size_t wire_control(unsigned char *out, enum wire_type type, uint16_t device,
 		    const void *payload, uint32_t len);
 /* Check a control payload against its header's crc. */
-int wire_payload_check(const struct wire_hdr *h, const void *payload,
-		       char *err, size_t err_size);
+int wire_payload_check(const struct wire_hdr *h, const void *payload, char *err,
+		       size_t err_size);
 
 const char *wire_type_name(unsigned type);
 const char *wire_code_name(unsigned code);

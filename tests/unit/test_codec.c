@@ -29,7 +29,7 @@ static void fill_random(unsigned char *b, size_t n, uint64_t s)
 static void fill_text(unsigned char *b, size_t n)
 {
 	static const char *const w[] = { "state ", "device ", "page ", "ring ",
-					  "frame\n" };
+					 "frame\n" };
 	for (size_t i = 0, k = 0; i < n; k++)
 		for (const char *p = w[(k * 7 + k / 3) % 5]; *p && i < n; p++)
 			b[i++] = (unsigned char)*p;
@@ -49,7 +49,8 @@ Test(codec, zero_random_and_compressible)
 	cr_expect_eq(codec_encode(c, raw, N, enc, codec_bound(N), &codec), 0);
 	cr_expect_eq(codec, WIRE_CODEC_ZERO);
 	memset(out, 0x55, N);
-	cr_expect_eq(codec_decode(c, codec, enc, 0, out, N, err, sizeof(err)), 0);
+	cr_expect_eq(codec_decode(c, codec, enc, 0, out, N, err, sizeof(err)),
+		     0);
 	cr_expect(codec_is_zero(out, N));
 	/* one byte set at the very end is not zero */
 	raw[N - 1] = 1;
@@ -69,20 +70,25 @@ Test(codec, zero_random_and_compressible)
 	n = codec_encode(c, raw, N, enc, codec_bound(N), &codec);
 	cr_assert_eq(codec, WIRE_CODEC_ZSTD);
 	cr_expect_lt(n, (long)(N / 2));
-	cr_assert_eq(codec_decode(c, codec, enc, (size_t)n, out, N, err, sizeof(err)),
+	cr_assert_eq(codec_decode(c, codec, enc, (size_t)n, out, N, err,
+				  sizeof(err)),
 		     0, "%s", err);
 	cr_expect_eq(memcmp(out, raw, N), 0);
 
 	/* the decoder refuses frames whose length differs from the header */
 	cr_expect_eq(codec_decode(c, codec, enc, (size_t)n, out, N - 1, err,
-				  sizeof(err)), -EBADMSG);
+				  sizeof(err)),
+		     -EBADMSG);
 	cr_expect(strstr(err, "longer than the header says"), "%s", err);
 	cr_expect_eq(codec_decode(c, codec, enc, (size_t)n, out, N + 100, err,
-				  sizeof(err)), -EBADMSG);
-	cr_expect(strstr(err, "decodes to 262144 bytes, the header says 262244"),
+				  sizeof(err)),
+		     -EBADMSG);
+	cr_expect(strstr(err,
+			 "decodes to 262144 bytes, the header says 262244"),
 		  "%s", err);
 	cr_expect_eq(codec_decode(c, codec, enc, (size_t)n / 2, out, N, err,
-				  sizeof(err)), -EBADMSG);
+				  sizeof(err)),
+		     -EBADMSG);
 	cr_expect(strstr(err, "zstd frame does not decode"), "%s", err);
 	codec_free(c);
 	free(raw);
@@ -108,16 +114,19 @@ Test(codec, levels_and_no_compression)
 		n = codec_encode(c, raw, N, enc, codec_bound(N), &codec);
 		cr_assert_eq(codec, WIRE_CODEC_ZSTD, "level %d", level);
 		cr_assert_eq(codec_decode(c, codec, enc, (size_t)n, out, N, err,
-					  sizeof(err)), 0);
+					  sizeof(err)),
+			     0);
 		cr_expect_eq(memcmp(out, raw, N), 0);
 		codec_free(c);
 	}
 	cr_assert_eq(codec_new(CODEC_NONE, 0, &c), 0);
-	cr_expect_eq(codec_encode(c, raw, N, enc, codec_bound(N), &codec), (long)N);
+	cr_expect_eq(codec_encode(c, raw, N, enc, codec_bound(N), &codec),
+		     (long)N);
 	cr_expect_eq(codec, WIRE_CODEC_RAW);
 	memset(raw, 0, N);
 	cr_expect_eq(codec_encode(c, raw, N, enc, codec_bound(N), &codec), 0);
-	cr_expect_eq(codec, WIRE_CODEC_ZERO, "zero frames cost nothing to decode");
+	cr_expect_eq(codec, WIRE_CODEC_ZERO,
+		     "zero frames cost nothing to decode");
 	codec_free(c);
 	codec_free(NULL);
 	free(raw);

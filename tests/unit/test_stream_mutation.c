@@ -63,10 +63,13 @@ static void device_bytes(int d, unsigned char *out)
 
 static struct stream build(void)
 {
-	struct wire_hello h = { .major = 1, .caps = WIRE_CAP_ZSTD | WIRE_CAP_ZERO,
-				.session = { 1, 2, 3 }, .nchannels = 1,
+	struct wire_hello h = { .major = 1,
+				.caps = WIRE_CAP_ZSTD | WIRE_CAP_ZERO,
+				.session = { 1, 2, 3 },
+				.nchannels = 1,
 				.max_chunk = CHUNK };
-	struct wire_device devs[NDEV] = { { "a", "sim", "sim size=24576", 7, 24576 },
+	struct wire_device devs[NDEV] = { { "a", "sim", "sim size=24576", 7,
+					    24576 },
 					  { "b", "sim", "", 1, 0 } };
 	static unsigned char raw[CHUNKS * CHUNK], enc[2 * CHUNK], p[512];
 	struct stream s = { 0 };
@@ -75,15 +78,20 @@ static struct stream build(void)
 	cr_assert_eq(codec_new(CODEC_ZSTD, 1, &c), 0);
 	wire_hello_encode(&h, p);
 	control(&s, WIRE_HELLO, WIRE_NO_DEVICE, p, WIRE_HELLO_LEN);
-	control(&s, WIRE_MANIFEST, WIRE_NO_DEVICE, p, wire_manifest_encode(devs, NDEV, p));
+	control(&s, WIRE_MANIFEST, WIRE_NO_DEVICE, p,
+		wire_manifest_encode(devs, NDEV, p));
 	for (int d = 0; d < NDEV; d++) {
 		struct wire_device_end end = { CHUNKS * CHUNK, CHUNKS, 0 };
 
 		device_bytes(d, raw);
 		for (unsigned k = 0; k < CHUNKS; k++) {
-			struct wire_hdr hd = { .type = WIRE_DATA, .device = (uint16_t)d,
-					       .seq = k, .raw_len = CHUNK,
-					       .flags = k >= 3 ? WIRE_FLAG_STOPCOPY : 0 };
+			struct wire_hdr hd = {
+				.type = WIRE_DATA,
+				.device = (uint16_t)d,
+				.seq = k,
+				.raw_len = CHUNK,
+				.flags = k >= 3 ? WIRE_FLAG_STOPCOPY : 0
+			};
 			unsigned char hb[WIRE_HDR_LEN];
 			long n = codec_encode(c, raw + k * CHUNK, CHUNK, enc,
 					      sizeof(enc), &hd.codec);
@@ -93,12 +101,14 @@ static struct stream build(void)
 			hd.crc = crc32c(0, raw + k * CHUNK, CHUNK);
 			wire_hdr_encode(&hd, hb);
 			put(&s, hb, WIRE_HDR_LEN);
-			put(&s, hd.codec == WIRE_CODEC_RAW ? raw + k * CHUNK : enc,
+			put(&s,
+			    hd.codec == WIRE_CODEC_RAW ? raw + k * CHUNK : enc,
 			    (size_t)n);
 		}
 		end.crc = crc32c(0, raw, sizeof(raw));
 		wire_device_end_encode(&end, p);
-		control(&s, WIRE_DEVICE_END, (uint16_t)d, p, WIRE_DEVICE_END_LEN);
+		control(&s, WIRE_DEVICE_END, (uint16_t)d, p,
+			WIRE_DEVICE_END_LEN);
 	}
 	control(&s, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
 	codec_free(c);
@@ -116,7 +126,8 @@ static int receive(const unsigned char *p, size_t len, struct codec *c)
 {
 	static struct wire_device devs[WIRE_MAX_DEVICES];
 	struct wire_limits lim = { .caps = WIRE_CAP_ZSTD | WIRE_CAP_ZERO,
-				   .max_chunk = CHUNK, .ndevices = 0 };
+				   .max_chunk = CHUNK,
+				   .ndevices = 0 };
 	uint64_t next[NDEV] = { 0 }, bytes[NDEV] = { 0 };
 	bool ended[NDEV] = { false };
 	char err[256];
@@ -134,13 +145,15 @@ static int receive(const unsigned char *p, size_t len, struct codec *c)
 			return 0;
 		pl = p + off;
 		off += h.enc_len;
-		if (h.type != WIRE_DATA && wire_payload_check(&h, pl, err, sizeof(err)))
+		if (h.type != WIRE_DATA &&
+		    wire_payload_check(&h, pl, err, sizeof(err)))
 			return 0;
 		if (step == 0) { /* HELLO first */
 			struct wire_hello hello;
 
 			if (h.type != WIRE_HELLO ||
-			    wire_hello_decode(pl, h.enc_len, &hello, err, sizeof(err)))
+			    wire_hello_decode(pl, h.enc_len, &hello, err,
+					      sizeof(err)))
 				return 0;
 			step = 1;
 		} else if (step == 1) { /* then the MANIFEST */
@@ -148,7 +161,8 @@ static int receive(const unsigned char *p, size_t len, struct codec *c)
 
 			if (h.type != WIRE_MANIFEST)
 				return 0;
-			n = wire_manifest_decode(pl, h.enc_len, devs, err, sizeof(err));
+			n = wire_manifest_decode(pl, h.enc_len, devs, err,
+						 sizeof(err));
 			if (n != NDEV)
 				return 0;
 			lim.ndevices = (uint32_t)n;
@@ -172,7 +186,8 @@ static int receive(const unsigned char *p, size_t len, struct codec *c)
 		} else if (h.type == WIRE_DEVICE_END) {
 			struct wire_device_end e;
 
-			if (wire_device_end_decode(pl, h.enc_len, &e, err, sizeof(err)) ||
+			if (wire_device_end_decode(pl, h.enc_len, &e, err,
+						   sizeof(err)) ||
 			    ended[h.device] || e.frames != next[h.device] ||
 			    e.raw_bytes != bytes[h.device] ||
 			    e.crc != crc32c(0, out[h.device], bytes[h.device]))
@@ -218,7 +233,8 @@ Test(stream_mutation, accepted_means_identical, .timeout = 60)
 		switch (rnd(&seed) % 5) {
 		case 0: /* flip bits */
 			for (n = 1 + rnd(&seed) % 3; n; n--)
-				m[rnd(&seed) % len] ^= (unsigned char)(1u << (rnd(&seed) % 8));
+				m[rnd(&seed) % len] ^=
+					(unsigned char)(1u << (rnd(&seed) % 8));
 			break;
 		case 1: /* truncate */
 			len = at;
@@ -251,9 +267,10 @@ Test(stream_mutation, accepted_means_identical, .timeout = 60)
 			accepted++;
 			for (int d = 0; d < NDEV; d++) {
 				device_bytes(d, want);
-				cr_assert(!memcmp(out[d], want, sizeof(want)),
-					  "try %u: accepted, but device %d differs",
-					  tries, d);
+				cr_assert(
+					!memcmp(out[d], want, sizeof(want)),
+					"try %u: accepted, but device %d differs",
+					tries, d);
 			}
 		}
 		tries++;

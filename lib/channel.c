@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "device.h"
+
+static int fail(char *err, size_t size, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t size, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && size) {
+		va_start(ap, fmt);
+		vsnprintf(err, size, fmt, ap);
+		va_end(ap);
+	}
+	return ret > 0 ? -ret : ret;
+}
+
+static int parse_port(const char *s, unsigned *port)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
+static int parse_tcp(const char *rest, struct chan_uri *u, char *err,
+		     size_t es)
+{
+	const char *colon;
+	size_t hlen;
+
+	if (rest[0] == '[') { /* [v6 address]:port */
+		const char *close = strchr(rest, ']');
+
+		if (!close || close[1] != ':')
+			goto bad;
+		hlen = (size_t)(close - rest - 1);
+		if (!hlen || hlen >= sizeof(u->host))
+			goto bad;
+		memcpy(u->host, rest + 1, hlen);
+		u->host[hlen] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(rest, ':');
+		if (!colon)
+			goto bad;
+		hlen = (size_t)(colon - rest);
+		if (hlen >= sizeof(u->host) || memchr(rest, ':', hlen))
+			goto bad;
+		memcpy(u->host, rest, hlen);
+		u->host[hlen] = '\0';
+	}
+	if (parse_port(colon + 1, &u->port))
+		return fail(err, es, EINVAL,
+			    "bad port '%s' in '%s' (expected 0..65535)",
+			    colon + 1, u->text);
+	return 0;
+bad:
+	return fail(err, es, EINVAL,
+		    "bad address '%s' (expected tcp:HOST:PORT or tcp:[IPv6]:PORT)",
+		    u->text);
+}
+
+static int parse_fds(const char *rest, struct chan_uri *u, char *err,
+		     size_t es)
+{
+	const char *p = rest;
+
+	u->nfds = 0;
+	for (;;) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || end == p || v < 0 || v > INT_MAX ||
+		    (*end && *end != ','))
+			return fail(err, es, EINVAL,
+				    "bad fd list '%s' (expected fd:N[,N...])",
+				    rest);
+		if (u->nfds == CHAN_MAX)
+			return fail(err, es, EINVAL, "more than %d fds in '%s'",
+				    CHAN_MAX, u->text);
+		u->fds[u->nfds++] = (int)v;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+int chan_uri_parse(const char *uri, struct chan_uri *u, char *err, size_t es)
+{
+	memset(u, 0, sizeof(*u));
+	if (!uri)
+		return fail(err, es, EINVAL, "no address given");
+	snprintf(u->text, sizeof(u->text), "%s", uri);
+	if (!strncmp(uri, "tcp:", 4)) {
+		u->kind = CHAN_TCP;
+		return parse_tcp(uri + 4, u, err, es);
+	}
+	if (!strncmp(uri, "unix:", 5) || !strncmp(uri, "file:", 5)) {
+		const char *path = uri + 5;
+		size_t max = uri[0] == 'u' ?
+				     sizeof(((struct sockaddr_un *)0)->sun_path) - 1 :
+				     sizeof(u->path) - 1;
+
+		u->kind = uri[0] == 'u' ? CHAN_UNIX : CHAN_FILE;
+		if (!*path)
+			return fail(err, es, EINVAL, "no path in '%s'", uri);
+		if (strlen(path) > max)
+			return fail(err, es, ENAMETOOLONG,
+				    "path in '%s' is longer than %zu bytes",
+				    u->text, max);
+		strcpy(u->path, path);
+		return 0;
+	}
+	if (!strncmp(uri, "fd:", 3)) {
+		u->kind = CHAN_FD;
+		return parse_fds(uri + 3, u, err, es);
+	}
+	return fail(err, es, EINVAL,
+		    "bad address '%s' (expected tcp:HOST:PORT, unix:PATH, file:PATH or fd:N[,N...])",
+		    uri);
+}
+
+void chan_tune(int fd)
+{
+	int one = 1, size = 8 << 20;
+
+	/* Small control frames must not wait behind Nagle. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Bigger buffers only where we may exceed the sysctl cap; setting a
+	 * smaller size would switch off the kernel's autotuning. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+}
+
+/* Wait for a non-blocking connect; returns 0 or -errno. */
+static int finish_connect(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int n, soerr = 0;
+
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return -errno;
+	return -soerr;
+}
+
+static int connect_addr(const struct sockaddr *sa, socklen_t len, int family,
+			int timeout_ms)
+{
+	int fd, ret, fl;
+
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (family != AF_UNIX)
+		chan_tune(fd);
+	ret = connect(fd, sa, len) < 0 ? -errno : 0;
+	if (ret == -EINPROGRESS || ret == -EAGAIN)
+		ret = finish_connect(fd, timeout_ms);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+	return (int)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+}
+
+static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
+		       size_t es)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+	char port[8];
+	int fd = -ENOENT, r;
+
+	if (u->kind == CHAN_UNIX) {
+		struct sockaddr_un sa;
+		int len = unix_addr(u->path, &sa);
+
+		fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len,
+				  AF_UNIX, timeout_ms);
+	} else {
+		if (!u->host[0])
+			return fail(err, es, EINVAL,
+				    "no host in '%s' to connect to", u->text);
+		snprintf(port, sizeof(port), "%u", u->port);
+		r = getaddrinfo(u->host, port, &hints, &ai);
+		if (r)
+			return fail(err, es, EHOSTUNREACH,
+				    "%s: cannot resolve '%s': %s", u->text,
+				    u->host, gai_strerror(r));
+		for (a = ai; a; a = a->ai_next) {
+			fd = connect_addr(a->ai_addr, a->ai_addrlen,
+					  a->ai_family, timeout_ms);
+			if (fd >= 0)
+				break;
+		}
+		freeaddrinfo(ai);
+	}
+	if (fd == -ECONNREFUSED || fd == -ENOENT)
+		return fail(err, es, fd,
+			    "%s: nobody is listening (%s): is 'vfio-migrate recv' running there?",
+			    u->text, errno_name(fd));
+	if (fd == -ETIMEDOUT)
+		return fail(err, es, fd, "%s: no answer within %d ms",
+			    u->text, timeout_ms);
+	if (fd < 0)
+		return fail(err, es, fd, "%s: cannot connect: %s", u->text,
+			    errno_name(fd));
+	return fd;
+}
+
+int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
+		 char *err, size_t es)
+{
+	if (u->kind != CHAN_TCP && u->kind != CHAN_UNIX)
+		return fail(err, es, EINVAL, "%s: not a socket address",
+			    u->text);
+	if (n < 1 || n > CHAN_MAX)
+		return fail(err, es, EINVAL, "%d channels (1..%d)", n, CHAN_MAX);
+	for (int i = 0; i < n; i++) {
+		fds[i] = connect_one(u, timeout_ms, err, es);
+		if (fds[i] < 0) {
+			int ret = fds[i];
+
+			while (i--)
+				close(fds[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* A unix socket file nobody accepts on is left over: replace it. */
+static int clear_stale(const char *path, char *err, size_t es,
+		       const char *text)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int len, fd;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode))
+		return fail(err, es, EEXIST,
+			    "%s: %s exists and is not a socket", text, path);
+	len = unix_addr(path, &sa);
+	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX, 1000);
+	if (fd >= 0) {
+		close(fd);
+		return fail(err, es, EADDRINUSE,
+			    "%s: another process is listening on %s", text,
+			    path);
+	}
+	unlink(path);
+	return 0;
+}
+
+int chan_listen(const struct chan_uri *u, char *err, size_t es)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE },
+			*ai;
+	char port[8];
+	int fd, one = 1, zero = 0, r;
+
+	if (u->kind == CHAN_UNIX) {
+		struct sockaddr_un sa;
+		int len = unix_addr(u->path, &sa);
+
+		r = clear_stale(u->path, err, es, u->text);
+		if (r < 0)
+			return r;
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return fail(err, es, errno, "%s: socket: %s", u->text,
+				    errno_name(errno));
+		if (bind(fd, (struct sockaddr *)&sa, (socklen_t)len) < 0 ||
+		    listen(fd, CHAN_MAX) < 0) {
+			r = errno;
+			close(fd);
+			return fail(err, es, r, "%s: cannot listen: %s",
+				    u->text, errno_name(r));
+		}
+		return fd;
+	}
+	if (u->kind != CHAN_TCP)
+		return fail(err, es, EINVAL, "%s: not a socket address",
+			    u->text);
+	snprintf(port, sizeof(port), "%u", u->port);
+	/* No host: every address, v6 and v4 on one socket if possible. */
+	hints.ai_family = u->host[0] ? AF_UNSPEC : AF_INET6;
+	r = getaddrinfo(u->host[0] ? u->host : NULL, port, &hints, &ai);
+	if (r && !u->host[0]) {
+		hints.ai_family = AF_INET;
+		r = getaddrinfo(NULL, port, &hints, &ai);
+	}
+	if (r)
+		return fail(err, es, EADDRNOTAVAIL,
+			    "%s: cannot resolve '%s': %s", u->text, u->host,
+			    gai_strerror(r));
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = errno;
+		freeaddrinfo(ai);
+		return fail(err, es, r, "%s: socket: %s", u->text,
+			    errno_name(r));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6 && !u->host[0])
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, CHAN_MAX) < 0) {
+		r = errno;
+		freeaddrinfo(ai);
+		close(fd);
+		return fail(err, es, r, "%s: cannot listen: %s%s", u->text,
+			    errno_name(r),
+			    r == EADDRINUSE ? " (the port is taken)" : "");
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+int chan_listen_port(int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -EAFNOSUPPORT;
+}
+
+int chan_accept(int lfd, int timeout_ms, char *err, size_t es)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int n, fd;
+
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return fail(err, es, ETIMEDOUT,
+			    "no connection within %d ms", timeout_ms);
+	if (n < 0)
+		return fail(err, es, errno, "poll: %s", errno_name(errno));
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return fail(err, es, errno, "accept: %s", errno_name(errno));
+	chan_tune(fd);
+	return fd;
+}
+
+int chan_open_file(const char *path, bool write, char *err, size_t es)
+{
+	int fd = write ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0600) :
+			 open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(err, es, errno, "cannot %s %s: %s",
+			    write ? "create" : "open", path,
+			    errno_name(errno));
+	return fd;
+}
