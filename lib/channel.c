@@ -48,8 +48,7 @@ static int parse_port(const char *s, unsigned *port)
 	return 0;
 }
 
-static int parse_tcp(const char *rest, struct chan_uri *u, char *err,
-		     size_t es)
+static int parse_tcp(const char *rest, struct chan_uri *u, char *err, size_t es)
 {
 	const char *colon;
 	size_t hlen;
@@ -81,13 +80,13 @@ static int parse_tcp(const char *rest, struct chan_uri *u, char *err,
 			    colon + 1, u->text);
 	return 0;
 bad:
-	return fail(err, es, EINVAL,
-		    "bad address '%s' (expected tcp:HOST:PORT or tcp:[IPv6]:PORT)",
-		    u->text);
+	return fail(
+		err, es, EINVAL,
+		"bad address '%s' (expected tcp:HOST:PORT or tcp:[IPv6]:PORT)",
+		u->text);
 }
 
-static int parse_fds(const char *rest, struct chan_uri *u, char *err,
-		     size_t es)
+static int parse_fds(const char *rest, struct chan_uri *u, char *err, size_t es)
 {
 	const char *p = rest;
 
@@ -125,9 +124,11 @@ int chan_uri_parse(const char *uri, struct chan_uri *u, char *err, size_t es)
 	}
 	if (!strncmp(uri, "unix:", 5) || !strncmp(uri, "file:", 5)) {
 		const char *path = uri + 5;
-		size_t max = uri[0] == 'u' ?
-				     sizeof(((struct sockaddr_un *)0)->sun_path) - 1 :
-				     sizeof(u->path) - 1;
+		size_t max =
+			uri[0] == 'u' ?
+				sizeof(((struct sockaddr_un *)0)->sun_path) -
+					1 :
+				sizeof(u->path) - 1;
 
 		u->kind = uri[0] == 'u' ? CHAN_UNIX : CHAN_FILE;
 		if (!*path)
@@ -143,9 +144,10 @@ int chan_uri_parse(const char *uri, struct chan_uri *u, char *err, size_t es)
 		u->kind = CHAN_FD;
 		return parse_fds(uri + 3, u, err, es);
 	}
-	return fail(err, es, EINVAL,
-		    "bad address '%s' (expected tcp:HOST:PORT, unix:PATH, file:PATH or fd:N[,N...])",
-		    uri);
+	return fail(
+		err, es, EINVAL,
+		"bad address '%s' (expected tcp:HOST:PORT, unix:PATH, file:PATH or fd:N[,N...])",
+		uri);
 }
 
 void chan_tune(int fd)
@@ -241,12 +243,13 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
 		freeaddrinfo(ai);
 	}
 	if (fd == -ECONNREFUSED || fd == -ENOENT)
-		return fail(err, es, fd,
-			    "%s: nobody is listening (%s): is 'vfio-migrate recv' running there?",
-			    u->text, errno_name(fd));
+		return fail(
+			err, es, fd,
+			"%s: nobody is listening (%s): is 'vfio-migrate recv' running there?",
+			u->text, errno_name(fd));
 	if (fd == -ETIMEDOUT)
-		return fail(err, es, fd, "%s: no answer within %d ms",
-			    u->text, timeout_ms);
+		return fail(err, es, fd, "%s: no answer within %d ms", u->text,
+			    timeout_ms);
 	if (fd < 0)
 		return fail(err, es, fd, "%s: cannot connect: %s", u->text,
 			    errno_name(fd));
@@ -260,7 +263,8 @@ int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
 		return fail(err, es, EINVAL, "%s: not a socket address",
 			    u->text);
 	if (n < 1 || n > CHAN_MAX)
-		return fail(err, es, EINVAL, "%d channels (1..%d)", n, CHAN_MAX);
+		return fail(err, es, EINVAL, "%d channels (1..%d)", n,
+			    CHAN_MAX);
 	for (int i = 0; i < n; i++) {
 		fds[i] = connect_one(u, timeout_ms, err, es);
 		if (fds[i] < 0) {
@@ -275,8 +279,7 @@ int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
 }
 
 /* A unix socket file nobody accepts on is left over: replace it. */
-static int clear_stale(const char *path, char *err, size_t es,
-		       const char *text)
+static int clear_stale(const char *path, char *err, size_t es, const char *text)
 {
 	struct sockaddr_un sa;
 	struct stat st;
@@ -288,7 +291,8 @@ static int clear_stale(const char *path, char *err, size_t es,
 		return fail(err, es, EEXIST,
 			    "%s: %s exists and is not a socket", text, path);
 	len = unix_addr(path, &sa);
-	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX, 1000);
+	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX,
+			  1000);
 	if (fd >= 0) {
 		close(fd);
 		return fail(err, es, EADDRINUSE,
@@ -388,8 +392,8 @@ int chan_accept(int lfd, int timeout_ms, char *err, size_t es)
 		n = poll(&p, 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
-		return fail(err, es, ETIMEDOUT,
-			    "no connection within %d ms", timeout_ms);
+		return fail(err, es, ETIMEDOUT, "no connection within %d ms",
+			    timeout_ms);
 	if (n < 0)
 		return fail(err, es, errno, "poll: %s", errno_name(errno));
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -407,7 +411,6 @@ int chan_open_file(const char *path, bool write, char *err, size_t es)
 
 	if (fd < 0)
 		return fail(err, es, errno, "cannot %s %s: %s",
-			    write ? "create" : "open", path,
-			    errno_name(errno));
+			    write ? "create" : "open", path, errno_name(errno));
 	return fd;
 }

@@ -18,7 +18,8 @@ static struct chan_uri ok(const char *s)
 {
 	struct chan_uri u;
 
-	cr_assert_eq(chan_uri_parse(s, &u, err, sizeof(err)), 0, "%s: %s", s, err);
+	cr_assert_eq(chan_uri_parse(s, &u, err, sizeof(err)), 0, "%s: %s", s,
+		     err);
 	return u;
 }
 
@@ -26,7 +27,8 @@ static void bad(const char *s, const char *text)
 {
 	struct chan_uri u;
 
-	cr_expect_lt(chan_uri_parse(s, &u, err, sizeof(err)), 0, "%s accepted", s);
+	cr_expect_lt(chan_uri_parse(s, &u, err, sizeof(err)), 0, "%s accepted",
+		     s);
 	cr_expect(strstr(err, text), "'%s': '%s' lacks '%s'", s, err, text);
 }
 
@@ -35,7 +37,8 @@ Test(channel, uris)
 	struct chan_uri u;
 
 	u = ok("tcp:127.0.0.1:5000");
-	cr_expect(u.kind == CHAN_TCP && !strcmp(u.host, "127.0.0.1") && u.port == 5000);
+	cr_expect(u.kind == CHAN_TCP && !strcmp(u.host, "127.0.0.1") &&
+		  u.port == 5000);
 	u = ok("tcp:[::1]:0");
 	cr_expect(!strcmp(u.host, "::1") && u.port == 0);
 	u = ok("tcp:localhost:65535");
@@ -43,7 +46,8 @@ Test(channel, uris)
 	u = ok("tcp::7000");
 	cr_expect(!u.host[0] && u.port == 7000, "no host: any address");
 	u = ok("unix:/run/vfio-migrate.sock");
-	cr_expect(u.kind == CHAN_UNIX && !strcmp(u.path, "/run/vfio-migrate.sock"));
+	cr_expect(u.kind == CHAN_UNIX &&
+		  !strcmp(u.path, "/run/vfio-migrate.sock"));
 	u = ok("file:/var/tmp/vm.state");
 	cr_expect(u.kind == CHAN_FILE);
 	u = ok("fd:3,4,17");
@@ -76,7 +80,8 @@ static void exchange(const char *prefix, int lfd, int n)
 
 	snprintf(uri, sizeof(uri), "%s%d", prefix, chan_listen_port(lfd));
 	u = ok(uri);
-	cr_assert_eq(chan_connect(&u, n, 2000, c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(chan_connect(&u, n, 2000, c, err, sizeof(err)), 0, "%s",
+		     err);
 	for (int i = 0; i < n; i++) {
 		char b[8] = "";
 
@@ -136,7 +141,8 @@ Test(channel, unix_sockets_and_stale_files)
 	/* a second listener on a live socket is refused */
 	cr_expect_eq(chan_listen(&u, err, sizeof(err)), -EADDRINUSE);
 	cr_expect(strstr(err, "another process is listening on"), "%s", err);
-	cr_assert_eq(chan_connect(&u, 1, 1000, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(chan_connect(&u, 1, 1000, &c, err, sizeof(err)), 0, "%s",
+		     err);
 	close(c);
 	close(lfd);
 	/* the socket file is left over: a new listener replaces it */
@@ -163,9 +169,12 @@ Test(channel, connect_errors_say_what_to_do)
 	close(lfd);
 	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", port);
 	u = ok(uri);
-	cr_expect_eq(chan_connect(&u, 2, 1000, fds, err, sizeof(err)), -ECONNREFUSED);
-	cr_expect(strstr(err, "nobody is listening (ECONNREFUSED): is 'vfio-migrate recv' running there?"),
-		  "%s", err);
+	cr_expect_eq(chan_connect(&u, 2, 1000, fds, err, sizeof(err)),
+		     -ECONNREFUSED);
+	cr_expect(
+		strstr(err,
+		       "nobody is listening (ECONNREFUSED): is 'vfio-migrate recv' running there?"),
+		"%s", err);
 	u = ok("unix:/nonexistent/vfmig.sock");
 	cr_expect_eq(chan_connect(&u, 1, 1000, fds, err, sizeof(err)), -ENOENT);
 	u = ok("tcp::5000");
@@ -200,6 +209,7 @@ Test(channel, files)
 	unlink(path);
 	cr_expect_eq(chan_open_file(path, false, err, sizeof(err)), -ENOENT);
 	cr_expect(strstr(err, "cannot open /tmp/vfmig-test-"), "%s", err);
-	cr_expect_eq(chan_open_file("/nonexistent/dir/f", true, err, sizeof(err)),
+	cr_expect_eq(chan_open_file("/nonexistent/dir/f", true, err,
+				    sizeof(err)),
 		     -ENOENT);
 }

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One io_uring per event loop.  Every request carries a struct ring_op
+ * whose callback runs when it completes; ring_run_once() submits what was
+ * queued, waits, and reaps completions in a batch.  Only the thread that
+ * created the ring may use it (SINGLE_ISSUER where the kernel has it).
+ */
+#ifndef VFMIG_LIB_RING_H
+#define VFMIG_LIB_RING_H
+
+#include <liburing.h>
+#include <stdbool.h>
+
+struct ring_op;
+typedef void (*ring_done_fn)(struct ring_op *op, int res);
+
+struct ring_op {
+	ring_done_fn done;
+	bool busy; /* submitted, completion not seen yet */
+};
+
+struct ring {
+	struct io_uring uring;
+	unsigned setup_flags;
+	const char *mode; /* "defer-taskrun", "coop-taskrun" or "basic" */
+	unsigned inflight;
+};
+
+/* Set up a ring of @entries, probing the setup flags the kernel offers. */
+int ring_init(struct ring *r, unsigned entries, char *err, size_t err_size);
+void ring_exit(struct ring *r);
+
+/* An SQE for @op (submitting queued ones if the SQ is full). */
+struct io_uring_sqe *ring_sqe(struct ring *r, struct ring_op *op);
+
+/*
+ * Submit, wait up to @timeout_ms (-1: forever) for at least one
+ * completion, and run the callbacks of every completion there is.
+ * Returns the number of completions handled, or -errno.
+ */
+int ring_run_once(struct ring *r, int timeout_ms);
+
+/* Bound io-wq workers (VFIO data_fds without nowait support run there). */
+int ring_bound_workers(struct ring *r, unsigned bounded, unsigned unbounded);
+
+/* Cancel @op if it is in flight (its callback runs with -ECANCELED). */
+void ring_cancel(struct ring *r, struct ring_op *op);
+
+#endif
