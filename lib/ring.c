@@ -47,10 +47,11 @@ int ring_init(struct ring *r, unsigned entries, char *err, size_t es)
 			break;
 	}
 	if (err && es)
-		snprintf(err, es, "io_uring setup failed: %s%s", strerror(-ret),
-			 ret == -EPERM || ret == -ENOSYS ?
-				 " (io_uring disabled? see kernel.io_uring_disabled)" :
-				 "");
+		snprintf(
+			err, es, "io_uring setup failed: %s%s", strerror(-ret),
+			ret == -EPERM || ret == -ENOSYS ?
+				" (io_uring disabled? see kernel.io_uring_disabled)" :
+				"");
 	return ret;
 }
 

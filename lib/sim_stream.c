@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +40,7 @@
 
 #include "bytes.h"
 #include "sim.h"
+#include "thread.h"
 
 #define SIM_MAGIC 0x31304d49534d4656ull /* "VFMSIM01" */
 #define SIM_VERSION 1u
@@ -182,19 +182,6 @@ static void wait_for(int fd, short events, int evfd, int ms)
 			/* nothing pending: fine */
 		}
 	}
-}
-
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	int ret;
-
-	/* Library threads take no signals away from the application. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
 }
 
 static int make_pipe(int fds[2])
@@ -432,7 +419,7 @@ int sim_save_start(struct sim *s, int *data_fd)
 	sv->initial_len = SIM_HDR_LEN + pass_bytes(s->npages);
 	memset(s->dirty, 0, (s->npages + 63) / 64 * sizeof(uint64_t));
 	s->save = sv;
-	ret = start_thread(&sv->thread, producer, s);
+	ret = thread_start(&sv->thread, producer, s);
 	if (ret < 0) {
 		s->save = NULL;
 		session_fds_close(fds, sv->evfd);
@@ -639,7 +626,7 @@ int sim_resume_start(struct sim *s, int *data_fd)
 	rs->wfd = fds[1];
 	set_nonblock(rs->rfd, true);
 	s->resume = rs;
-	ret = start_thread(&rs->thread, consumer, s);
+	ret = thread_start(&rs->thread, consumer, s);
 	if (ret < 0) {
 		s->resume = NULL;
 		session_fds_close(fds, rs->evfd);

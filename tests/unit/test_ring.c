@@ -38,8 +38,8 @@ TestSuite(ring, .init = setup, .fini = teardown);
 Test(ring, probes_a_mode)
 {
 	cr_log_info("io_uring mode: %s", r.mode);
-	cr_expect(!strcmp(r.mode, "defer-taskrun") || !strcmp(r.mode, "coop-taskrun") ||
-		  !strcmp(r.mode, "basic"));
+	cr_expect(!strcmp(r.mode, "defer-taskrun") ||
+		  !strcmp(r.mode, "coop-taskrun") || !strcmp(r.mode, "basic"));
 	cr_expect_eq(ring_bound_workers(&r, 4, 4), 0);
 }
 

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFMIG_LIB_THREAD_H
+#define VFMIG_LIB_THREAD_H
+
+#include <pthread.h>
+
+/*
+ * Start a library thread with every signal blocked: signals stay with the
+ * application's threads.  Returns 0 or -errno.
+ */
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
+#endif
