@@ -196,6 +196,91 @@ int vfmig_device_state_hash(struct vfmig_device *dev, uint64_t *hash);
  */
 const char *vfmig_device_strerror(const struct vfmig_device *dev);
 
+/* ------------------------------------------------------------ migration */
+
+/*
+ * A migration moves the state of n devices from a source to a sink over a
+ * stream (Documentation/stream-format.md): tcp:HOST:PORT or unix:PATH with
+ * N channels, file:PATH (save/load), or fd:N[,N...] (connected sockets or
+ * an open file handed over by the caller, which keeps its fds).
+ */
+enum vfmig_codec { VFMIG_CODEC_NONE = 0, VFMIG_CODEC_ZSTD = 1 };
+
+struct vfmig_stream_opts {
+	size_t size; /* sizeof(struct vfmig_stream_opts) */
+	const char *uri;
+	unsigned channels; /* tcp/unix connections; 0: 1 */
+	enum vfmig_codec codec; /* source: default zstd */
+	int level; /* zstd level, negative for fast modes; 0: 1 */
+	uint32_t chunk; /* bytes per frame; 0: 1 MiB */
+	uint64_t memory; /* buffer pool bound; 0: 64 MiB */
+	unsigned workers; /* codec threads; 0: one per CPU */
+	uint64_t max_bandwidth; /* source: wire bytes/s; 0: unlimited */
+	int timeout_ms; /* a silent peer fails the migration; 0: 30 s */
+	int precopy; /* source: 1 use PRE_COPY where offered, 0 never */
+	int no_start; /* sink: leave devices in STOP after loading */
+};
+
+/* What moved, per device and in all. */
+struct vfmig_transfer {
+	uint64_t raw_bytes; /* device stream bytes */
+	uint64_t wire_bytes; /* frame bytes on the wire */
+	uint64_t precopy_bytes, stopcopy_bytes;
+	uint64_t frames;
+	int state; /* the device's state at the end (devices only) */
+};
+
+struct vfmig_source;
+struct vfmig_sink;
+
+/*
+ * Prepare a migration of @ndev devices (the handles stay the caller's and
+ * must outlive it).  Nothing is connected or changed before *_run().
+ */
+int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
+		     const struct vfmig_stream_opts *opts,
+		     struct vfmig_source **out);
+/*
+ * Run the migration to the end, blocking: connect, negotiate, check the
+ * manifest, pre-copy, stop-copy, and wait until the destination confirms
+ * every device loaded.  0 then; otherwise -errno, the reason in
+ * vfmig_source_strerror(), and every source device back in RUNNING.
+ */
+int vfmig_source_run(struct vfmig_source *s);
+const char *vfmig_source_strerror(const struct vfmig_source *s);
+/* Totals (@dev -1) or one device's figures, and times in ms. */
+int vfmig_source_transfer(const struct vfmig_source *s, int dev,
+			  struct vfmig_transfer *t);
+/* Milliseconds: the whole run, and from the first device stopping until
+ * the destination confirmed every device (the measured downtime). */
+uint64_t vfmig_source_total_ms(const struct vfmig_source *s);
+uint64_t vfmig_source_downtime_ms(const struct vfmig_source *s);
+void vfmig_source_free(struct vfmig_source *s);
+
+/*
+ * The destination: listen on (or read from) @opts->uri, take one session,
+ * check its manifest against @devs (same count, order, names, kinds and
+ * identities), and load each device: RESUMING, the checked stream in
+ * order, RESUMING->STOP, then RUNNING unless opts->no_start.
+ */
+int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
+		   const struct vfmig_stream_opts *opts,
+		   struct vfmig_sink **out);
+/* For tcp:HOST:0, the port the sink listens on once vfmig_sink_listen()
+ * returned; -errno otherwise. */
+int vfmig_sink_listen(struct vfmig_sink *k);
+int vfmig_sink_port(const struct vfmig_sink *k);
+/*
+ * Run to the end, blocking.  0 when every device is loaded; otherwise
+ * -errno, the reason in vfmig_sink_strerror(), and every device reset
+ * out of RESUMING.
+ */
+int vfmig_sink_run(struct vfmig_sink *k);
+const char *vfmig_sink_strerror(const struct vfmig_sink *k);
+int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
+			struct vfmig_transfer *t);
+void vfmig_sink_free(struct vfmig_sink *k);
+
 /* A 64-bit hash of a buffer (the hash used for device state hashes). */
 uint64_t vfmig_hash64(const void *buf, size_t len, uint64_t seed);
 

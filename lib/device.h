@@ -35,6 +35,8 @@ struct vfmig_device {
 	const struct device_backend *be;
 	void *priv;
 	char name[DEVICE_NAME_MAX];
+	/* What must match on the other side: the driver, or the sim's size */
+	char ident[256];
 	int data_fd; /* the open session's fd (owned), or -1 */
 	int last_state; /* last state seen, -1 when unknown */
 	char why[DEVICE_WHY_MAX]; /* backend detail of the last failure */

@@ -214,6 +214,7 @@ struct ctx {
 	char name[DEVICE_NAME_MAX]; /* BDF, UUID or cdev name */
 	const char *kind; /* "pci", "mdev", "cdev", "fd" */
 	char sysdir[PATH_MAX];
+	char driver[NAME_MAX + 1];
 };
 
 /* snprintf for paths: a path that does not fit is an error, not a cut. */
@@ -363,6 +364,8 @@ static int check_sysfs(struct ctx *c)
 				  "%s %s: no such device (%s: %s)", c->kind,
 				  c->name, c->sysdir, errno_name(errno));
 	ret = link_base(c->sysdir, "driver", driver, sizeof(driver));
+	if (ret == 0)
+		memcpy(c->driver, driver, sizeof(c->driver));
 	if (ret == -ENOENT)
 		return set_errbuf(
 			c->err, c->err_size, ENODEV,
@@ -674,6 +677,8 @@ int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
 		ret = probe(&c, vd);
 	if (!ret)
 		ret = device_new(&vfio_backend, vd, c.name, out);
+	if (!ret)
+		snprintf((*out)->ident, sizeof((*out)->ident), "%s", c.driver);
 	if (ret < 0) {
 		vfio_release(vd);
 		return ret;

@@ -48,10 +48,12 @@ Test(workers, run_on_workers_done_on_the_loop)
 		workers_submit(w, &jobs[i].w);
 	}
 	while (reaped < 1000) {
-		struct pollfd p = { .fd = workers_eventfd(w), .events = POLLIN };
+		struct pollfd p = { .fd = workers_eventfd(w),
+				    .events = POLLIN };
 		uint64_t v;
 
-		cr_assert_eq(poll(&p, 1, 5000), 1, "no wakeup: %d reaped", reaped);
+		cr_assert_eq(poll(&p, 1, 5000), 1, "no wakeup: %d reaped",
+			     reaped);
 		cr_assert_eq(read(p.fd, &v, sizeof(v)), 8);
 		reaped += workers_reap(w);
 	}

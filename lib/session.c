@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "session.h"
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	uint64_t now = now_ms();
+	int n;
+
+	if (now >= deadline)
+		return -ETIMEDOUT;
+	n = poll(&p, 1, (int)(deadline - now));
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n ? 0 : -ETIMEDOUT;
+}
+
+int io_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const unsigned char *p = buf;
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	while (len) {
+		/* MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int ret;
+
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		ret = wait_fd(fd, POLLOUT, deadline);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int io_read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+	unsigned char *p = buf;
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n;
+		int ret = wait_fd(fd, POLLIN, deadline);
+
+		if (ret < 0)
+			return ret;
+		n = read(fd, p + got, len - got);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return got ? -ECONNRESET : -ENODATA;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int frame_send(int fd, enum wire_type type, uint16_t device,
+	       const void *payload, uint32_t len, int timeout_ms)
+{
+	unsigned char buf[WIRE_HDR_LEN + 4 + WIRE_MAX_TEXT];
+	unsigned char *b = buf;
+	int ret;
+
+	if (len > sizeof(buf) - WIRE_HDR_LEN) { /* a manifest */
+		b = malloc(WIRE_HDR_LEN + len);
+		if (!b)
+			return -ENOMEM;
+	}
+	ret = io_write_all(fd, b, wire_control(b, type, device, payload, len),
+			   timeout_ms);
+	if (b != buf)
+		free(b);
+	return ret;
+}
+
+static const char *peer_hint(const unsigned char *h)
+{
+	if (!memcmp(h, "GET ", 4) || !memcmp(h, "POST", 4) ||
+	    !memcmp(h, "HEAD", 4) || !memcmp(h, "PUT ", 4))
+		return " (an HTTP request?)";
+	if (!memcmp(h, "SSH-", 4))
+		return " (an SSH client?)";
+	return "";
+}
+
+int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
+	       unsigned char *payload, size_t cap, int timeout_ms, char *err,
+	       size_t es)
+{
+	unsigned char hb[WIRE_HDR_LEN];
+	int ret = io_read_all(fd, hb, sizeof(hb), timeout_ms);
+
+	if (ret == -ENODATA)
+		return set_errbuf(err, es, ECONNRESET,
+				  "the peer closed the connection");
+	if (ret == -ETIMEDOUT)
+		return set_errbuf(err, es, ETIMEDOUT,
+				  "the peer said nothing for %d ms", timeout_ms);
+	if (ret < 0)
+		return set_errbuf(err, es, ret, "reading a frame: %s",
+				  errno_name(ret));
+	ret = wire_hdr_decode(hb, lim, h, err, es);
+	if (ret < 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, es - n, "%s", peer_hint(hb));
+		return ret;
+	}
+	if (h->enc_len > cap)
+		return set_errbuf(err, es, EPROTO,
+				  "%s frame: %u bytes where %zu were expected",
+				  wire_type_name(h->type), h->enc_len, cap);
+	ret = io_read_all(fd, payload, h->enc_len, timeout_ms);
+	if (ret < 0)
+		return set_errbuf(err, es, ret == -ENODATA ? -ECONNRESET : ret,
+				  "reading a %s frame: %s",
+				  wire_type_name(h->type),
+				  errno_name(ret == -ENODATA ? ECONNRESET : ret));
+	if (h->type != WIRE_DATA)
+		return wire_payload_check(h, payload, err, es);
+	return 0;
+}
+
+void frame_send_error(int fd, enum wire_code code, const char *text)
+{
+	unsigned char p[4 + WIRE_MAX_TEXT];
+
+	if (fd >= 0)
+		frame_send(fd, WIRE_ERROR, WIRE_NO_DEVICE, p,
+			   wire_text_encode(code, text, p), 1000);
+}
+
+void manifest_build(struct vfmig_device *const *devs, unsigned n,
+		    struct wire_device *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vfmig_device *d = devs[i];
+		int flags = vfmig_device_migration_flags(d);
+		uint64_t size = 0;
+
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].name, sizeof(out[i].name), "%.*s",
+			 (int)WIRE_MAX_NAME, d->name);
+		snprintf(out[i].kind, sizeof(out[i].kind), "%.*s",
+			 (int)WIRE_MAX_KIND, d->be->name);
+		snprintf(out[i].ident, sizeof(out[i].ident), "%.*s",
+			 (int)WIRE_MAX_IDENT, d->ident);
+		out[i].flags = flags > 0 ? (uint32_t)flags : 0;
+		if (vfmig_device_stopcopy_size(d, &size) == 0)
+			out[i].size = size;
+	}
+}
+
+int manifest_check(const struct wire_device *got, int n,
+		   struct vfmig_device *const *devs, unsigned ndev, char *why,
+		   size_t ws)
+{
+	if (n != (int)ndev)
+		return set_errbuf(why, ws, EINVAL,
+				  "the source sends %d device%s, this side has %u",
+				  n, n == 1 ? "" : "s", ndev);
+	for (unsigned i = 0; i < ndev; i++) {
+		const struct vfmig_device *d = devs[i];
+
+		if (strcmp(got[i].kind, d->be->name) ||
+		    strcmp(got[i].ident, d->ident))
+			return set_errbuf(
+				why, ws, EINVAL,
+				"device %u: the source's %s (%s %s) does not match %s (%s %s) here",
+				i, got[i].name, got[i].kind,
+				got[i].ident[0] ? got[i].ident : "-", d->name,
+				d->be->name, d->ident[0] ? d->ident : "-");
+	}
+	return 0;
+}
+
+void session_id(uint8_t id[16])
+{
+	uint64_t t = now_ms();
+
+	/* Unique per session is what matters; getrandom is best. */
+	if (getrandom(id, 16, GRND_NONBLOCK) != 16) {
+		for (int i = 0; i < 16; i++)
+			id[i] = (uint8_t)((t >> (i % 8 * 8)) ^ (uint64_t)getpid() ^
+					  (uint64_t)i * 131);
+	}
+}

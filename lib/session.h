@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What source and sink share outside their event loops: blocking frame I/O
+ * with timeouts (handshake, last words), and the manifest.
+ */
+#ifndef VFMIG_LIB_SESSION_H
+#define VFMIG_LIB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfmig.h"
+#include "wire.h"
+
+/* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA
+ * for a clean end before the first byte, -ECONNRESET after it. */
+int io_write_all(int fd, const void *p, size_t len, int timeout_ms);
+int io_read_all(int fd, void *p, size_t len, int timeout_ms);
+
+int frame_send(int fd, enum wire_type type, uint16_t device,
+	       const void *payload, uint32_t len, int timeout_ms);
+/* A checked frame into @h and @payload (up to @cap bytes); -errno with a
+ * message naming what was wrong. */
+int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
+	       unsigned char *payload, size_t cap, int timeout_ms, char *err,
+	       size_t err_size);
+/* ERROR with @text, best effort, short timeout. */
+void frame_send_error(int fd, enum wire_code code, const char *text);
+
+/* What the source tells the destination about its devices. */
+void manifest_build(struct vfmig_device *const *devs, unsigned n,
+		    struct wire_device *out);
+/* The destination's check: same count, and kind and identity in order. */
+int manifest_check(const struct wire_device *got, int n,
+		   struct vfmig_device *const *devs, unsigned ndev, char *why,
+		   size_t why_size);
+
+/* A 128-bit random session id. */
+void session_id(uint8_t id[16]);
+
+uint64_t now_ms(void);
+
+#endif

@@ -1,0 +1,967 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The receive pipeline.
+ *
+ *   channels --recv (io_uring)--> checked header --> slot (pool, or the
+ *     channel's reserved slot for a frame next in line) --> codec worker
+ *     (decode, crc32c of the decoded bytes) --> per-device window -->
+ *     in-order write (one in flight per data_fd) --> RESUMING->STOP
+ *
+ * Memory is the pool plus one slot per channel whatever the source sends;
+ * a channel whose next frame finds no slot pauses after its header (the
+ * rest waits in the socket).  design.md shows why this cannot deadlock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "crc32c.h"
+#include "device.h"
+#include "ring.h"
+#include "session.h"
+#include "workers.h"
+
+#define DEFAULT_MEMORY (64ull << 20)
+#define DEFAULT_TIMEOUT_MS 30000
+#define WINDOW 4096u /* how far ahead of the next write a frame may be */
+#define OUR_CAPS                                                   \
+	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |        \
+	 WIRE_CAP_SWITCHOVER_ACK)
+#define CTL_MAX (4 + WIRE_MAX_TEXT)
+
+struct snk;
+struct rdev;
+
+struct rslot {
+	struct work work; /* first: codec job */
+	struct snk *k;
+	struct rdev *d;
+	struct rslot *next_free;
+	unsigned char *raw, *enc;
+	struct wire_hdr h;
+	int owner; /* channel whose reserve this is, or -1 */
+	int err;
+	char why[160];
+	size_t woff;
+};
+
+struct rdev {
+	struct snk *k;
+	unsigned idx;
+	struct vfmig_device *dev;
+	int fd;
+	bool async, writing, end_seen, init_seen, ack_sent, loaded;
+	struct ring_op wop;
+	uint64_t next, init_bytes;
+	uint32_t crc;
+	struct rslot **win;
+	struct wire_device_end end;
+	struct vfmig_transfer t;
+};
+
+enum { RC_HDR, RC_PAYLOAD, RC_PAUSED, RC_EOF };
+
+struct rchan {
+	struct snk *k;
+	int fd, idx, st;
+	bool socket;
+	struct ring_op op;
+	unsigned char hbuf[WIRE_HDR_LEN];
+	size_t have, want;
+	unsigned char *dst;
+	struct wire_hdr h;
+	struct rslot *slot, *reserve;
+	unsigned char ctl[CTL_MAX];
+};
+
+struct snk {
+	struct vfmig_stream_opts o;
+	struct vfmig_device *const *devs;
+	unsigned ndev, nchan;
+	struct rdev *d;
+	struct rchan c[CHAN_MAX];
+	int lfd, port;
+	bool file;
+	struct wire_limits lim;
+	struct ring ring;
+	struct workers *workers;
+	struct rslot *slots, *free_slots;
+	unsigned nslots;
+	unsigned char *mem;
+	struct ring_op eop;
+	uint64_t evbuf;
+	unsigned loaded;
+	bool peer_done, failed, stop, resuming;
+	uint64_t last_activity;
+	int err;
+	char errmsg[512];
+};
+
+struct vfmig_sink {
+	struct snk k;
+};
+
+static int fail(struct snk *k, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct snk *k, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!k->failed) {
+		k->failed = true;
+		k->err = err < 0 ? err : -err;
+		va_start(ap, fmt);
+		vsnprintf(k->errmsg, sizeof(k->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	k->stop = true;
+	return k->err;
+}
+
+/* Small frames back to the source (channel 0), a sink never blocks long
+ * on them: they are tiny and the source always reads. */
+static void reply(struct snk *k, enum wire_type type, uint16_t dev,
+		  const void *p, uint32_t len)
+{
+	int ret;
+
+	if (k->file)
+		return;
+	ret = frame_send(k->c[0].fd, type, dev, p, len, k->o.timeout_ms);
+	if (ret < 0)
+		fail(k, ret, "answering the source: %s", errno_name(ret));
+}
+
+/* ------------------------------------------------------------ slots */
+
+static void chan_read(struct rchan *c);
+static void take_payload(struct rchan *c);
+
+static void slot_put(struct snk *k, struct rslot *sl)
+{
+	if (sl->owner >= 0) {
+		k->c[sl->owner].reserve = sl;
+	} else {
+		sl->next_free = k->free_slots;
+		k->free_slots = sl;
+	}
+	/* A paused channel may go on now. */
+	for (unsigned i = 0; i < k->nchan; i++)
+		if (k->c[i].st == RC_PAUSED)
+			take_payload(&k->c[i]);
+}
+
+/* --------------------------------------------------------- writing */
+
+static void write_done(struct ring_op *op, int res);
+
+static void try_write(struct rdev *d)
+{
+	struct snk *k = d->k;
+	struct rslot *sl = d->win[d->next % WINDOW];
+	struct io_uring_sqe *sqe;
+
+	if (d->writing || k->stop || !sl || sl->h.seq != d->next)
+		return;
+	sqe = ring_sqe(&k->ring, &d->wop);
+	io_uring_prep_write(sqe, d->fd, sl->raw + sl->woff,
+			    (unsigned)(sl->h.raw_len - sl->woff), (uint64_t)-1);
+	if (d->async)
+		sqe->flags |= IOSQE_ASYNC;
+	d->writing = true;
+}
+
+static void device_complete(struct rdev *d)
+{
+	struct snk *k = d->k;
+	unsigned char p[4 + WIRE_MAX_TEXT];
+	int ret;
+
+	if (d->loaded || !d->end_seen || d->next != d->end.frames)
+		return;
+	if (d->t.raw_bytes != d->end.raw_bytes || d->crc != d->end.crc) {
+		fail(k, EBADMSG,
+		     "device %s: received %llu bytes (crc32c %08x), the source sent %llu (crc32c %08x)",
+		     vfmig_device_name(d->dev),
+		     (unsigned long long)d->t.raw_bytes, d->crc,
+		     (unsigned long long)d->end.raw_bytes, d->end.crc);
+		return;
+	}
+	/* RESUMING -> STOP is where the driver checks and loads the state. */
+	ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP, NULL);
+	if (!ret && !k->o.no_start)
+		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_RUNNING, NULL);
+	if (ret < 0) {
+		reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
+		      wire_text_encode(WIRE_E_DEVICE,
+				       vfmig_device_strerror(d->dev), p));
+		fail(k, ret, "%s", vfmig_device_strerror(d->dev));
+		return;
+	}
+	d->loaded = true;
+	k->loaded++;
+	reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
+	      wire_text_encode(WIRE_OK, "loaded", p));
+	if (k->loaded == k->ndev) {
+		reply(k, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
+		if (k->peer_done)
+			k->stop = true;
+	}
+}
+
+static void write_done(struct ring_op *op, int res)
+{
+	struct rdev *d = (struct rdev *)((char *)op - offsetof(struct rdev, wop));
+	struct snk *k = d->k;
+	struct rslot *sl = d->win[d->next % WINDOW];
+
+	d->writing = false;
+	if (k->stop)
+		return;
+	if (res == -EINTR || res == -EAGAIN) {
+		try_write(d);
+		return;
+	}
+	if (res <= 0) {
+		/* Any write error means the driver rejected the stream. */
+		fail(k, res ? res : -EIO,
+		     "device %s: the driver refused the stream at byte %llu: %s",
+		     vfmig_device_name(d->dev),
+		     (unsigned long long)(d->t.raw_bytes + sl->woff),
+		     errno_name(res ? res : -EIO));
+		return;
+	}
+	k->last_activity = now_ms();
+	sl->woff += (size_t)res;
+	if (sl->woff < sl->h.raw_len) {
+		try_write(d);
+		return;
+	}
+	d->crc = crc32c(d->crc, sl->raw, sl->h.raw_len);
+	d->t.raw_bytes += sl->h.raw_len;
+	if (sl->h.flags & WIRE_FLAG_STOPCOPY)
+		d->t.stopcopy_bytes += sl->h.raw_len;
+	else
+		d->t.precopy_bytes += sl->h.raw_len;
+	d->t.frames++;
+	d->win[d->next % WINDOW] = NULL;
+	d->next++;
+	slot_put(k, sl);
+	if (d->init_seen && !d->ack_sent && d->t.raw_bytes >= d->init_bytes) {
+		unsigned char p[WIRE_COUNT_LEN];
+
+		/* The initial data is in the device: the source may stop. */
+		d->ack_sent = true;
+		wire_count_encode(d->t.raw_bytes, p);
+		reply(k, WIRE_SWITCHOVER_ACK, (uint16_t)d->idx, p, sizeof(p));
+	}
+	device_complete(d);
+	try_write(d);
+}
+
+/* -------------------------------------------------------- decoding */
+
+static void decode_run(struct work *w, struct codec *codec)
+{
+	struct rslot *sl = (struct rslot *)w;
+
+	if (sl->h.codec != WIRE_CODEC_RAW) {
+		sl->err = codec_decode(codec, sl->h.codec, sl->enc,
+				       sl->h.enc_len, sl->raw, sl->h.raw_len,
+				       sl->why, sizeof(sl->why));
+		if (sl->err)
+			return;
+	}
+	if (crc32c(0, sl->raw, sl->h.raw_len) != sl->h.crc) {
+		snprintf(sl->why, sizeof(sl->why),
+			 "crc32c of the decoded bytes does not match");
+		sl->err = -EBADMSG;
+	}
+}
+
+static void decode_done(struct work *w)
+{
+	struct rslot *sl = (struct rslot *)w;
+	struct rdev *d = sl->d;
+
+	if (sl->err) {
+		fail(d->k, EBADMSG,
+		     "DATA frame %llu of device %s: %s: stream rejected",
+		     (unsigned long long)sl->h.seq, vfmig_device_name(d->dev),
+		     sl->why);
+		slot_put(d->k, sl);
+		return;
+	}
+	d->win[sl->h.seq % WINDOW] = sl;
+	try_write(d);
+}
+
+/* --------------------------------------------------------- channels */
+
+static void recv_done(struct ring_op *op, int res);
+
+static void chan_read(struct rchan *c)
+{
+	struct snk *k = c->k;
+	struct io_uring_sqe *sqe;
+
+	if (k->stop || c->st == RC_EOF || c->st == RC_PAUSED)
+		return;
+	sqe = ring_sqe(&k->ring, &c->op);
+	if (c->socket)
+		io_uring_prep_recv(sqe, c->fd, c->dst + c->have,
+				   c->want - c->have, MSG_WAITALL);
+	else
+		io_uring_prep_read(sqe, c->fd, c->dst + c->have,
+				   (unsigned)(c->want - c->have), (uint64_t)-1);
+}
+
+static void next_header(struct rchan *c)
+{
+	c->st = RC_HDR;
+	c->dst = c->hbuf;
+	c->have = 0;
+	c->want = WIRE_HDR_LEN;
+	c->slot = NULL;
+	chan_read(c);
+}
+
+static void data_ready(struct rchan *c)
+{
+	struct rslot *sl = c->slot;
+
+	sl->work.run = decode_run;
+	sl->work.done = decode_done;
+	workers_submit(c->k->workers, &sl->work);
+	next_header(c);
+}
+
+/* A slot for the DATA frame whose header @c holds, or pause. */
+static void take_payload(struct rchan *c)
+{
+	struct snk *k = c->k;
+	struct rdev *d = &k->d[c->h.device];
+	struct rslot *sl = NULL;
+
+	if (c->h.seq == d->next && c->reserve) {
+		sl = c->reserve;
+		c->reserve = NULL;
+	} else if (k->free_slots) {
+		sl = k->free_slots;
+		k->free_slots = sl->next_free;
+	}
+	if (!sl) {
+		c->st = RC_PAUSED;
+		return;
+	}
+	sl->h = c->h;
+	sl->d = d;
+	sl->err = 0;
+	sl->woff = 0;
+	c->slot = sl;
+	c->st = RC_PAYLOAD;
+	c->have = 0;
+	c->want = c->h.enc_len;
+	c->dst = c->h.codec == WIRE_CODEC_RAW ? sl->raw : sl->enc;
+	if (!c->want) { /* a zero chunk */
+		data_ready(c);
+		return;
+	}
+	chan_read(c);
+}
+
+static void data_header(struct rchan *c)
+{
+	struct snk *k = c->k;
+	struct rdev *d = &k->d[c->h.device];
+
+	if (d->loaded || (d->end_seen && c->h.seq >= d->end.frames))
+		fail(k, EPROTO, "DATA frame %llu of device %s after its end",
+		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev));
+	else if (c->h.seq < d->next || d->win[c->h.seq % WINDOW])
+		fail(k, EPROTO,
+		     "DATA frame: sequence %llu of device %s was already received",
+		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev));
+	else if (c->h.seq - d->next >= WINDOW)
+		fail(k, EPROTO,
+		     "DATA frame: sequence %llu of device %s is outside the window (%llu..%llu)",
+		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev),
+		     (unsigned long long)d->next,
+		     (unsigned long long)(d->next + WINDOW - 1));
+	else
+		take_payload(c);
+}
+
+static void control(struct rchan *c)
+{
+	struct snk *k = c->k;
+	const struct wire_hdr *h = &c->h;
+	char err[256], text[WIRE_MAX_TEXT + 1];
+	uint32_t code;
+
+	if (wire_payload_check(h, c->ctl, err, sizeof(err)) < 0) {
+		fail(k, EBADMSG, "%s", err);
+		return;
+	}
+	switch (h->type) {
+	case WIRE_INIT_DONE: {
+		struct rdev *d = &k->d[h->device];
+
+		if (wire_count_decode(c->ctl, h->enc_len, &d->init_bytes, err,
+				      sizeof(err)) < 0) {
+			fail(k, EPROTO, "%s", err);
+			return;
+		}
+		d->init_seen = true;
+		if (d->t.raw_bytes >= d->init_bytes && !d->ack_sent) {
+			unsigned char p[WIRE_COUNT_LEN];
+
+			d->ack_sent = true;
+			wire_count_encode(d->t.raw_bytes, p);
+			reply(k, WIRE_SWITCHOVER_ACK, h->device, p, sizeof(p));
+		}
+		break;
+	}
+	case WIRE_DEVICE_END: {
+		struct rdev *d = &k->d[h->device];
+
+		if (d->end_seen ||
+		    wire_device_end_decode(c->ctl, h->enc_len, &d->end, err,
+					   sizeof(err)) < 0) {
+			fail(k, EPROTO, "device %s: %s",
+			     vfmig_device_name(d->dev),
+			     d->end_seen ? "a second DEVICE_END" : err);
+			return;
+		}
+		if (d->next > d->end.frames) {
+			fail(k, EPROTO,
+			     "device %s: DEVICE_END says %llu frames, %llu arrived",
+			     vfmig_device_name(d->dev),
+			     (unsigned long long)d->end.frames,
+			     (unsigned long long)d->next);
+			return;
+		}
+		d->end_seen = true;
+		device_complete(d);
+		break;
+	}
+	case WIRE_DONE:
+		k->peer_done = true;
+		if (k->loaded == k->ndev)
+			k->stop = true;
+		break;
+	case WIRE_ERROR:
+		wire_text_decode(c->ctl, h->enc_len, &code, text, sizeof(text),
+				 err, sizeof(err));
+		fail(k, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
+		     "source: %s", text);
+		return;
+	default:
+		fail(k, EPROTO, "channel %d: unexpected %s frame", c->idx,
+		     wire_type_name(h->type));
+		return;
+	}
+	next_header(c);
+}
+
+static void recv_done(struct ring_op *op, int res)
+{
+	struct rchan *c = (struct rchan *)((char *)op - offsetof(struct rchan, op));
+	struct snk *k = c->k;
+	char err[256];
+
+	if (k->stop)
+		return;
+	if (res == -EINTR || res == -EAGAIN) {
+		chan_read(c);
+		return;
+	}
+	if (res <= 0) {
+		if (res == 0 && c->st == RC_HDR && !c->have &&
+		    (k->peer_done || k->loaded == k->ndev)) {
+			c->st = RC_EOF;
+			return;
+		}
+		fail(k, res ? res : -ECONNRESET,
+		     "channel %d: %s mid-stream", c->idx,
+		     res ? errno_name(res) :
+			   k->file ? "the file ends" :
+				     "the source closed the connection");
+		return;
+	}
+	k->last_activity = now_ms();
+	c->have += (size_t)res;
+	if (c->have < c->want) {
+		chan_read(c);
+		return;
+	}
+	if (c->st == RC_PAYLOAD) {
+		if (c->h.type == WIRE_DATA)
+			data_ready(c);
+		else
+			control(c);
+		return;
+	}
+	/* a whole header */
+	if (wire_hdr_decode(c->hbuf, &k->lim, &c->h, err, sizeof(err)) < 0) {
+		fail(k, EPROTO, "channel %d: %s", c->idx, err);
+		return;
+	}
+	if (c->h.type == WIRE_DATA) {
+		data_header(c);
+		return;
+	}
+	if (c->h.enc_len > sizeof(c->ctl)) {
+		fail(k, EPROTO, "channel %d: unexpected %s frame", c->idx,
+		     wire_type_name(c->h.type));
+		return;
+	}
+	c->st = RC_PAYLOAD;
+	c->dst = c->ctl;
+	c->have = 0;
+	c->want = c->h.enc_len;
+	if (!c->want)
+		control(c);
+	else
+		chan_read(c);
+}
+
+static void workers_ready(struct ring_op *op, int res);
+
+static void arm_workers(struct snk *k)
+{
+	io_uring_prep_read(ring_sqe(&k->ring, &k->eop),
+			   workers_eventfd(k->workers), &k->evbuf,
+			   sizeof(k->evbuf), (uint64_t)-1);
+}
+
+static void workers_ready(struct ring_op *op, int res)
+{
+	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, eop));
+
+	(void)res;
+	workers_reap(k->workers);
+	if (!k->stop)
+		arm_workers(k);
+}
+
+/* ------------------------------------------------------------ setup */
+
+int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
+		   const struct vfmig_stream_opts *opts, struct vfmig_sink **out)
+{
+	struct vfmig_sink *sink;
+	struct snk *k;
+
+	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
+	    opts->size < sizeof(size_t) || !opts->uri)
+		return -EINVAL;
+	sink = calloc(1, sizeof(*sink));
+	if (!sink)
+		return -ENOMEM;
+	k = &sink->k;
+	memcpy(&k->o, opts,
+	       opts->size < sizeof(k->o) ? opts->size : sizeof(k->o));
+	k->o.size = sizeof(k->o);
+	if (!k->o.memory)
+		k->o.memory = DEFAULT_MEMORY;
+	if (!k->o.timeout_ms)
+		k->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	k->devs = devs;
+	k->ndev = ndev;
+	k->lfd = -1;
+	k->port = -1;
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		k->c[i].fd = -1;
+	*out = sink;
+	return 0;
+}
+
+int vfmig_sink_listen(struct vfmig_sink *sink)
+{
+	struct snk *k = &sink->k;
+	struct chan_uri u;
+	int ret;
+
+	if (k->lfd >= 0)
+		return 0;
+	ret = chan_uri_parse(k->o.uri, &u, k->errmsg, sizeof(k->errmsg));
+	if (ret < 0)
+		return ret;
+	if (u.kind != CHAN_TCP && u.kind != CHAN_UNIX)
+		return 0;
+	k->lfd = chan_listen(&u, k->errmsg, sizeof(k->errmsg));
+	if (k->lfd < 0)
+		return k->lfd;
+	if (u.kind == CHAN_TCP)
+		k->port = chan_listen_port(k->lfd);
+	return 0;
+}
+
+int vfmig_sink_port(const struct vfmig_sink *sink)
+{
+	return sink->k.port >= 0 ? sink->k.port : -ENOTCONN;
+}
+
+/* HELLO on a new channel: the first fixes the session, others join it. */
+static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
+		 bool *joined)
+{
+	struct wire_limits lim = { .max_chunk = WIRE_MAX_CHUNK };
+	unsigned char p[WIRE_HELLO_LEN];
+	struct wire_accept acc;
+	struct wire_hello h;
+	struct wire_hdr hd;
+	char err[256], why[256];
+	int ret, code;
+
+	*joined = false;
+	ret = frame_recv(fd, &lim, &hd, p, sizeof(p), k->o.timeout_ms, err,
+			 sizeof(err));
+	if (ret == 0 && hd.type != WIRE_HELLO)
+		ret = set_errbuf(err, sizeof(err), EPROTO,
+				 "expected HELLO, got %s",
+				 wire_type_name(hd.type));
+	if (ret == 0)
+		ret = wire_hello_decode(p, hd.enc_len, &h, err, sizeof(err));
+	if (ret < 0) {
+		if (!k->file)
+			frame_send_error(fd, WIRE_E_PROTOCOL, err);
+		return fail(k, ret, "a connection was refused: %s", err);
+	}
+	code = wire_negotiate(&h, OUR_CAPS, WIRE_MAX_CHUNK, &acc, why,
+			      sizeof(why));
+	if (code != WIRE_OK) {
+		if (!k->file) {
+			unsigned char t[4 + WIRE_MAX_TEXT];
+
+			frame_send(fd, WIRE_REJECT, WIRE_NO_DEVICE, t,
+				   wire_text_encode((enum wire_code)code, why, t),
+				   1000);
+		}
+		return fail(k, EPROTONOSUPPORT, "the source was refused: %s",
+			    why);
+	}
+	if (*have && (memcmp(h.session, first->session, 16) ||
+		      h.nchannels != first->nchannels ||
+		      k->c[h.channel].fd >= 0)) {
+		/* A stray: another session, or a channel taken.  Refuse it
+		 * and keep the session we have. */
+		unsigned char t[4 + WIRE_MAX_TEXT];
+
+		frame_send(fd, WIRE_REJECT, WIRE_NO_DEVICE, t,
+			   wire_text_encode(WIRE_E_SESSION,
+					    "another session is in progress", t),
+			   1000);
+		return 0;
+	}
+	if (!*have) {
+		*first = h;
+		*have = true;
+		k->nchan = h.nchannels;
+		k->lim.caps = acc.caps;
+		k->lim.max_chunk = acc.max_chunk;
+		if (k->nchan > CHAN_MAX)
+			return fail(k, EPROTO, "the source asks for %u channels (at most %d)",
+				    k->nchan, CHAN_MAX);
+	}
+	if (!k->file) {
+		wire_accept_encode(&acc, p);
+		ret = frame_send(fd, WIRE_ACCEPT, WIRE_NO_DEVICE, p,
+				 WIRE_ACCEPT_LEN, k->o.timeout_ms);
+		if (ret < 0)
+			return fail(k, ret, "answering HELLO: %s",
+				    errno_name(ret));
+	}
+	k->c[h.channel].fd = fd;
+	*joined = true;
+	return 0;
+}
+
+static int handshake(struct snk *k)
+{
+	struct wire_hello first;
+	struct chan_uri u;
+	bool have = false, joined;
+	unsigned got = 0;
+	char err[512];
+	int ret;
+
+	ret = chan_uri_parse(k->o.uri, &u, err, sizeof(err));
+	if (ret < 0)
+		return fail(k, ret, "%s", err);
+	if (u.kind == CHAN_FILE || u.kind == CHAN_FD) {
+		int n = u.kind == CHAN_FILE ? 1 : u.nfds;
+
+		for (int i = 0; i < n; i++) {
+			int fd = u.kind == CHAN_FILE ?
+					 chan_open_file(u.path, false, err,
+							sizeof(err)) :
+					 fcntl(u.fds[i], F_DUPFD_CLOEXEC, 3);
+			struct stat st;
+
+			if (fd < 0)
+				return fail(k, u.kind == CHAN_FILE ? fd : -errno,
+					    "%s", u.kind == CHAN_FILE ? err :
+							"bad fd in the list");
+			k->file = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
+			ret = hello(k, fd, &first, &have, &joined);
+			if (!joined)
+				close(fd);
+			if (ret < 0)
+				return ret;
+		}
+		got = k->nchan;
+	} else {
+		ret = vfmig_sink_listen((struct vfmig_sink *)k);
+		if (ret < 0)
+			return fail(k, ret, "%s", k->errmsg);
+		while (!have || got < k->nchan) {
+			int fd = chan_accept(k->lfd, k->o.timeout_ms, err,
+					     sizeof(err));
+
+			if (fd < 0)
+				return fail(k, fd,
+					    "%s: %s (%u of %u channels connected)",
+					    k->o.uri, err, got,
+					    have ? k->nchan : 1);
+			ret = hello(k, fd, &first, &have, &joined);
+			if (!joined)
+				close(fd);
+			if (ret < 0)
+				return ret;
+			got += joined;
+		}
+	}
+	for (unsigned i = 0; i < k->nchan; i++)
+		if (k->c[i].fd < 0)
+			return fail(k, EPROTO, "channel %u never said HELLO", i);
+	return 0;
+}
+
+static int manifest(struct snk *k)
+{
+	struct wire_limits lim = { .max_chunk = 1 };
+	struct wire_device *devs = calloc(WIRE_MAX_DEVICES, sizeof(*devs));
+	unsigned char *p = malloc(WIRE_MAX_CONTROL);
+	char err[512];
+	struct wire_hdr h;
+	int n, ret;
+
+	if (!devs || !p) {
+		free(devs);
+		free(p);
+		return fail(k, ENOMEM, "out of memory");
+	}
+	ret = frame_recv(k->c[0].fd, &lim, &h, p, WIRE_MAX_CONTROL,
+			 k->o.timeout_ms, err, sizeof(err));
+	if (ret == 0 && h.type != WIRE_MANIFEST)
+		ret = set_errbuf(err, sizeof(err), EPROTO,
+				 "expected MANIFEST, got %s",
+				 wire_type_name(h.type));
+	n = ret < 0 ? ret : wire_manifest_decode(p, h.enc_len, devs, err, sizeof(err));
+	if (n < 0) {
+		free(devs);
+		free(p);
+		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_PROTOCOL, err);
+		return fail(k, n, "%s", err);
+	}
+	ret = manifest_check(devs, n, k->devs, k->ndev, err, sizeof(err));
+	free(devs);
+	free(p);
+	if (ret < 0) {
+		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_MANIFEST, err);
+		return fail(k, ENODEV, "manifest mismatch: %s", err);
+	}
+	k->lim.ndevices = k->ndev;
+	reply(k, WIRE_MANIFEST_ACK, WIRE_NO_DEVICE, NULL, 0);
+	return k->failed ? k->err : 0;
+}
+
+static int setup(struct snk *k)
+{
+	size_t slot_mem = 2 * (size_t)k->lim.max_chunk;
+	unsigned total;
+	char err[256];
+	int ret;
+
+	k->nslots = (unsigned)(k->o.memory / slot_mem);
+	if (k->nslots < 2)
+		return fail(k, EINVAL, "--memory %llu is too small for %u-byte chunks",
+			    (unsigned long long)k->o.memory, k->lim.max_chunk);
+	total = k->nslots + k->nchan;
+	k->mem = malloc(total * slot_mem);
+	k->slots = calloc(total, sizeof(*k->slots));
+	k->d = calloc(k->ndev, sizeof(*k->d));
+	if (!k->mem || !k->slots || !k->d)
+		return fail(k, ENOMEM, "out of memory for %u buffers", total);
+	for (unsigned i = 0; i < total; i++) {
+		struct rslot *sl = &k->slots[i];
+
+		sl->k = k;
+		sl->raw = k->mem + i * slot_mem;
+		sl->enc = sl->raw + k->lim.max_chunk;
+		if (i < k->nslots) {
+			sl->owner = -1;
+			sl->next_free = k->free_slots;
+			k->free_slots = sl;
+		} else {
+			sl->owner = (int)(i - k->nslots);
+			k->c[sl->owner].reserve = sl;
+		}
+	}
+	for (unsigned i = 0; i < k->nchan; i++) {
+		struct stat st;
+
+		k->c[i].k = k;
+		k->c[i].idx = (int)i;
+		k->c[i].op.done = recv_done;
+		k->c[i].socket = fstat(k->c[i].fd, &st) == 0 &&
+				 S_ISSOCK(st.st_mode);
+	}
+	for (unsigned i = 0; i < k->ndev; i++) {
+		struct rdev *d = &k->d[i];
+
+		d->k = k;
+		d->idx = i;
+		d->dev = k->devs[i];
+		d->wop.done = write_done;
+		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
+		d->win = calloc(WINDOW, sizeof(*d->win));
+		if (!d->win)
+			return fail(k, ENOMEM, "out of memory");
+	}
+	ret = workers_new((int)k->o.workers, CODEC_ZSTD, 1, &k->workers);
+	if (ret < 0)
+		return fail(k, ret, "codec workers: %s", errno_name(ret));
+	ret = ring_init(&k->ring, 256, err, sizeof(err));
+	if (ret < 0)
+		return fail(k, ret, "%s", err);
+	ring_bound_workers(&k->ring, k->ndev, k->ndev);
+	k->eop.done = workers_ready;
+	/* Only now, with the session agreed, do the devices change. */
+	for (unsigned i = 0; i < k->ndev; i++) {
+		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
+					     &k->d[i].fd);
+		if (ret < 0)
+			return fail(k, ret, "%s", vfmig_device_strerror(k->d[i].dev));
+		k->resuming = true;
+	}
+	return 0;
+}
+
+static void drain(struct snk *k)
+{
+	for (unsigned i = 0; i < k->ndev; i++)
+		ring_cancel(&k->ring, &k->d[i].wop);
+	for (unsigned i = 0; i < k->nchan; i++)
+		ring_cancel(&k->ring, &k->c[i].op);
+	ring_cancel(&k->ring, &k->eop);
+	for (int i = 0; i < 100 && k->ring.inflight; i++)
+		ring_run_once(&k->ring, 100);
+}
+
+int vfmig_sink_run(struct vfmig_sink *sink)
+{
+	struct snk *k = &sink->k;
+	int ret;
+
+	k->last_activity = now_ms();
+	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0) {
+		arm_workers(k);
+		for (unsigned i = 0; i < k->nchan; i++)
+			next_header(&k->c[i]);
+		while (!k->stop) {
+			ret = ring_run_once(&k->ring, 200);
+			if (ret < 0) {
+				fail(k, ret, "io_uring: %s", errno_name(ret));
+				break;
+			}
+			if (now_ms() - k->last_activity > (uint64_t)k->o.timeout_ms)
+				fail(k, ETIMEDOUT,
+				     "the source said nothing for %d ms",
+				     k->o.timeout_ms);
+		}
+	}
+	if (k->ring.mode)
+		drain(k);
+	if (k->workers) {
+		/* decodes still running own slots: let them finish */
+		workers_free(k->workers);
+		k->workers = NULL;
+	}
+	if (k->failed) {
+		if (k->nchan && !k->file)
+			frame_send_error(k->c[0].fd, WIRE_E_DEVICE, k->errmsg);
+		/* Out of RESUMING: a reset, never a partial load. */
+		for (unsigned i = 0; k->resuming && i < k->ndev; i++)
+			if (!k->d[i].loaded)
+				vfmig_device_recover(k->devs[i]);
+	}
+	for (unsigned i = 0; i < k->nchan; i++) {
+		if (k->c[i].fd >= 0)
+			close(k->c[i].fd);
+		k->c[i].fd = -1;
+	}
+	if (k->lfd >= 0)
+		close(k->lfd);
+	k->lfd = -1;
+	return k->failed ? k->err : 0;
+}
+
+const char *vfmig_sink_strerror(const struct vfmig_sink *sink)
+{
+	return sink ? sink->k.errmsg : "";
+}
+
+int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
+			struct vfmig_transfer *t)
+{
+	const struct snk *k = &sink->k;
+
+	if (dev >= (int)k->ndev || !t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; k->d && i < k->ndev; i++) {
+		const struct vfmig_transfer *x = &k->d[i].t;
+
+		if (dev >= 0 && (unsigned)dev != i)
+			continue;
+		t->raw_bytes += x->raw_bytes;
+		t->precopy_bytes += x->precopy_bytes;
+		t->stopcopy_bytes += x->stopcopy_bytes;
+		t->frames += x->frames;
+	}
+	t->state = dev >= 0 ? vfmig_device_get_state(k->devs[dev]) : 0;
+	return 0;
+}
+
+void vfmig_sink_free(struct vfmig_sink *sink)
+{
+	struct snk *k;
+
+	if (!sink)
+		return;
+	k = &sink->k;
+	workers_free(k->workers);
+	if (k->ring.mode)
+		ring_exit(&k->ring);
+	for (unsigned i = 0; k->d && i < k->ndev; i++)
+		free(k->d[i].win);
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		if (k->c[i].fd >= 0)
+			close(k->c[i].fd);
+	if (k->lfd >= 0)
+		close(k->lfd);
+	free(k->d);
+	free(k->slots);
+	free(k->mem);
+	free(sink);
+}

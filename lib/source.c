@@ -1,0 +1,1289 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The send pipeline.
+ *
+ *   data_fd --read (io_uring, one in flight per fd)--> slot (chunk buffer)
+ *     --codec worker (zero / zstd / raw, crc32c)--> in-order release per
+ *     device --> least-queued channel --send (one in flight per channel)
+ *
+ * One thread runs the loop and owns the ring; codec work runs on workers.
+ * Slots come from a pool bounded by opts.memory: when it is empty, reads
+ * wait.  Each device's frames are released to the channels in sequence
+ * order (design.md explains why the destination needs that).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "crc32c.h"
+#include "device.h"
+#include "ring.h"
+#include "session.h"
+#include "workers.h"
+
+#define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_MEMORY (64ull << 20)
+#define DEFAULT_TIMEOUT_MS 30000
+#define PRECOPY_POLL_MS 5 /* re-read after "no data now" */
+#define PRECOPY_MAX_MS 2000 /* issue 4 replaces this with the estimator */
+#define CONTROL_MAX (4 + WIRE_MAX_TEXT)
+
+struct src;
+struct sdev;
+
+/* A frame on its way out: a data chunk, or a small control frame. */
+struct oframe {
+	struct oframe *next;
+	struct iovec iov[2];
+	int niov;
+	size_t len, sent;
+	struct slot *slot; /* data frames */
+	unsigned char buf[WIRE_HDR_LEN + WIRE_DEVICE_END_LEN];
+};
+
+struct slot {
+	struct work work; /* first: codec job */
+	struct src *s;
+	struct sdev *d;
+	struct slot *next_free;
+	unsigned char *raw, *enc;
+	size_t fill;
+	uint64_t seq;
+	bool stopcopy;
+	long enc_len;
+	uint8_t codec;
+	int err;
+	struct oframe of;
+};
+
+struct sdev {
+	struct src *s;
+	unsigned idx;
+	struct vfmig_device *dev;
+	int fd;
+	bool async; /* IOSQE_ASYNC: fds without nowait support */
+	bool precopy, stopcopy, eof, ended, loaded, acked, init_sent;
+	bool reading, waiting_slot;
+	struct ring_op rop, top;
+	struct __kernel_timespec ts;
+	struct slot *cur;
+	uint64_t seq, released;
+	struct slot **pending; /* encoded, by seq % nslots */
+	uint32_t crc;
+	uint64_t last_dirty;
+	struct vfmig_transfer t;
+};
+
+struct chan {
+	struct src *s;
+	int fd;
+	bool socket;
+	struct ring_op op, top;
+	/* the request in flight points here until it completes */
+	struct msghdr msg;
+	struct iovec iov[2];
+	struct __kernel_timespec ts;
+	struct oframe *head, *tail;
+	uint64_t queued;
+	bool throttled;
+};
+
+struct src {
+	struct vfmig_stream_opts o;
+	struct vfmig_device *const *devs;
+	unsigned ndev, nchan;
+	struct sdev *d;
+	struct chan c[CHAN_MAX];
+	struct ring ring;
+	struct workers *workers;
+	struct slot *slots, *free_slots;
+	unsigned nslots;
+	unsigned char *mem;
+	size_t enc_cap;
+	uint32_t caps;
+	bool file; /* no replies */
+	/* control receive on channel 0 */
+	struct ring_op rop;
+	unsigned char rbuf[WIRE_HDR_LEN + CONTROL_MAX];
+	size_t rhave;
+	struct wire_hdr rh;
+	/* pre-copy control, on its own timer: reads may wait for data */
+	struct ring_op tick;
+	struct __kernel_timespec tick_ts;
+	/* workers' eventfd */
+	struct ring_op eop;
+	uint64_t evbuf;
+	/* progress */
+	bool switching, switched, done_sent, peer_done, failed, stop;
+	unsigned loaded;
+	uint64_t t_start, t_precopy, t_down, t_end, last_activity;
+	double tokens;
+	uint64_t t_tokens;
+	int err;
+	char errmsg[512];
+	struct vfmig_transfer total;
+};
+
+struct vfmig_source {
+	struct src s;
+};
+
+static int fail(struct src *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct src *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->failed) {
+		s->failed = true;
+		s->err = err < 0 ? err : -err;
+		va_start(ap, fmt);
+		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	s->stop = true;
+	return s->err;
+}
+
+static bool is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* ------------------------------------------------------------- pool */
+
+static struct slot *slot_get(struct src *s)
+{
+	struct slot *sl = s->free_slots;
+
+	if (sl) {
+		s->free_slots = sl->next_free;
+		sl->fill = 0;
+		sl->err = 0;
+	}
+	return sl;
+}
+
+static void start_read(struct sdev *d);
+
+static void slot_put(struct src *s, struct slot *sl)
+{
+	sl->next_free = s->free_slots;
+	s->free_slots = sl;
+	/* Back-pressure ends: a device waiting for a buffer reads again. */
+	for (unsigned i = 0; i < s->ndev; i++) {
+		if (s->d[i].waiting_slot) {
+			s->d[i].waiting_slot = false;
+			start_read(&s->d[i]);
+			if (!s->free_slots)
+				break;
+		}
+	}
+}
+
+/* --------------------------------------------------------- channels */
+
+static void chan_kick(struct chan *c);
+
+static void chan_timer_done(struct ring_op *op, int res)
+{
+	struct chan *c = (struct chan *)((char *)op - offsetof(struct chan, top));
+
+	(void)res;
+	c->throttled = false;
+	chan_kick(c);
+}
+
+/* Token bucket on wire bytes (--max-bandwidth), shared by all channels. */
+static bool may_send(struct src *s, struct chan *c, size_t len)
+{
+	uint64_t now;
+	double burst;
+
+	if (!s->o.max_bandwidth)
+		return true;
+	now = now_ms();
+	burst = (double)s->o.max_bandwidth / 50; /* 20 ms worth */
+	if (burst < (double)s->o.chunk + WIRE_HDR_LEN)
+		burst = (double)s->o.chunk + WIRE_HDR_LEN;
+	s->tokens += (double)(now - s->t_tokens) * (double)s->o.max_bandwidth /
+		     1000.0;
+	s->t_tokens = now;
+	if (s->tokens > burst)
+		s->tokens = burst;
+	if (s->tokens >= (double)len || s->tokens >= burst) {
+		s->tokens -= (double)len;
+		return true;
+	}
+	if (!c->throttled) {
+		double wait_ms = ((double)len - s->tokens) * 1000.0 /
+				 (double)s->o.max_bandwidth;
+
+		c->ts.tv_sec = (long long)(wait_ms / 1000);
+		c->ts.tv_nsec =
+			(long long)((wait_ms - (double)c->ts.tv_sec * 1000) *
+				    1e6) +
+			1000000;
+		c->throttled = true;
+		io_uring_prep_timeout(ring_sqe(&s->ring, &c->top), &c->ts, 0, 0);
+	}
+	return false;
+}
+
+static void send_done(struct ring_op *op, int res);
+
+static void chan_kick(struct chan *c)
+{
+	struct src *s = c->s;
+	struct oframe *f = c->head;
+	struct io_uring_sqe *sqe;
+	struct iovec iov[2];
+	size_t skip;
+	int n = 0;
+
+	if (!f || c->op.busy || c->throttled || s->stop)
+		return;
+	if (!f->sent && !may_send(s, c, f->len))
+		return;
+	/* Resume a short send where it stopped. */
+	skip = f->sent;
+	for (int i = 0; i < f->niov; i++) {
+		if (skip >= f->iov[i].iov_len) {
+			skip -= f->iov[i].iov_len;
+			continue;
+		}
+		iov[n].iov_base = (char *)f->iov[i].iov_base + skip;
+		iov[n].iov_len = f->iov[i].iov_len - skip;
+		skip = 0;
+		n++;
+	}
+	sqe = ring_sqe(&s->ring, &c->op);
+	memcpy(c->iov, iov, sizeof(iov));
+	if (c->socket) {
+		memset(&c->msg, 0, sizeof(c->msg));
+		c->msg.msg_iov = c->iov;
+		c->msg.msg_iovlen = (size_t)n;
+		io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+	} else {
+		io_uring_prep_writev(sqe, c->fd, c->iov, (unsigned)n,
+				     (uint64_t)-1);
+	}
+}
+
+static void chan_queue(struct chan *c, struct oframe *f)
+{
+	f->next = NULL;
+	f->sent = 0;
+	if (c->tail)
+		c->tail->next = f;
+	else
+		c->head = f;
+	c->tail = f;
+	c->queued += f->len;
+	chan_kick(c);
+}
+
+static struct chan *least_queued(struct src *s)
+{
+	struct chan *best = &s->c[0];
+
+	for (unsigned i = 1; i < s->nchan; i++)
+		if (s->c[i].queued < best->queued)
+			best = &s->c[i];
+	return best;
+}
+
+static void check_finished(struct src *s);
+
+static void send_done(struct ring_op *op, int res)
+{
+	struct chan *c = (struct chan *)((char *)op - offsetof(struct chan, op));
+	struct src *s = c->s;
+	struct oframe *f = c->head;
+
+	if (res < 0) {
+		if (res == -EINTR || res == -EAGAIN) {
+			chan_kick(c);
+			return;
+		}
+		fail(s, res, "channel %ld: sending: %s%s", (long)(c - s->c),
+		     errno_name(res),
+		     res == -EPIPE || res == -ECONNRESET ?
+			     " (the destination closed the connection)" :
+			     "");
+		return;
+	}
+	s->last_activity = now_ms();
+	f->sent += (size_t)res;
+	if (f->sent < f->len) {
+		chan_kick(c);
+		return;
+	}
+	c->head = f->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->queued -= f->len;
+	if (f->slot)
+		slot_put(s, f->slot);
+	else
+		free(f);
+	chan_kick(c);
+	check_finished(s);
+}
+
+/* A control frame on channel 0 (no device: WIRE_NO_DEVICE). */
+static void send_control(struct src *s, enum wire_type type, uint16_t device,
+			 const void *payload, uint32_t len)
+{
+	struct oframe *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		fail(s, ENOMEM, "out of memory");
+		return;
+	}
+	f->len = wire_control(f->buf, type, device, payload, len);
+	f->iov[0].iov_base = f->buf;
+	f->iov[0].iov_len = f->len;
+	f->niov = 1;
+	chan_queue(&s->c[0], f);
+}
+
+/* -------------------------------------------------------- encoding */
+
+static void encode_run(struct work *w, struct codec *codec)
+{
+	struct slot *sl = (struct slot *)w;
+	struct wire_hdr h = {
+		.type = WIRE_DATA,
+		.flags = sl->stopcopy ? WIRE_FLAG_STOPCOPY : 0,
+		.device = (uint16_t)sl->d->idx,
+		.seq = sl->seq,
+		.raw_len = (uint32_t)sl->fill,
+	};
+
+	sl->enc_len = codec_encode(codec, sl->raw, sl->fill, sl->enc,
+				   sl->s->enc_cap, &h.codec);
+	if (sl->enc_len < 0) {
+		sl->err = (int)sl->enc_len;
+		return;
+	}
+	h.enc_len = (uint32_t)sl->enc_len;
+	h.crc = crc32c(0, sl->raw, sl->fill);
+	wire_hdr_encode(&h, sl->of.buf);
+	sl->codec = h.codec;
+}
+
+static void device_end(struct sdev *d);
+
+/* Release a device's encoded frames to the channels in sequence order. */
+static void release(struct sdev *d)
+{
+	struct src *s = d->s;
+
+	for (;;) {
+		struct slot *sl = d->pending[d->released % s->nslots];
+		struct oframe *f;
+
+		if (!sl || sl->seq != d->released)
+			break;
+		d->pending[d->released % s->nslots] = NULL;
+		d->released++;
+		f = &sl->of;
+		f->slot = sl;
+		f->iov[0].iov_base = f->buf;
+		f->iov[0].iov_len = WIRE_HDR_LEN;
+		f->niov = 1;
+		if (sl->enc_len) {
+			f->iov[1].iov_base = sl->codec == WIRE_CODEC_RAW ?
+						     sl->raw :
+						     sl->enc;
+			f->iov[1].iov_len = (size_t)sl->enc_len;
+			f->niov = 2;
+		}
+		f->len = WIRE_HDR_LEN + (size_t)sl->enc_len;
+		d->t.wire_bytes += f->len;
+		d->t.frames++;
+		chan_queue(least_queued(s), f);
+	}
+	if (d->eof && !d->ended && d->released == d->seq)
+		device_end(d);
+}
+
+static void encode_done(struct work *w)
+{
+	struct slot *sl = (struct slot *)w;
+	struct sdev *d = sl->d;
+
+	if (sl->err) {
+		fail(d->s, sl->err, "device %s: compressing: %s",
+		     vfmig_device_name(d->dev), errno_name(sl->err));
+		slot_put(d->s, sl);
+		return;
+	}
+	d->pending[sl->seq % d->s->nslots] = sl;
+	release(d);
+}
+
+static void dispatch(struct sdev *d)
+{
+	struct slot *sl = d->cur;
+
+	d->cur = NULL;
+	if (!sl)
+		return;
+	if (!sl->fill) {
+		slot_put(d->s, sl);
+		return;
+	}
+	sl->d = d;
+	sl->seq = d->seq++;
+	sl->stopcopy = d->stopcopy;
+	sl->work.run = encode_run;
+	sl->work.done = encode_done;
+	workers_submit(d->s->workers, &sl->work);
+}
+
+/* ---------------------------------------------------------- reading */
+
+static void read_done(struct ring_op *op, int res);
+
+static void start_read(struct sdev *d)
+{
+	struct src *s = d->s;
+	struct io_uring_sqe *sqe;
+
+	if (d->reading || d->eof || s->stop || (s->switching && !d->stopcopy) ||
+	    (!d->precopy && !d->stopcopy))
+		return;
+	if (!d->cur) {
+		d->cur = slot_get(s);
+		if (!d->cur) {
+			d->waiting_slot = true;
+			return;
+		}
+		d->cur->s = s;
+		d->cur->d = d;
+	}
+	sqe = ring_sqe(&s->ring, &d->rop);
+	io_uring_prep_read(sqe, d->fd, d->cur->raw + d->cur->fill,
+			   (unsigned)(s->o.chunk - d->cur->fill), (uint64_t)-1);
+	if (d->async)
+		sqe->flags |= IOSQE_ASYNC;
+	d->reading = true;
+}
+
+static void poll_later(struct sdev *d, unsigned ms)
+{
+	if (d->top.busy)
+		return;
+	d->ts.tv_sec = 0;
+	d->ts.tv_nsec = (long long)ms * 1000000ll;
+	io_uring_prep_timeout(ring_sqe(&d->s->ring, &d->top), &d->ts, 0, 0);
+}
+
+static void timer_done(struct ring_op *op, int res)
+{
+	struct sdev *d = (struct sdev *)((char *)op - offsetof(struct sdev, top));
+
+	(void)res;
+	start_read(d);
+}
+
+static void maybe_switch(struct src *s);
+
+/*
+ * Pre-copy control, every PRECOPY_POLL_MS whatever the reads do (a read
+ * may wait for data that only comes later, or never before STOP_COPY):
+ * ask each driver what is left (mlx5 produces new data only when asked),
+ * tell the destination when a device's initial data is all read, flush
+ * a chunk that a waiting read keeps half full, and consider switching over.
+ */
+static void precopy_tick(struct src *s)
+{
+	for (unsigned i = 0; i < s->ndev && !s->stop; i++) {
+		struct sdev *d = &s->d[i];
+		struct vfmig_precopy_info pi;
+		int ret;
+
+		if (!d->precopy || d->stopcopy)
+			continue;
+		if (d->reading && d->cur && d->cur->fill)
+			ring_cancel(&s->ring, &d->rop);
+		ret = vfmig_device_precopy_info(d->dev, &pi);
+		if (ret < 0) {
+			fail(s, ret, "%s", vfmig_device_strerror(d->dev));
+			return;
+		}
+		d->last_dirty = pi.dirty_bytes;
+		if (!pi.initial_bytes && !d->init_sent) {
+			unsigned char p[WIRE_COUNT_LEN];
+
+			d->init_sent = true;
+			if (s->caps & WIRE_CAP_SWITCHOVER_ACK) {
+				wire_count_encode(d->t.precopy_bytes, p);
+				send_control(s, WIRE_INIT_DONE, (uint16_t)d->idx,
+					     p, sizeof(p));
+			} else {
+				d->acked = true;
+			}
+		}
+	}
+	maybe_switch(s);
+}
+
+static void tick_done(struct ring_op *op, int res)
+{
+	struct src *s = (struct src *)((char *)op - offsetof(struct src, tick));
+
+	(void)res;
+	if (s->stop || s->switched || s->switching)
+		return;
+	precopy_tick(s);
+	if (!s->stop && !s->switched && !s->switching) {
+		s->tick_ts.tv_nsec = PRECOPY_POLL_MS * 1000000ll;
+		io_uring_prep_timeout(ring_sqe(&s->ring, &s->tick), &s->tick_ts,
+				      0, 0);
+	}
+}
+
+/* PRE_COPY has nothing now: send what we have, read again soon. */
+static void precopy_idle(struct sdev *d)
+{
+	dispatch(d);
+	poll_later(d, PRECOPY_POLL_MS);
+}
+
+static void stream_ended(struct sdev *d)
+{
+	int state;
+
+	dispatch(d);
+	/* A stream that ends because the device failed is no stream. */
+	state = vfmig_device_get_state(d->dev);
+	if (state != VFMIG_STATE_STOP_COPY) {
+		fail(d->s, EIO,
+		     "device %s: the migration stream ended with the device in %s",
+		     vfmig_device_name(d->dev), state_upper(state));
+		return;
+	}
+	d->eof = true;
+	release(d);
+}
+
+static void read_done(struct ring_op *op, int res)
+{
+	struct sdev *d = (struct sdev *)((char *)op - offsetof(struct sdev, rop));
+	struct src *s = d->s;
+
+	d->reading = false;
+	if (s->stop)
+		return;
+	if (res > 0) {
+		struct slot *sl = d->cur;
+
+		d->crc = crc32c(d->crc, sl->raw + sl->fill, (size_t)res);
+		sl->fill += (size_t)res;
+		d->t.raw_bytes += (uint64_t)res;
+		if (d->stopcopy)
+			d->t.stopcopy_bytes += (uint64_t)res;
+		else
+			d->t.precopy_bytes += (uint64_t)res;
+		s->last_activity = now_ms();
+		if (sl->fill == s->o.chunk)
+			dispatch(d);
+		start_read(d);
+		return;
+	}
+	if (res == -EINTR || res == -ECANCELED) {
+		/* cancelled to flush a half-full chunk, or to switch over */
+		if (!d->stopcopy)
+			dispatch(d);
+		if (s->switching && !d->stopcopy) {
+			maybe_switch(s);
+			return;
+		}
+		start_read(d);
+		return;
+	}
+	if (!d->stopcopy && (res == 0 || res == -EAGAIN || res == -ENOMSG)) {
+		precopy_idle(d);
+		return;
+	}
+	if (d->stopcopy && res == -EAGAIN) { /* a non-blocking fd */
+		poll_later(d, 1);
+		return;
+	}
+	if (d->stopcopy && res == 0) {
+		stream_ended(d);
+		return;
+	}
+	fail(s, res, "device %s: reading the migration stream: %s",
+	     vfmig_device_name(d->dev), errno_name(res));
+}
+
+/* ------------------------------------------------------- switchover */
+
+static bool has_p2p(struct vfmig_device *dev)
+{
+	int f = vfmig_device_migration_flags(dev);
+
+	return f > 0 && (f & VFMIG_MIGRATION_P2P);
+}
+
+static int to_stopcopy(struct src *s)
+{
+	bool p2p = s->ndev > 1;
+	int ret, fd;
+
+	for (unsigned i = 0; i < s->ndev; i++)
+		p2p = p2p && has_p2p(s->d[i].dev);
+	s->t_down = now_ms();
+	/* Several devices: quiesce peer-to-peer DMA on all before any stops. */
+	for (unsigned i = 0; p2p && i < s->ndev; i++) {
+		struct sdev *d = &s->d[i];
+
+		ret = vfmig_device_set_state(d->dev,
+					     d->precopy ? VFMIG_STATE_PRE_COPY_P2P :
+							  VFMIG_STATE_RUNNING_P2P,
+					     NULL);
+		if (ret < 0)
+			return fail(s, ret, "%s", vfmig_device_strerror(d->dev));
+	}
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct sdev *d = &s->d[i];
+
+		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP_COPY, &fd);
+		if (ret < 0)
+			return fail(s, ret, "%s", vfmig_device_strerror(d->dev));
+		if (fd >= 0)
+			d->fd = fd;
+		d->stopcopy = true;
+		d->fd = vfmig_device_data_fd(d->dev);
+	}
+	s->switched = true;
+	for (unsigned i = 0; i < s->ndev; i++)
+		start_read(&s->d[i]);
+	return 0;
+}
+
+/*
+ * Switch over once every pre-copy device has sent its initial data and the
+ * destination has written it (switchover-ack), and little is left, or
+ * pre-copy has run long enough.  (The estimator of issue 4 replaces the
+ * "little is left" rule with a downtime estimate against a limit.)
+ */
+static void maybe_switch(struct src *s)
+{
+	uint64_t dirty = 0;
+	bool ready = true;
+
+	if (s->switched || s->stop)
+		return;
+	if (!s->switching) {
+		for (unsigned i = 0; i < s->ndev; i++) {
+			struct sdev *d = &s->d[i];
+
+			if (d->precopy && (!d->init_sent || !d->acked))
+				ready = false;
+			dirty += d->precopy ? d->last_dirty : 0;
+		}
+		if (!ready ||
+		    (dirty > (uint64_t)s->o.chunk * s->ndev &&
+		     now_ms() - s->t_precopy < PRECOPY_MAX_MS))
+			return;
+		s->switching = true;
+		for (unsigned i = 0; i < s->ndev; i++)
+			ring_cancel(&s->ring, &s->d[i].rop);
+	}
+	/* Never change a state under a read in flight. */
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->d[i].reading)
+			return;
+	for (unsigned i = 0; i < s->ndev; i++)
+		dispatch(&s->d[i]);
+	to_stopcopy(s);
+}
+
+/* -------------------------------------------------------- finishing */
+
+static void device_end(struct sdev *d)
+{
+	struct wire_device_end e = {
+		.raw_bytes = d->t.raw_bytes,
+		.frames = d->seq,
+		.crc = d->crc,
+	};
+	unsigned char p[WIRE_DEVICE_END_LEN];
+
+	d->ended = true;
+	wire_device_end_encode(&e, p);
+	send_control(d->s, WIRE_DEVICE_END, (uint16_t)d->idx, p, sizeof(p));
+	check_finished(d->s);
+}
+
+static void check_finished(struct src *s)
+{
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (!s->d[i].ended)
+			return;
+	if (!s->done_sent) {
+		s->done_sent = true;
+		send_control(s, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
+		return;
+	}
+	/* Everything sent: a file is complete; a peer must confirm. */
+	for (unsigned i = 0; i < s->nchan; i++)
+		if (s->c[i].head)
+			return;
+	if (s->file || (s->peer_done && s->loaded == s->ndev)) {
+		s->t_end = now_ms();
+		s->stop = true;
+	}
+}
+
+static void recv_control(struct src *s);
+
+static void control(struct src *s, const struct wire_hdr *h,
+		    const unsigned char *p)
+{
+	char text[WIRE_MAX_TEXT + 1], err[256];
+	uint32_t code;
+	uint64_t v;
+
+	switch (h->type) {
+	case WIRE_SWITCHOVER_ACK:
+		if (wire_count_decode(p, h->enc_len, &v, err, sizeof(err)) < 0) {
+			fail(s, EPROTO, "destination: %s", err);
+			return;
+		}
+		s->d[h->device].acked = true;
+		maybe_switch(s);
+		break;
+	case WIRE_DEVICE_LOADED:
+		if (wire_text_decode(p, h->enc_len, &code, text, sizeof(text),
+				     err, sizeof(err)) < 0) {
+			fail(s, EPROTO, "destination: %s", err);
+			return;
+		}
+		if (code != WIRE_OK) {
+			fail(s, EIO, "destination: device %s: %s",
+			     vfmig_device_name(s->d[h->device].dev), text);
+			return;
+		}
+		if (!s->d[h->device].loaded) {
+			s->d[h->device].loaded = true;
+			s->loaded++;
+		}
+		break;
+	case WIRE_DONE:
+		s->peer_done = true;
+		break;
+	case WIRE_ERROR:
+		wire_text_decode(p, h->enc_len, &code, text, sizeof(text), err,
+				 sizeof(err));
+		fail(s, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
+		     "destination: %s", text);
+		return;
+	default:
+		fail(s, EPROTO, "destination sent an unexpected %s frame",
+		     wire_type_name(h->type));
+		return;
+	}
+	check_finished(s);
+}
+
+static void recv_done(struct ring_op *op, int res)
+{
+	struct src *s = (struct src *)((char *)op - offsetof(struct src, rop));
+	struct wire_limits lim = { .caps = s->caps,
+				   .max_chunk = s->o.chunk,
+				   .ndevices = s->ndev };
+	char err[256];
+
+	if (s->stop)
+		return;
+	if (res <= 0) {
+		if (res == -EINTR || res == -EAGAIN) {
+			recv_control(s);
+			return;
+		}
+		fail(s, res ? res : -ECONNRESET,
+		     "the destination %s before confirming every device",
+		     res ? "failed" : "closed the connection");
+		return;
+	}
+	s->last_activity = now_ms();
+	s->rhave += (size_t)res;
+	if (s->rhave >= WIRE_HDR_LEN && !s->rh.type) {
+		if (wire_hdr_decode(s->rbuf, &lim, &s->rh, err, sizeof(err)) < 0) {
+			fail(s, EPROTO, "destination: %s", err);
+			return;
+		}
+		if (s->rh.enc_len > CONTROL_MAX || s->rh.type == WIRE_DATA) {
+			fail(s, EPROTO, "destination sent a %s frame of %u bytes",
+			     wire_type_name(s->rh.type), s->rh.enc_len);
+			return;
+		}
+	}
+	if (s->rh.type && s->rhave == WIRE_HDR_LEN + s->rh.enc_len) {
+		struct wire_hdr h = s->rh;
+
+		if (wire_payload_check(&h, s->rbuf + WIRE_HDR_LEN, err,
+				       sizeof(err)) < 0) {
+			fail(s, EPROTO, "destination: %s", err);
+			return;
+		}
+		s->rhave = 0;
+		memset(&s->rh, 0, sizeof(s->rh));
+		control(s, &h, s->rbuf + WIRE_HDR_LEN);
+	}
+	recv_control(s);
+}
+
+static void recv_control(struct src *s)
+{
+	size_t want = s->rh.type ? WIRE_HDR_LEN + s->rh.enc_len - s->rhave :
+				   WIRE_HDR_LEN - s->rhave;
+
+	if (s->file || s->stop)
+		return;
+	io_uring_prep_recv(ring_sqe(&s->ring, &s->rop), s->c[0].fd,
+			   s->rbuf + s->rhave, want, 0);
+}
+
+static void workers_ready(struct ring_op *op, int res);
+
+static void arm_workers(struct src *s)
+{
+	io_uring_prep_read(ring_sqe(&s->ring, &s->eop),
+			   workers_eventfd(s->workers), &s->evbuf,
+			   sizeof(s->evbuf), (uint64_t)-1);
+}
+
+static void workers_ready(struct ring_op *op, int res)
+{
+	struct src *s = (struct src *)((char *)op - offsetof(struct src, eop));
+
+	(void)res;
+	workers_reap(s->workers);
+	if (!s->stop)
+		arm_workers(s);
+}
+
+/* ------------------------------------------------------------ setup */
+
+int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
+		     const struct vfmig_stream_opts *opts,
+		     struct vfmig_source **out)
+{
+	struct vfmig_source *src;
+	struct src *s;
+
+	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
+	    opts->size < sizeof(size_t))
+		return -EINVAL;
+	src = calloc(1, sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	s = &src->s;
+	memcpy(&s->o, opts,
+	       opts->size < sizeof(s->o) ? opts->size : sizeof(s->o));
+	s->o.size = sizeof(s->o);
+	if (!s->o.chunk)
+		s->o.chunk = DEFAULT_CHUNK;
+	if (!s->o.memory)
+		s->o.memory = DEFAULT_MEMORY;
+	if (!s->o.timeout_ms)
+		s->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!s->o.level)
+		s->o.level = 1;
+	if (!s->o.channels)
+		s->o.channels = 1;
+	if (s->o.chunk > WIRE_MAX_CHUNK || s->o.chunk < 4096 ||
+	    s->o.channels > CHAN_MAX || !s->o.uri) {
+		free(src);
+		return -EINVAL;
+	}
+	s->devs = devs;
+	s->ndev = ndev;
+	*out = src;
+	return 0;
+}
+
+/* Connect, say HELLO on every channel, agree, and send the manifest. */
+static int handshake(struct src *s)
+{
+	struct wire_hello hello = {
+		.major = WIRE_VERSION_MAJOR,
+		.minor = WIRE_VERSION_MINOR,
+		.caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
+			WIRE_CAP_SWITCHOVER_ACK |
+			(s->o.codec == VFMIG_CODEC_ZSTD ? WIRE_CAP_ZSTD : 0),
+		.max_chunk = s->o.chunk,
+	};
+	struct wire_limits lim = { .max_chunk = s->o.chunk };
+	struct wire_device *man;
+	struct chan_uri u;
+	unsigned char p[4 + WIRE_MAX_TEXT + 1];
+	char err[512];
+	int fds[CHAN_MAX], ret;
+
+	ret = chan_uri_parse(s->o.uri, &u, err, sizeof(err));
+	if (ret < 0)
+		return fail(s, ret, "%s", err);
+	if (u.kind == CHAN_FD) {
+		s->nchan = (unsigned)u.nfds;
+		for (int i = 0; i < u.nfds; i++) {
+			fds[i] = fcntl(u.fds[i], F_DUPFD_CLOEXEC, 3);
+			if (fds[i] < 0) {
+				int bad = u.fds[i];
+
+				ret = -errno;
+				while (i--)
+					close(fds[i]);
+				return fail(s, ret, "fd %d: %s", bad,
+					    errno_name(ret));
+			}
+		}
+	} else if (u.kind == CHAN_FILE) {
+		s->nchan = 1;
+		fds[0] = chan_open_file(u.path, true, err, sizeof(err));
+		if (fds[0] < 0)
+			return fail(s, fds[0], "%s", err);
+	} else {
+		s->nchan = s->o.channels;
+		ret = chan_connect(&u, (int)s->nchan, s->o.timeout_ms, fds, err,
+				   sizeof(err));
+		if (ret < 0)
+			return fail(s, ret, "%s", err);
+	}
+	for (unsigned i = 0; i < s->nchan; i++) {
+		s->c[i].s = s;
+		s->c[i].fd = fds[i];
+		s->c[i].socket = is_socket(fds[i]);
+		s->c[i].op.done = send_done;
+		s->c[i].top.done = chan_timer_done;
+	}
+	/* A file (or a non-socket fd) has nobody to answer. */
+	s->file = !s->c[0].socket;
+	session_id(hello.session);
+	hello.nchannels = (uint16_t)s->nchan;
+	for (unsigned i = 0; i < s->nchan; i++) {
+		hello.channel = (uint16_t)i;
+		wire_hello_encode(&hello, p);
+		ret = frame_send(s->c[i].fd, WIRE_HELLO, WIRE_NO_DEVICE, p,
+				 WIRE_HELLO_LEN, s->o.timeout_ms);
+		if (ret < 0)
+			return fail(s, ret, "%s: channel %u: sending HELLO: %s",
+				    s->o.uri, i, errno_name(ret));
+	}
+	s->caps = hello.caps & ~WIRE_CAP_SWITCHOVER_ACK;
+	for (unsigned i = 0; !s->file && i < s->nchan; i++) {
+		struct wire_accept acc;
+		struct wire_hdr h;
+		uint32_t code;
+		char text[WIRE_MAX_TEXT + 1];
+
+		ret = frame_recv(s->c[i].fd, &lim, &h, p, sizeof(p) - 1,
+				 s->o.timeout_ms, err, sizeof(err));
+		if (ret < 0)
+			return fail(s, ret, "%s: channel %u: %s", s->o.uri, i,
+				    err);
+		if (h.type == WIRE_REJECT || h.type == WIRE_ERROR) {
+			wire_text_decode(p, h.enc_len, &code, text,
+					 sizeof(text), err, sizeof(err));
+			return fail(s, code == WIRE_E_VERSION ? EPROTONOSUPPORT :
+								ECONNREFUSED,
+				    "the destination refused the session: %s",
+				    text);
+		}
+		if (h.type != WIRE_ACCEPT ||
+		    wire_accept_decode(p, h.enc_len, &acc, err, sizeof(err)) < 0)
+			return fail(s, EPROTO,
+				    "%s: channel %u: expected ACCEPT, got %s",
+				    s->o.uri, i, wire_type_name(h.type));
+		if ((hello.caps & WIRE_CAP_ZSTD) && !(acc.caps & WIRE_CAP_ZSTD))
+			return fail(s, EPROTONOSUPPORT,
+				    "destination does not support codec zstd; supported: raw%s (use -z none)",
+				    acc.caps & WIRE_CAP_ZERO ? ", zero" : "");
+		if (acc.max_chunk < s->o.chunk)
+			s->o.chunk = acc.max_chunk;
+		s->caps = acc.caps;
+	}
+	man = calloc(s->ndev, sizeof(*man));
+	if (!man)
+		return fail(s, ENOMEM, "out of memory");
+	manifest_build(s->devs, s->ndev, man);
+	{
+		uint32_t len = wire_manifest_size(man, s->ndev);
+		unsigned char *mp = malloc(len);
+
+		if (!mp) {
+			free(man);
+			return fail(s, ENOMEM, "out of memory");
+		}
+		wire_manifest_encode(man, s->ndev, mp);
+		ret = frame_send(s->c[0].fd, WIRE_MANIFEST, WIRE_NO_DEVICE, mp,
+				 len, s->o.timeout_ms);
+		free(mp);
+	}
+	free(man);
+	if (ret < 0)
+		return fail(s, ret, "%s: sending the manifest: %s", s->o.uri,
+			    errno_name(ret));
+	if (!s->file) {
+		struct wire_hdr h;
+		uint32_t code;
+		char text[WIRE_MAX_TEXT + 1];
+
+		ret = frame_recv(s->c[0].fd, &lim, &h, p, sizeof(p) - 1,
+				 s->o.timeout_ms, err, sizeof(err));
+		if (ret < 0)
+			return fail(s, ret, "%s: %s", s->o.uri, err);
+		if (h.type == WIRE_ERROR) {
+			wire_text_decode(p, h.enc_len, &code, text,
+					 sizeof(text), err, sizeof(err));
+			return fail(s, code == WIRE_E_MANIFEST ? ENODEV : EIO,
+				    "destination: %s", text);
+		}
+		if (h.type != WIRE_MANIFEST_ACK)
+			return fail(s, EPROTO,
+				    "expected MANIFEST_ACK, got %s",
+				    wire_type_name(h.type));
+	}
+	return 0;
+}
+
+static int setup(struct src *s)
+{
+	char err[256];
+	size_t slot_mem;
+	int ret;
+
+	s->enc_cap = codec_bound(s->o.chunk);
+	slot_mem = s->o.chunk + s->enc_cap;
+	s->nslots = (unsigned)(s->o.memory / slot_mem);
+	if (s->nslots < s->ndev + 2)
+		return fail(s, EINVAL,
+			    "--memory %llu is too small for %u devices with %u-byte chunks (at least %zu)",
+			    (unsigned long long)s->o.memory, s->ndev,
+			    s->o.chunk, (s->ndev + 2) * slot_mem);
+	s->mem = malloc(s->nslots * slot_mem);
+	s->slots = calloc(s->nslots, sizeof(*s->slots));
+	s->d = calloc(s->ndev, sizeof(*s->d));
+	if (!s->mem || !s->slots || !s->d)
+		return fail(s, ENOMEM, "out of memory for %u buffers",
+			    s->nslots);
+	for (unsigned i = 0; i < s->nslots; i++) {
+		s->slots[i].s = s;
+		s->slots[i].raw = s->mem + i * slot_mem;
+		s->slots[i].enc = s->slots[i].raw + s->o.chunk;
+		s->slots[i].next_free = s->free_slots;
+		s->free_slots = &s->slots[i];
+	}
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct sdev *d = &s->d[i];
+
+		d->s = s;
+		d->idx = i;
+		d->dev = s->devs[i];
+		d->fd = -1;
+		d->rop.done = read_done;
+		d->top.done = timer_done;
+		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
+		d->pending = calloc(s->nslots, sizeof(*d->pending));
+		if (!d->pending)
+			return fail(s, ENOMEM, "out of memory");
+	}
+	ret = workers_new((int)s->o.workers,
+			  s->o.codec == VFMIG_CODEC_ZSTD ? CODEC_ZSTD : CODEC_NONE,
+			  s->o.level, &s->workers);
+	if (ret < 0)
+		return fail(s, ret, "codec workers: %s (zstd level %d?)",
+			    errno_name(ret), s->o.level);
+	ret = ring_init(&s->ring, 256, err, sizeof(err));
+	if (ret < 0)
+		return fail(s, ret, "%s", err);
+	/* VFIO reads that cannot run inline go to io-wq: one per device. */
+	ring_bound_workers(&s->ring, s->ndev, s->ndev);
+	s->eop.done = workers_ready;
+	s->rop.done = recv_done;
+	return 0;
+}
+
+static int start_devices(struct src *s)
+{
+	int ret, fd;
+
+	s->t_precopy = now_ms();
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct sdev *d = &s->d[i];
+		int flags = vfmig_device_migration_flags(d->dev);
+
+		if (s->o.precopy && flags > 0 &&
+		    (flags & VFMIG_MIGRATION_PRE_COPY) &&
+		    (s->caps & WIRE_CAP_PRECOPY)) {
+			ret = vfmig_device_set_state(d->dev,
+						     VFMIG_STATE_PRE_COPY, &fd);
+			if (ret < 0)
+				return fail(s, ret, "%s",
+					    vfmig_device_strerror(d->dev));
+			d->fd = fd;
+			d->precopy = true;
+		} else {
+			d->acked = d->init_sent = true;
+		}
+	}
+	for (unsigned i = 0; i < s->ndev; i++)
+		start_read(&s->d[i]);
+	s->tick.done = tick_done;
+	tick_done(&s->tick, 0);
+	return 0;
+}
+
+static void drain(struct src *s)
+{
+	/* Cancel what is in flight and wait for it: buffers must outlive
+	 * every request that points at them. */
+	for (unsigned i = 0; i < s->ndev; i++) {
+		ring_cancel(&s->ring, &s->d[i].rop);
+		ring_cancel(&s->ring, &s->d[i].top);
+	}
+	for (unsigned i = 0; i < s->nchan; i++) {
+		ring_cancel(&s->ring, &s->c[i].op);
+		ring_cancel(&s->ring, &s->c[i].top);
+	}
+	ring_cancel(&s->ring, &s->rop);
+	ring_cancel(&s->ring, &s->eop);
+	ring_cancel(&s->ring, &s->tick);
+	for (int i = 0; i < 100 && s->ring.inflight; i++)
+		ring_run_once(&s->ring, 100);
+}
+
+int vfmig_source_run(struct vfmig_source *src)
+{
+	struct src *s = &src->s;
+	int ret = 0;
+
+	s->t_start = s->last_activity = now_ms();
+	if (handshake(s) == 0 && setup(s) == 0) {
+		arm_workers(s);
+		recv_control(s);
+		start_devices(s);
+		while (!s->stop) {
+			ret = ring_run_once(&s->ring, 200);
+			if (ret < 0) {
+				fail(s, ret, "io_uring: %s", errno_name(ret));
+				break;
+			}
+			if (now_ms() - s->last_activity > (uint64_t)s->o.timeout_ms)
+				fail(s, ETIMEDOUT,
+				     "no progress for %d ms: the destination is silent",
+				     s->o.timeout_ms);
+		}
+	}
+	if (s->ring.mode)
+		drain(s);
+	if (s->failed) {
+		if (s->nchan && !s->file)
+			frame_send_error(s->c[0].fd,
+					 s->err == -ECANCELED ? WIRE_E_CANCELLED :
+								WIRE_E_DEVICE,
+					 s->errmsg);
+		/* Nothing was lost: the devices run on here. */
+		for (unsigned i = 0; i < s->ndev; i++)
+			vfmig_device_recover(s->devs[i]);
+	} else {
+		/* Migrated: the source devices stay stopped. */
+		for (unsigned i = 0; i < s->ndev; i++)
+			vfmig_device_set_state(s->devs[i], VFMIG_STATE_STOP,
+					       NULL);
+		if (!s->t_end)
+			s->t_end = now_ms();
+	}
+	for (unsigned i = 0; i < s->nchan; i++) {
+		if (s->c[i].fd >= 0) {
+			if (s->file && !s->failed && fsync(s->c[i].fd) < 0)
+				fail(s, errno, "%s: fsync: %s", s->o.uri,
+				     errno_name(errno));
+			close(s->c[i].fd);
+		}
+		s->c[i].fd = -1;
+		while (s->c[i].head) {
+			struct oframe *f = s->c[i].head;
+
+			s->c[i].head = f->next;
+			if (!f->slot)
+				free(f);
+		}
+	}
+	return s->failed ? s->err : 0;
+}
+
+const char *vfmig_source_strerror(const struct vfmig_source *src)
+{
+	return src ? src->s.errmsg : "";
+}
+
+int vfmig_source_transfer(const struct vfmig_source *src, int dev,
+			  struct vfmig_transfer *t)
+{
+	const struct src *s = &src->s;
+
+	if (dev >= (int)s->ndev || !t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; s->d && i < s->ndev; i++) {
+		const struct vfmig_transfer *x = &s->d[i].t;
+
+		if (dev >= 0 && (unsigned)dev != i)
+			continue;
+		t->raw_bytes += x->raw_bytes;
+		t->wire_bytes += x->wire_bytes;
+		t->precopy_bytes += x->precopy_bytes;
+		t->stopcopy_bytes += x->stopcopy_bytes;
+		t->frames += x->frames;
+	}
+	t->state = dev >= 0 ? vfmig_device_get_state(s->devs[dev]) : 0;
+	return 0;
+}
+
+uint64_t vfmig_source_total_ms(const struct vfmig_source *src)
+{
+	return src->s.t_end ? src->s.t_end - src->s.t_start : 0;
+}
+
+uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)
+{
+	return src->s.t_end && src->s.t_down ? src->s.t_end - src->s.t_down :
+					       0;
+}
+
+void vfmig_source_free(struct vfmig_source *src)
+{
+	struct src *s;
+
+	if (!src)
+		return;
+	s = &src->s;
+	workers_free(s->workers);
+	if (s->ring.mode)
+		ring_exit(&s->ring);
+	for (unsigned i = 0; s->d && i < s->ndev; i++)
+		free(s->d[i].pending);
+	free(s->d);
+	free(s->slots);
+	free(s->mem);
+	free(src);
+}
