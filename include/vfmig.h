@@ -206,6 +206,15 @@ const char *vfmig_device_strerror(const struct vfmig_device *dev);
  */
 enum vfmig_codec { VFMIG_CODEC_NONE = 0, VFMIG_CODEC_ZSTD = 1 };
 
+/* What moved, per device and in all. */
+struct vfmig_transfer {
+	uint64_t raw_bytes; /* device stream bytes */
+	uint64_t wire_bytes; /* frame bytes on the wire */
+	uint64_t precopy_bytes, stopcopy_bytes;
+	uint64_t frames;
+	int state; /* the device's state at the end (devices only) */
+};
+
 struct vfmig_stream_opts {
 	size_t size; /* sizeof(struct vfmig_stream_opts) */
 	const char *uri;
@@ -219,15 +228,12 @@ struct vfmig_stream_opts {
 	int timeout_ms; /* a silent peer fails the migration; 0: 30 s */
 	int precopy; /* source: 1 use PRE_COPY where offered, 0 never */
 	int no_start; /* sink: leave devices in STOP after loading */
-};
-
-/* What moved, per device and in all. */
-struct vfmig_transfer {
-	uint64_t raw_bytes; /* device stream bytes */
-	uint64_t wire_bytes; /* frame bytes on the wire */
-	uint64_t precopy_bytes, stopcopy_bytes;
-	uint64_t frames;
-	int state; /* the device's state at the end (devices only) */
+	/* Called from the running loop every interval_ms (0: 1000) with
+	 * the totals so far; keep it short. */
+	void (*progress)(void *arg, const struct vfmig_transfer *total,
+			 uint64_t elapsed_ms, const char *phase);
+	void *progress_arg;
+	unsigned interval_ms;
 };
 
 struct vfmig_source;
@@ -279,6 +285,10 @@ int vfmig_sink_run(struct vfmig_sink *k);
 const char *vfmig_sink_strerror(const struct vfmig_sink *k);
 int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t);
+/* Milliseconds from the start of vfmig_sink_run() to the last device
+ * loaded, and the channel count the source chose. */
+uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k);
+unsigned vfmig_sink_channels(const struct vfmig_sink *k);
 void vfmig_sink_free(struct vfmig_sink *k);
 
 /* A 64-bit hash of a buffer (the hash used for device state hashes). */

@@ -126,7 +126,8 @@ int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
 				  "the peer closed the connection");
 	if (ret == -ETIMEDOUT)
 		return set_errbuf(err, es, ETIMEDOUT,
-				  "the peer said nothing for %d ms", timeout_ms);
+				  "the peer said nothing for %d ms",
+				  timeout_ms);
 	if (ret < 0)
 		return set_errbuf(err, es, ret, "reading a frame: %s",
 				  errno_name(ret));
@@ -143,10 +144,10 @@ int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
 				  wire_type_name(h->type), h->enc_len, cap);
 	ret = io_read_all(fd, payload, h->enc_len, timeout_ms);
 	if (ret < 0)
-		return set_errbuf(err, es, ret == -ENODATA ? -ECONNRESET : ret,
-				  "reading a %s frame: %s",
-				  wire_type_name(h->type),
-				  errno_name(ret == -ENODATA ? ECONNRESET : ret));
+		return set_errbuf(
+			err, es, ret == -ENODATA ? -ECONNRESET : ret,
+			"reading a %s frame: %s", wire_type_name(h->type),
+			errno_name(ret == -ENODATA ? ECONNRESET : ret));
 	if (h->type != WIRE_DATA)
 		return wire_payload_check(h, payload, err, es);
 	return 0;
@@ -187,9 +188,10 @@ int manifest_check(const struct wire_device *got, int n,
 		   size_t ws)
 {
 	if (n != (int)ndev)
-		return set_errbuf(why, ws, EINVAL,
-				  "the source sends %d device%s, this side has %u",
-				  n, n == 1 ? "" : "s", ndev);
+		return set_errbuf(
+			why, ws, EINVAL,
+			"the source sends %d device%s, this side has %u", n,
+			n == 1 ? "" : "s", ndev);
 	for (unsigned i = 0; i < ndev; i++) {
 		const struct vfmig_device *d = devs[i];
 
@@ -212,7 +214,8 @@ void session_id(uint8_t id[16])
 	/* Unique per session is what matters; getrandom is best. */
 	if (getrandom(id, 16, GRND_NONBLOCK) != 16) {
 		for (int i = 0; i < 16; i++)
-			id[i] = (uint8_t)((t >> (i % 8 * 8)) ^ (uint64_t)getpid() ^
+			id[i] = (uint8_t)((t >> (i % 8 * 8)) ^
+					  (uint64_t)getpid() ^
 					  (uint64_t)i * 131);
 	}
 }

@@ -30,8 +30,8 @@
 #define DEFAULT_MEMORY (64ull << 20)
 #define DEFAULT_TIMEOUT_MS 30000
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
-#define OUR_CAPS                                                   \
-	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |        \
+#define OUR_CAPS                                            \
+	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK)
 #define CTL_MAX (4 + WIRE_MAX_TEXT)
 
@@ -98,7 +98,7 @@ struct snk {
 	uint64_t evbuf;
 	unsigned loaded;
 	bool peer_done, failed, stop, resuming;
-	uint64_t last_activity;
+	uint64_t last_activity, t_start, t_report, t_end;
 	int err;
 	char errmsg[512];
 };
@@ -210,6 +210,7 @@ static void device_complete(struct rdev *d)
 	reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
 	      wire_text_encode(WIRE_OK, "loaded", p));
 	if (k->loaded == k->ndev) {
+		k->t_end = now_ms();
 		reply(k, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
 		if (k->peer_done)
 			k->stop = true;
@@ -218,7 +219,8 @@ static void device_complete(struct rdev *d)
 
 static void write_done(struct ring_op *op, int res)
 {
-	struct rdev *d = (struct rdev *)((char *)op - offsetof(struct rdev, wop));
+	struct rdev *d =
+		(struct rdev *)((char *)op - offsetof(struct rdev, wop));
 	struct snk *k = d->k;
 	struct rslot *sl = d->win[d->next % WINDOW];
 
@@ -473,7 +475,8 @@ static void control(struct rchan *c)
 
 static void recv_done(struct ring_op *op, int res)
 {
-	struct rchan *c = (struct rchan *)((char *)op - offsetof(struct rchan, op));
+	struct rchan *c =
+		(struct rchan *)((char *)op - offsetof(struct rchan, op));
 	struct snk *k = c->k;
 	char err[256];
 
@@ -489,11 +492,11 @@ static void recv_done(struct ring_op *op, int res)
 			c->st = RC_EOF;
 			return;
 		}
-		fail(k, res ? res : -ECONNRESET,
-		     "channel %d: %s mid-stream", c->idx,
-		     res ? errno_name(res) :
-			   k->file ? "the file ends" :
-				     "the source closed the connection");
+		fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream",
+		     c->idx,
+		     res     ? errno_name(res) :
+		     k->file ? "the file ends" :
+			       "the source closed the connection");
 		return;
 	}
 	k->last_activity = now_ms();
@@ -555,7 +558,8 @@ static void workers_ready(struct ring_op *op, int res)
 /* ------------------------------------------------------------ setup */
 
 int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
-		   const struct vfmig_stream_opts *opts, struct vfmig_sink **out)
+		   const struct vfmig_stream_opts *opts,
+		   struct vfmig_sink **out)
 {
 	struct vfmig_sink *sink;
 	struct snk *k;
@@ -643,22 +647,24 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 			unsigned char t[4 + WIRE_MAX_TEXT];
 
 			frame_send(fd, WIRE_REJECT, WIRE_NO_DEVICE, t,
-				   wire_text_encode((enum wire_code)code, why, t),
+				   wire_text_encode((enum wire_code)code, why,
+						    t),
 				   1000);
 		}
 		return fail(k, EPROTONOSUPPORT, "the source was refused: %s",
 			    why);
 	}
-	if (*have && (memcmp(h.session, first->session, 16) ||
-		      h.nchannels != first->nchannels ||
-		      k->c[h.channel].fd >= 0)) {
+	if (*have &&
+	    (memcmp(h.session, first->session, 16) ||
+	     h.nchannels != first->nchannels || k->c[h.channel].fd >= 0)) {
 		/* A stray: another session, or a channel taken.  Refuse it
 		 * and keep the session we have. */
 		unsigned char t[4 + WIRE_MAX_TEXT];
 
 		frame_send(fd, WIRE_REJECT, WIRE_NO_DEVICE, t,
 			   wire_text_encode(WIRE_E_SESSION,
-					    "another session is in progress", t),
+					    "another session is in progress",
+					    t),
 			   1000);
 		return 0;
 	}
@@ -669,8 +675,10 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 		k->lim.caps = acc.caps;
 		k->lim.max_chunk = acc.max_chunk;
 		if (k->nchan > CHAN_MAX)
-			return fail(k, EPROTO, "the source asks for %u channels (at most %d)",
-				    k->nchan, CHAN_MAX);
+			return fail(
+				k, EPROTO,
+				"the source asks for %u channels (at most %d)",
+				k->nchan, CHAN_MAX);
 	}
 	if (!k->file) {
 		wire_accept_encode(&acc, p);
@@ -708,9 +716,12 @@ static int handshake(struct snk *k)
 			struct stat st;
 
 			if (fd < 0)
-				return fail(k, u.kind == CHAN_FILE ? fd : -errno,
-					    "%s", u.kind == CHAN_FILE ? err :
-							"bad fd in the list");
+				return fail(k,
+					    u.kind == CHAN_FILE ? fd : -errno,
+					    "%s",
+					    u.kind == CHAN_FILE ?
+						    err :
+						    "bad fd in the list");
 			k->file = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
 			ret = hello(k, fd, &first, &have, &joined);
 			if (!joined)
@@ -728,10 +739,11 @@ static int handshake(struct snk *k)
 					     sizeof(err));
 
 			if (fd < 0)
-				return fail(k, fd,
-					    "%s: %s (%u of %u channels connected)",
-					    k->o.uri, err, got,
-					    have ? k->nchan : 1);
+				return fail(
+					k, fd,
+					"%s: %s (%u of %u channels connected)",
+					k->o.uri, err, got,
+					have ? k->nchan : 1);
 			ret = hello(k, fd, &first, &have, &joined);
 			if (!joined)
 				close(fd);
@@ -742,7 +754,8 @@ static int handshake(struct snk *k)
 	}
 	for (unsigned i = 0; i < k->nchan; i++)
 		if (k->c[i].fd < 0)
-			return fail(k, EPROTO, "channel %u never said HELLO", i);
+			return fail(k, EPROTO, "channel %u never said HELLO",
+				    i);
 	return 0;
 }
 
@@ -766,18 +779,22 @@ static int manifest(struct snk *k)
 		ret = set_errbuf(err, sizeof(err), EPROTO,
 				 "expected MANIFEST, got %s",
 				 wire_type_name(h.type));
-	n = ret < 0 ? ret : wire_manifest_decode(p, h.enc_len, devs, err, sizeof(err));
+	n = ret < 0 ?
+		    ret :
+		    wire_manifest_decode(p, h.enc_len, devs, err, sizeof(err));
 	if (n < 0) {
 		free(devs);
 		free(p);
-		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_PROTOCOL, err);
+		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_PROTOCOL,
+				 err);
 		return fail(k, n, "%s", err);
 	}
 	ret = manifest_check(devs, n, k->devs, k->ndev, err, sizeof(err));
 	free(devs);
 	free(p);
 	if (ret < 0) {
-		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_MANIFEST, err);
+		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_MANIFEST,
+				 err);
 		return fail(k, ENODEV, "manifest mismatch: %s", err);
 	}
 	k->lim.ndevices = k->ndev;
@@ -794,7 +811,8 @@ static int setup(struct snk *k)
 
 	k->nslots = (unsigned)(k->o.memory / slot_mem);
 	if (k->nslots < 2)
-		return fail(k, EINVAL, "--memory %llu is too small for %u-byte chunks",
+		return fail(k, EINVAL,
+			    "--memory %llu is too small for %u-byte chunks",
 			    (unsigned long long)k->o.memory, k->lim.max_chunk);
 	total = k->nslots + k->nchan;
 	k->mem = malloc(total * slot_mem);
@@ -851,10 +869,24 @@ static int setup(struct snk *k)
 		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
 					     &k->d[i].fd);
 		if (ret < 0)
-			return fail(k, ret, "%s", vfmig_device_strerror(k->d[i].dev));
+			return fail(k, ret, "%s",
+				    vfmig_device_strerror(k->d[i].dev));
 		k->resuming = true;
 	}
 	return 0;
+}
+
+static void report(struct snk *k)
+{
+	struct vfmig_transfer t;
+	unsigned every = k->o.interval_ms ? k->o.interval_ms : 1000;
+	uint64_t now = now_ms();
+
+	if (!k->o.progress || now - k->t_report < every)
+		return;
+	k->t_report = now;
+	vfmig_sink_transfer((struct vfmig_sink *)k, -1, &t);
+	k->o.progress(k->o.progress_arg, &t, now - k->t_start, "receiving");
 }
 
 static void drain(struct snk *k)
@@ -873,7 +905,7 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 	struct snk *k = &sink->k;
 	int ret;
 
-	k->last_activity = now_ms();
+	k->t_start = k->last_activity = now_ms();
 	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0) {
 		arm_workers(k);
 		for (unsigned i = 0; i < k->nchan; i++)
@@ -884,10 +916,12 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 				fail(k, ret, "io_uring: %s", errno_name(ret));
 				break;
 			}
-			if (now_ms() - k->last_activity > (uint64_t)k->o.timeout_ms)
+			if (now_ms() - k->last_activity >
+			    (uint64_t)k->o.timeout_ms)
 				fail(k, ETIMEDOUT,
 				     "the source said nothing for %d ms",
 				     k->o.timeout_ms);
+			report(k);
 		}
 	}
 	if (k->ring.mode)
@@ -941,6 +975,16 @@ int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
 	}
 	t->state = dev >= 0 ? vfmig_device_get_state(k->devs[dev]) : 0;
 	return 0;
+}
+
+uint64_t vfmig_sink_total_ms(const struct vfmig_sink *sink)
+{
+	return sink->k.t_end ? sink->k.t_end - sink->k.t_start : 0;
+}
+
+unsigned vfmig_sink_channels(const struct vfmig_sink *sink)
+{
+	return sink->k.nchan;
 }
 
 void vfmig_sink_free(struct vfmig_sink *sink)

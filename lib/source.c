@@ -124,7 +124,7 @@ struct src {
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
 	unsigned loaded;
-	uint64_t t_start, t_precopy, t_down, t_end, last_activity;
+	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
 	double tokens;
 	uint64_t t_tokens;
 	int err;
@@ -198,7 +198,8 @@ static void chan_kick(struct chan *c);
 
 static void chan_timer_done(struct ring_op *op, int res)
 {
-	struct chan *c = (struct chan *)((char *)op - offsetof(struct chan, top));
+	struct chan *c =
+		(struct chan *)((char *)op - offsetof(struct chan, top));
 
 	(void)res;
 	c->throttled = false;
@@ -236,7 +237,8 @@ static bool may_send(struct src *s, struct chan *c, size_t len)
 				    1e6) +
 			1000000;
 		c->throttled = true;
-		io_uring_prep_timeout(ring_sqe(&s->ring, &c->top), &c->ts, 0, 0);
+		io_uring_prep_timeout(ring_sqe(&s->ring, &c->top), &c->ts, 0,
+				      0);
 	}
 	return false;
 }
@@ -308,7 +310,8 @@ static void check_finished(struct src *s);
 
 static void send_done(struct ring_op *op, int res)
 {
-	struct chan *c = (struct chan *)((char *)op - offsetof(struct chan, op));
+	struct chan *c =
+		(struct chan *)((char *)op - offsetof(struct chan, op));
 	struct src *s = c->s;
 	struct oframe *f = c->head;
 
@@ -405,9 +408,8 @@ static void release(struct sdev *d)
 		f->iov[0].iov_len = WIRE_HDR_LEN;
 		f->niov = 1;
 		if (sl->enc_len) {
-			f->iov[1].iov_base = sl->codec == WIRE_CODEC_RAW ?
-						     sl->raw :
-						     sl->enc;
+			f->iov[1].iov_base =
+				sl->codec == WIRE_CODEC_RAW ? sl->raw : sl->enc;
 			f->iov[1].iov_len = (size_t)sl->enc_len;
 			f->niov = 2;
 		}
@@ -494,7 +496,8 @@ static void poll_later(struct sdev *d, unsigned ms)
 
 static void timer_done(struct ring_op *op, int res)
 {
-	struct sdev *d = (struct sdev *)((char *)op - offsetof(struct sdev, top));
+	struct sdev *d =
+		(struct sdev *)((char *)op - offsetof(struct sdev, top));
 
 	(void)res;
 	start_read(d);
@@ -532,8 +535,8 @@ static void precopy_tick(struct src *s)
 			d->init_sent = true;
 			if (s->caps & WIRE_CAP_SWITCHOVER_ACK) {
 				wire_count_encode(d->t.precopy_bytes, p);
-				send_control(s, WIRE_INIT_DONE, (uint16_t)d->idx,
-					     p, sizeof(p));
+				send_control(s, WIRE_INIT_DONE,
+					     (uint16_t)d->idx, p, sizeof(p));
 			} else {
 				d->acked = true;
 			}
@@ -583,7 +586,8 @@ static void stream_ended(struct sdev *d)
 
 static void read_done(struct ring_op *op, int res)
 {
-	struct sdev *d = (struct sdev *)((char *)op - offsetof(struct sdev, rop));
+	struct sdev *d =
+		(struct sdev *)((char *)op - offsetof(struct sdev, rop));
 	struct src *s = d->s;
 
 	d->reading = false;
@@ -654,18 +658,22 @@ static int to_stopcopy(struct src *s)
 		struct sdev *d = &s->d[i];
 
 		ret = vfmig_device_set_state(d->dev,
-					     d->precopy ? VFMIG_STATE_PRE_COPY_P2P :
-							  VFMIG_STATE_RUNNING_P2P,
+					     d->precopy ?
+						     VFMIG_STATE_PRE_COPY_P2P :
+						     VFMIG_STATE_RUNNING_P2P,
 					     NULL);
 		if (ret < 0)
-			return fail(s, ret, "%s", vfmig_device_strerror(d->dev));
+			return fail(s, ret, "%s",
+				    vfmig_device_strerror(d->dev));
 	}
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
 
-		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP_COPY, &fd);
+		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP_COPY,
+					     &fd);
 		if (ret < 0)
-			return fail(s, ret, "%s", vfmig_device_strerror(d->dev));
+			return fail(s, ret, "%s",
+				    vfmig_device_strerror(d->dev));
 		if (fd >= 0)
 			d->fd = fd;
 		d->stopcopy = true;
@@ -698,9 +706,8 @@ static void maybe_switch(struct src *s)
 				ready = false;
 			dirty += d->precopy ? d->last_dirty : 0;
 		}
-		if (!ready ||
-		    (dirty > (uint64_t)s->o.chunk * s->ndev &&
-		     now_ms() - s->t_precopy < PRECOPY_MAX_MS))
+		if (!ready || (dirty > (uint64_t)s->o.chunk * s->ndev &&
+			       now_ms() - s->t_precopy < PRECOPY_MAX_MS))
 			return;
 		s->switching = true;
 		for (unsigned i = 0; i < s->ndev; i++)
@@ -763,7 +770,8 @@ static void control(struct src *s, const struct wire_hdr *h,
 
 	switch (h->type) {
 	case WIRE_SWITCHOVER_ACK:
-		if (wire_count_decode(p, h->enc_len, &v, err, sizeof(err)) < 0) {
+		if (wire_count_decode(p, h->enc_len, &v, err, sizeof(err)) <
+		    0) {
 			fail(s, EPROTO, "destination: %s", err);
 			return;
 		}
@@ -826,12 +834,14 @@ static void recv_done(struct ring_op *op, int res)
 	s->last_activity = now_ms();
 	s->rhave += (size_t)res;
 	if (s->rhave >= WIRE_HDR_LEN && !s->rh.type) {
-		if (wire_hdr_decode(s->rbuf, &lim, &s->rh, err, sizeof(err)) < 0) {
+		if (wire_hdr_decode(s->rbuf, &lim, &s->rh, err, sizeof(err)) <
+		    0) {
 			fail(s, EPROTO, "destination: %s", err);
 			return;
 		}
 		if (s->rh.enc_len > CONTROL_MAX || s->rh.type == WIRE_DATA) {
-			fail(s, EPROTO, "destination sent a %s frame of %u bytes",
+			fail(s, EPROTO,
+			     "destination sent a %s frame of %u bytes",
 			     wire_type_name(s->rh.type), s->rh.enc_len);
 			return;
 		}
@@ -1003,20 +1013,23 @@ static int handshake(struct src *s)
 		if (h.type == WIRE_REJECT || h.type == WIRE_ERROR) {
 			wire_text_decode(p, h.enc_len, &code, text,
 					 sizeof(text), err, sizeof(err));
-			return fail(s, code == WIRE_E_VERSION ? EPROTONOSUPPORT :
-								ECONNREFUSED,
+			return fail(s,
+				    code == WIRE_E_VERSION ? EPROTONOSUPPORT :
+							     ECONNREFUSED,
 				    "the destination refused the session: %s",
 				    text);
 		}
 		if (h.type != WIRE_ACCEPT ||
-		    wire_accept_decode(p, h.enc_len, &acc, err, sizeof(err)) < 0)
+		    wire_accept_decode(p, h.enc_len, &acc, err, sizeof(err)) <
+			    0)
 			return fail(s, EPROTO,
 				    "%s: channel %u: expected ACCEPT, got %s",
 				    s->o.uri, i, wire_type_name(h.type));
 		if ((hello.caps & WIRE_CAP_ZSTD) && !(acc.caps & WIRE_CAP_ZSTD))
-			return fail(s, EPROTONOSUPPORT,
-				    "destination does not support codec zstd; supported: raw%s (use -z none)",
-				    acc.caps & WIRE_CAP_ZERO ? ", zero" : "");
+			return fail(
+				s, EPROTONOSUPPORT,
+				"destination does not support codec zstd; supported: raw%s (use -z none)",
+				acc.caps & WIRE_CAP_ZERO ? ", zero" : "");
 		if (acc.max_chunk < s->o.chunk)
 			s->o.chunk = acc.max_chunk;
 		s->caps = acc.caps;
@@ -1058,8 +1071,7 @@ static int handshake(struct src *s)
 				    "destination: %s", text);
 		}
 		if (h.type != WIRE_MANIFEST_ACK)
-			return fail(s, EPROTO,
-				    "expected MANIFEST_ACK, got %s",
+			return fail(s, EPROTO, "expected MANIFEST_ACK, got %s",
 				    wire_type_name(h.type));
 	}
 	return 0;
@@ -1075,10 +1087,11 @@ static int setup(struct src *s)
 	slot_mem = s->o.chunk + s->enc_cap;
 	s->nslots = (unsigned)(s->o.memory / slot_mem);
 	if (s->nslots < s->ndev + 2)
-		return fail(s, EINVAL,
-			    "--memory %llu is too small for %u devices with %u-byte chunks (at least %zu)",
-			    (unsigned long long)s->o.memory, s->ndev,
-			    s->o.chunk, (s->ndev + 2) * slot_mem);
+		return fail(
+			s, EINVAL,
+			"--memory %llu is too small for %u devices with %u-byte chunks (at least %zu)",
+			(unsigned long long)s->o.memory, s->ndev, s->o.chunk,
+			(s->ndev + 2) * slot_mem);
 	s->mem = malloc(s->nslots * slot_mem);
 	s->slots = calloc(s->nslots, sizeof(*s->slots));
 	s->d = calloc(s->ndev, sizeof(*s->d));
@@ -1107,7 +1120,8 @@ static int setup(struct src *s)
 			return fail(s, ENOMEM, "out of memory");
 	}
 	ret = workers_new((int)s->o.workers,
-			  s->o.codec == VFMIG_CODEC_ZSTD ? CODEC_ZSTD : CODEC_NONE,
+			  s->o.codec == VFMIG_CODEC_ZSTD ? CODEC_ZSTD :
+							   CODEC_NONE,
 			  s->o.level, &s->workers);
 	if (ret < 0)
 		return fail(s, ret, "codec workers: %s (zstd level %d?)",
@@ -1152,6 +1166,22 @@ static int start_devices(struct src *s)
 	return 0;
 }
 
+static void report(struct src *s)
+{
+	struct vfmig_transfer t;
+	unsigned every = s->o.interval_ms ? s->o.interval_ms : 1000;
+	uint64_t now = now_ms();
+
+	if (!s->o.progress || now - s->t_report < every)
+		return;
+	s->t_report = now;
+	vfmig_source_transfer((struct vfmig_source *)s, -1, &t);
+	s->o.progress(s->o.progress_arg, &t, now - s->t_start,
+		      s->switched  ? "stop-copy" :
+		      s->switching ? "switchover" :
+				     "pre-copy");
+}
+
 static void drain(struct src *s)
 {
 	/* Cancel what is in flight and wait for it: buffers must outlive
@@ -1187,10 +1217,12 @@ int vfmig_source_run(struct vfmig_source *src)
 				fail(s, ret, "io_uring: %s", errno_name(ret));
 				break;
 			}
-			if (now_ms() - s->last_activity > (uint64_t)s->o.timeout_ms)
+			if (now_ms() - s->last_activity >
+			    (uint64_t)s->o.timeout_ms)
 				fail(s, ETIMEDOUT,
 				     "no progress for %d ms: the destination is silent",
 				     s->o.timeout_ms);
+			report(s);
 		}
 	}
 	if (s->ring.mode)
@@ -1198,8 +1230,9 @@ int vfmig_source_run(struct vfmig_source *src)
 	if (s->failed) {
 		if (s->nchan && !s->file)
 			frame_send_error(s->c[0].fd,
-					 s->err == -ECANCELED ? WIRE_E_CANCELLED :
-								WIRE_E_DEVICE,
+					 s->err == -ECANCELED ?
+						 WIRE_E_CANCELLED :
+						 WIRE_E_DEVICE,
 					 s->errmsg);
 		/* Nothing was lost: the devices run on here. */
 		for (unsigned i = 0; i < s->ndev; i++)
@@ -1266,8 +1299,7 @@ uint64_t vfmig_source_total_ms(const struct vfmig_source *src)
 
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)
 {
-	return src->s.t_end && src->s.t_down ? src->s.t_end - src->s.t_down :
-					       0;
+	return src->s.t_end && src->s.t_down ? src->s.t_end - src->s.t_down : 0;
 }
 
 void vfmig_source_free(struct vfmig_source *src)

@@ -62,8 +62,10 @@ static struct result migrate(const char *const *src_specs,
 		dst->dev[i] = open_ok(dst_specs[i]);
 	}
 	dst->o = (struct vfmig_stream_opts){ .size = sizeof(dst->o),
-					     .uri = uri, .memory = memory,
-					     .workers = 2, .timeout_ms = 10000 };
+					     .uri = uri,
+					     .memory = memory,
+					     .workers = 2,
+					     .timeout_ms = 10000 };
 	cr_assert_eq(vfmig_sink_new(dst->dev, n, &dst->o, &dst->sink), 0);
 	cr_assert_eq(vfmig_sink_listen(dst->sink), 0, "%s",
 		     vfmig_sink_strerror(dst->sink));
@@ -76,8 +78,10 @@ static struct result migrate(const char *const *src_specs,
 	src->o = (struct vfmig_stream_opts){ .size = sizeof(src->o),
 					     .uri = real_uri,
 					     .channels = channels,
-					     .codec = codec, .memory = memory,
-					     .workers = 2, .timeout_ms = 10000,
+					     .codec = codec,
+					     .memory = memory,
+					     .workers = 2,
+					     .timeout_ms = 10000,
 					     .precopy = 1 };
 	cr_assert_eq(vfmig_source_new(src->dev, n, &src->o, &s), 0);
 	r.src_ret = vfmig_source_run(s);
@@ -129,7 +133,8 @@ Test(pipeline, four_devices_two_tcp_channels_with_precopy, .timeout = 60)
 	cr_assert_eq(r.dst_ret, 0, "sink: %s", r.dst_err);
 	expect_same(&src, &dst);
 	cr_expect_gt(r.t.raw_bytes, 24u << 20);
-	cr_expect_lt(r.t.wire_bytes, r.t.raw_bytes, "compression saved nothing");
+	cr_expect_lt(r.t.wire_bytes, r.t.raw_bytes,
+		     "compression saved nothing");
 	close_all(&src, &dst);
 }
 
@@ -154,7 +159,8 @@ Test(pipeline, file_save_and_load, .timeout = 60)
 {
 	struct vfmig_device *a = open_ok("sim:size=6M,pattern=fb,seed=5");
 	struct vfmig_device *b = open_ok("sim:size=6M,pattern=random");
-	struct vfmig_stream_opts o = { .size = sizeof(o), .codec = VFMIG_CODEC_ZSTD,
+	struct vfmig_stream_opts o = { .size = sizeof(o),
+				       .codec = VFMIG_CODEC_ZSTD,
 				       .workers = 2 };
 	struct vfmig_source *s;
 	struct vfmig_sink *k;
@@ -184,8 +190,10 @@ Test(pipeline, manifest_mismatch_moves_no_state, .timeout = 60)
 
 	cr_expect_neq(r.src_ret, 0);
 	cr_expect(strstr(r.src_err, "does not match"), "%s", r.src_err);
-	cr_expect(strstr(r.dst_err, "manifest mismatch: device 0: the source's gpu0 (sim sim size=4194304) does not match gpu0 (sim sim size=8388608) here"),
-		  "%s", r.dst_err);
+	cr_expect(
+		strstr(r.dst_err,
+		       "manifest mismatch: device 0: the source's gpu0 (sim sim size=4194304) does not match gpu0 (sim sim size=8388608) here"),
+		"%s", r.dst_err);
 	/* nothing moved: both devices still run */
 	cr_expect_eq(vfmig_device_get_state(src.dev[0]), VFMIG_STATE_RUNNING);
 	cr_expect_eq(vfmig_device_get_state(dst.dev[0]), VFMIG_STATE_RUNNING);
@@ -197,15 +205,19 @@ Test(pipeline, corrupted_stream_is_rejected_and_everything_recovers,
 {
 	/* the destination device rejects the stream at RESUMING->STOP: a
 	 * source whose stream breaks mid-way (its device fails) */
-	const char *s[] = { "sim:size=4M,pattern=random,precopy=off,faults=eio:1M" };
+	const char *s[] = {
+		"sim:size=4M,pattern=random,precopy=off,faults=eio:1M"
+	};
 	const char *d[] = { "sim:size=4M,precopy=off" };
 	struct side src, dst;
 	struct result r = migrate(s, d, 1, "tcp:127.0.0.1:0", 2,
 				  VFMIG_CODEC_ZSTD, 8 << 20, &src, &dst);
 
 	cr_expect_neq(r.src_ret, 0);
-	cr_expect(strstr(r.src_err, "device sim: the migration stream ended with the device in ERROR"),
-		  "%s", r.src_err);
+	cr_expect(
+		strstr(r.src_err,
+		       "device sim: the migration stream ended with the device in ERROR"),
+		"%s", r.src_err);
 	cr_expect_neq(r.dst_ret, 0, "the sink must fail too");
 	cr_expect_eq(vfmig_device_get_state(src.dev[0]), VFMIG_STATE_RUNNING,
 		     "the source runs again");

@@ -15,6 +15,10 @@
 extern const char *prog;
 
 int cmd_info(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* "vfio-migrate: <message>" on stderr. */

@@ -68,6 +68,10 @@ static void usage(FILE *f)
 		"       %s -h | -V\n"
 		"\n"
 		"Commands:\n"
+		"  send   migrate devices' state to a recv at an address\n"
+		"  recv   receive a migration into devices\n"
+		"  save   save devices' state to a file\n"
+		"  load   load devices' state from a file\n"
 		"  info   show a device's migration capabilities, state and sizes\n"
 		"  demo   migrate a simulated device locally and compare state hashes\n"
 		"\n"
@@ -81,8 +85,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "info", cmd_info },
-		{ "demo", cmd_demo },
+		{ "send", cmd_send }, { "recv", cmd_recv },
+		{ "save", cmd_save }, { "load", cmd_load },
+		{ "info", cmd_info }, { "demo", cmd_demo },
 	};
 
 	/* Writes to a closed pipe or socket are errors we report. */

@@ -168,6 +168,18 @@ void pr_bytes(struct printer *p, const char *key, const char *label,
 		human_bytes(value, h, sizeof(h)));
 }
 
+void pr_double(struct printer *p, const char *key, const char *label,
+	       double value, int decimals)
+{
+	if (p->json) {
+		json_key(p, key);
+		fprintf(p->out, "%.*f", decimals, value);
+	} else {
+		text_label(p, label);
+		fprintf(p->out, "%.*f\n", decimals, value);
+	}
+}
+
 void pr_hex64(struct printer *p, const char *key, const char *label,
 	      uint64_t value)
 {

@@ -32,6 +32,8 @@ void pr_u64(struct printer *p, const char *key, const char *label,
 /* A byte count: JSON a number, text "N bytes (1.5 GiB)". */
 void pr_bytes(struct printer *p, const char *key, const char *label,
 	      uint64_t value);
+void pr_double(struct printer *p, const char *key, const char *label,
+	       double value, int decimals);
 void pr_hex64(struct printer *p, const char *key, const char *label,
 	      uint64_t value);
 void pr_null(struct printer *p, const char *key, const char *label,

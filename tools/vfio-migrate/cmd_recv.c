@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vfio-migrate recv and load: the destination side. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "migrate.h"
+
+static int run(int argc, char **argv, enum mig_mode mode)
+{
+	struct vfmig_device *devs[MIG_MAX_DEV];
+	struct mig_result r = { 0 };
+	struct vfmig_sink *k;
+	struct mig_args a;
+	int ret = mig_parse(argc, argv, mode, &a);
+
+	if (ret >= 0)
+		return ret;
+	ret = mig_open(&a, devs);
+	if (ret)
+		return ret;
+	ret = vfmig_sink_new(devs, a.ndev, &a.o, &k);
+	if (ret < 0) {
+		err_msg("bad options (%d)", ret);
+		mig_close(devs, a.ndev);
+		return EXIT_USAGE;
+	}
+	r.ret = vfmig_sink_listen(k);
+	if (!r.ret) {
+		if (mode == MIG_RECV && vfmig_sink_port(k) >= 0 && !a.json)
+			fprintf(stderr, "%s: listening on port %d\n", prog,
+				vfmig_sink_port(k));
+		r.ret = vfmig_sink_run(k);
+	}
+	r.error = vfmig_sink_strerror(k);
+	r.total_ms = vfmig_sink_total_ms(k);
+	r.channels = vfmig_sink_channels(k);
+	vfmig_sink_transfer(k, -1, &r.total);
+	for (unsigned i = 0; i < a.ndev; i++)
+		vfmig_sink_transfer(k, (int)i, &r.dev[i]);
+	if (r.ret)
+		err_msg("%s", r.error);
+	mig_report(&a, devs, &r);
+	vfmig_sink_free(k);
+	mig_close(devs, a.ndev);
+	return r.ret ? EXIT_FAILED : EXIT_OK;
+}
+
+int cmd_recv(int argc, char **argv)
+{
+	return run(argc, argv, MIG_RECV);
+}
+
+int cmd_load(int argc, char **argv)
+{
+	return run(argc, argv, MIG_LOAD);
+}

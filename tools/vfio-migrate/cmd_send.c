@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vfio-migrate send and save: the source side. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "migrate.h"
+
+static int run(int argc, char **argv, enum mig_mode mode)
+{
+	struct vfmig_device *devs[MIG_MAX_DEV];
+	struct mig_result r = { .have_wire = true, .have_downtime = true };
+	struct vfmig_source *s;
+	struct mig_args a;
+	int ret = mig_parse(argc, argv, mode, &a);
+
+	if (ret >= 0)
+		return ret;
+	ret = mig_open(&a, devs);
+	if (ret)
+		return ret;
+	ret = vfmig_source_new(devs, a.ndev, &a.o, &s);
+	if (ret < 0) {
+		err_msg("bad options (%d)", ret);
+		mig_close(devs, a.ndev);
+		return EXIT_USAGE;
+	}
+	r.ret = vfmig_source_run(s);
+	r.error = vfmig_source_strerror(s);
+	r.total_ms = vfmig_source_total_ms(s);
+	r.downtime_ms = vfmig_source_downtime_ms(s);
+	r.channels = a.o.channels ? a.o.channels : 1;
+	r.have_downtime = mode == MIG_SEND && !r.ret;
+	vfmig_source_transfer(s, -1, &r.total);
+	for (unsigned i = 0; i < a.ndev; i++)
+		vfmig_source_transfer(s, (int)i, &r.dev[i]);
+	if (r.ret)
+		err_msg("%s", r.error);
+	mig_report(&a, devs, &r);
+	vfmig_source_free(s);
+	mig_close(devs, a.ndev);
+	return r.ret ? EXIT_FAILED : EXIT_OK;
+}
+
+int cmd_send(int argc, char **argv)
+{
+	return run(argc, argv, MIG_SEND);
+}
+
+int cmd_save(int argc, char **argv)
+{
+	return run(argc, argv, MIG_SAVE);
+}

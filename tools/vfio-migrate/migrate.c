@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "migrate.h"
+#include "print.h"
+
+static const char *const mode_name[] = { "send", "recv", "save", "load" };
+
+static void usage(FILE *f, enum mig_mode m)
+{
+	switch (m) {
+	case MIG_SEND:
+		fprintf(f,
+			"Usage: %s send -d DEV [-d DEV]... -t URI [-c N] [-z zstd[:L]|none|auto]\n"
+			"          [--max-bandwidth RATE] [--no-precopy] [--memory SIZE] [-j] [--interval MS]\n"
+			"\nMigrate the devices' state to 'vfio-migrate recv' at URI.\n\n"
+			"  -t, --to URI           tcp:HOST:PORT, unix:PATH or fd:N[,N...]\n"
+			"  -c, --channels N       parallel connections (default 1)\n"
+			"  -z, --compress C       zstd (level 1), zstd:L (L < 0: faster), none, or\n"
+			"                         auto (zstd:3 under a --max-bandwidth of 200MB/s or\n"
+			"                         less, else zstd:1) (default zstd)\n"
+			"      --max-bandwidth R  cap on wire bytes, e.g. 125MB/s or 1Gbit\n"
+			"      --no-precopy       stop the devices at once (no PRE_COPY)\n",
+			prog);
+		break;
+	case MIG_RECV:
+		fprintf(f,
+			"Usage: %s recv -d DEV [-d DEV]... -l URI [--no-start] [--memory SIZE] [-j]\n"
+			"\nReceive one migration at URI into the devices, in the sender's order.\n\n"
+			"  -l, --listen URI       tcp:HOST:PORT (tcp::PORT: every address), unix:PATH,\n"
+			"                         or fd:N[,N...]\n"
+			"      --no-start         leave the devices stopped after loading\n",
+			prog);
+		break;
+	case MIG_SAVE:
+		fprintf(f,
+			"Usage: %s save -d DEV [-d DEV]... -o FILE [-z ...] [-j]\n"
+			"\nStop the devices and save their state to FILE (the stream format).\n\n"
+			"  -o, --output FILE      the file (created or truncated)\n"
+			"  -z, --compress C       as for send\n",
+			prog);
+		break;
+	case MIG_LOAD:
+		fprintf(f,
+			"Usage: %s load -d DEV [-d DEV]... -i FILE [--no-start] [-j]\n"
+			"\nLoad devices' state saved by 'vfio-migrate save'.\n\n"
+			"  -i, --input FILE       the file\n"
+			"      --no-start         leave the devices stopped after loading\n",
+			prog);
+		break;
+	}
+	fprintf(f,
+		"\nCommon options:\n"
+		"  -d, --device DEV       a device (see 'vfio-migrate info -h'); repeat for more\n"
+		"      --memory SIZE      buffer memory bound (default 64M)\n"
+		"      --chunk SIZE       bytes per frame (default 1M; send, save)\n"
+		"      --workers N        codec threads (default: one per CPU)\n"
+		"      --timeout S        a peer silent this long fails the migration (default 30)\n"
+		"  -j, --json             a JSON report on stdout at the end\n"
+		"      --interval MS      progress every MS (with -j: NDJSON records before the report)\n"
+		"  -h, --help, -V, --version\n");
+}
+
+enum {
+	O_MAXBW = 256,
+	O_NOPRE,
+	O_NOSTART,
+	O_MEMORY,
+	O_CHUNK,
+	O_WORKERS,
+	O_TIMEOUT,
+	O_INTERVAL,
+};
+
+static int size_arg(const char *opt, const char *text, uint64_t *out)
+{
+	char err[256];
+
+	if (vfmig_parse_size(text, out, err, sizeof(err)) < 0) {
+		err_msg("%s: %s", opt, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int num_arg(const char *opt, const char *text, long min, long max,
+		   long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	if (errno || end == text || *end || *out < min || *out > max) {
+		err_msg("%s: bad value '%s' (expected %ld..%ld)", opt, text, min,
+			max);
+		return -1;
+	}
+	return 0;
+}
+
+static int codec_arg(const char *text, struct mig_args *a, bool *is_auto)
+{
+	long level;
+
+	*is_auto = false;
+	if (!strcmp(text, "none")) {
+		a->o.codec = VFMIG_CODEC_NONE;
+		return 0;
+	}
+	a->o.codec = VFMIG_CODEC_ZSTD;
+	if (!strcmp(text, "zstd")) {
+		a->o.level = 1;
+		return 0;
+	}
+	if (!strcmp(text, "auto")) {
+		*is_auto = true;
+		return 0;
+	}
+	if (!strncmp(text, "zstd:", 5) &&
+	    num_arg("-z", text + 5, -7, 19, &level) == 0 && level) {
+		a->o.level = (int)level;
+		return 0;
+	}
+	err_msg("-z: bad codec '%s' (expected zstd, zstd:L with L in -7..19 but not 0, none or auto)",
+		text);
+	return -1;
+}
+
+int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "to", required_argument, NULL, 't' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "channels", required_argument, NULL, 'c' },
+		{ "compress", required_argument, NULL, 'z' },
+		{ "max-bandwidth", required_argument, NULL, O_MAXBW },
+		{ "no-precopy", no_argument, NULL, O_NOPRE },
+		{ "no-start", no_argument, NULL, O_NOSTART },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "chunk", required_argument, NULL, O_CHUNK },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "interval", required_argument, NULL, O_INTERVAL },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* which letter names the stream for each command */
+	static const int uri_opt[] = { 't', 'l', 'o', 'i' };
+	bool sending = mode == MIG_SEND || mode == MIG_SAVE, is_auto = false;
+	const char *where = NULL;
+	uint64_t v;
+	long n;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->mode = mode;
+	a->o.size = sizeof(a->o);
+	a->o.codec = VFMIG_CODEC_ZSTD;
+	a->o.level = 1;
+	a->o.precopy = mode == MIG_SEND;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:t:l:o:i:c:z:jhV", opts, NULL)) !=
+	       -1) {
+		if (c == 't' || c == 'l' || c == 'o' || c == 'i') {
+			if (c != uri_opt[mode]) {
+				err_msg("%s: -%c does not apply (see '%s %s -h')",
+					mode_name[mode], c, prog,
+					mode_name[mode]);
+				return EXIT_USAGE;
+			}
+			where = optarg;
+			continue;
+		}
+		switch (c) {
+		case 'd':
+			if (a->ndev == MIG_MAX_DEV) {
+				err_msg("at most %d devices", MIG_MAX_DEV);
+				return EXIT_USAGE;
+			}
+			a->spec[a->ndev++] = optarg;
+			break;
+		case 'c':
+			if (num_arg("-c", optarg, 1, 64, &n))
+				return EXIT_USAGE;
+			a->o.channels = (unsigned)n;
+			break;
+		case 'z':
+			if (!sending || codec_arg(optarg, a, &is_auto))
+				return sending ? EXIT_USAGE :
+						 (err_msg("-z applies to send and save"),
+						  EXIT_USAGE);
+			break;
+		case O_MAXBW: {
+			char err[256];
+
+			if (vfmig_parse_rate(optarg, &a->o.max_bandwidth, err,
+					     sizeof(err)) < 0) {
+				err_msg("--max-bandwidth: %s", err);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case O_NOPRE:
+			a->o.precopy = 0;
+			break;
+		case O_NOSTART:
+			a->o.no_start = 1;
+			break;
+		case O_MEMORY:
+			if (size_arg("--memory", optarg, &a->o.memory))
+				return EXIT_USAGE;
+			break;
+		case O_CHUNK:
+			if (size_arg("--chunk", optarg, &v))
+				return EXIT_USAGE;
+			if (v < 4096 || v > (16u << 20)) {
+				err_msg("--chunk: '%s' is outside 4K..16M", optarg);
+				return EXIT_USAGE;
+			}
+			a->o.chunk = (uint32_t)v;
+			break;
+		case O_WORKERS:
+			if (num_arg("--workers", optarg, 1, 256, &n))
+				return EXIT_USAGE;
+			a->o.workers = (unsigned)n;
+			break;
+		case O_TIMEOUT:
+			if (num_arg("--timeout", optarg, 1, 86400, &n))
+				return EXIT_USAGE;
+			a->o.timeout_ms = (int)(n * 1000);
+			break;
+		case O_INTERVAL:
+			if (num_arg("--interval", optarg, 10, 3600000, &n))
+				return EXIT_USAGE;
+			a->o.interval_ms = (unsigned)n;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'h':
+			usage(stdout, mode);
+			return EXIT_OK;
+		case 'V':
+			return print_version();
+		default:
+			usage(stderr, mode);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		err_msg("%s: unexpected argument '%s'", mode_name[mode],
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!a->ndev) {
+		err_msg("%s: no device given (-d DEV)", mode_name[mode]);
+		return EXIT_USAGE;
+	}
+	if (!where) {
+		err_msg("%s: no %s given (-%c)", mode_name[mode],
+			mode >= MIG_SAVE ? "file" : "address", uri_opt[mode]);
+		return EXIT_USAGE;
+	}
+	if (mode >= MIG_SAVE) {
+		snprintf(a->uri, sizeof(a->uri), "file:%s", where);
+	} else {
+		if (!strncmp(where, "file:", 5)) {
+			err_msg("%s: use '%s' for files", mode_name[mode],
+				mode == MIG_SEND ? "save" : "load");
+			return EXIT_USAGE;
+		}
+		snprintf(a->uri, sizeof(a->uri), "%s", where);
+	}
+	if (is_auto)
+		a->o.level = a->o.max_bandwidth &&
+					     a->o.max_bandwidth <= 200000000 ?
+				     3 :
+				     1;
+	a->o.uri = a->uri;
+	a->o.progress = mig_progress;
+	a->o.progress_arg = a;
+	if (!a->o.interval_ms && a->json)
+		a->o.progress = NULL; /* -j alone: the report only */
+	return -1;
+}
+
+int mig_open(struct mig_args *a, struct vfmig_device **devs)
+{
+	for (unsigned i = 0; i < a->ndev; i++) {
+		int ret = open_device(a->spec[i], &devs[i]);
+
+		if (ret) {
+			mig_close(devs, i);
+			return ret;
+		}
+		/* "sim" twice would make reports ambiguous */
+		if (a->ndev > 1 &&
+		    !strcmp(vfmig_device_backend(devs[i]), "sim") &&
+		    !strcmp(vfmig_device_name(devs[i]), "sim")) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "sim%u", i);
+			vfmig_device_set_name(devs[i], name);
+		}
+	}
+	return EXIT_OK;
+}
+
+void mig_close(struct vfmig_device **devs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vfmig_device_close(devs[i]);
+}
+
+static double ratio(const struct vfmig_transfer *t)
+{
+	return t->raw_bytes ? (double)t->wire_bytes / (double)t->raw_bytes : 0;
+}
+
+void mig_progress(void *arg, const struct vfmig_transfer *t,
+		  uint64_t elapsed_ms, const char *phase)
+{
+	const struct mig_args *a = arg;
+	double rate = elapsed_ms ? (double)t->raw_bytes * 1000.0 /
+					   (double)elapsed_ms :
+				   0;
+	char h[32], r[32];
+
+	if (a->json) {
+		printf("{\"status\": \"active\", \"phase\": \"%s\", \"total-time\": %llu, "
+		       "\"transferred\": %llu, \"wire-bytes\": %llu, \"throughput\": %.0f}\n",
+		       phase, (unsigned long long)elapsed_ms,
+		       (unsigned long long)t->raw_bytes,
+		       (unsigned long long)t->wire_bytes, rate);
+		fflush(stdout);
+		return;
+	}
+	if (!isatty(STDERR_FILENO))
+		return;
+	human_bytes(t->raw_bytes, h, sizeof(h));
+	human_bytes((uint64_t)rate, r, sizeof(r));
+	fprintf(stderr, "\r%-10s %10s %10s/s", phase, h, r);
+	if (t->wire_bytes)
+		fprintf(stderr, "  wire/raw %.3f", ratio(t));
+	fprintf(stderr, "  %6.1f s ", (double)elapsed_ms / 1000.0);
+}
+
+void mig_report(const struct mig_args *a, struct vfmig_device **devs,
+		const struct mig_result *r)
+{
+	double secs = (double)r->total_ms / 1000.0;
+	struct printer p;
+
+	if (!a->json && isatty(STDERR_FILENO) && a->o.progress)
+		fputc('\n', stderr);
+	pr_init(&p, stdout, a->json);
+	pr_open_object(&p, NULL);
+	pr_string(&p, "status", "status", r->ret ? "failed" : "completed");
+	pr_u64(&p, "total-time", "total time (ms)", r->total_ms);
+	if (r->have_downtime)
+		pr_u64(&p, "downtime", "downtime (ms)", r->downtime_ms);
+	pr_bytes(&p, "transferred", "transferred", r->total.raw_bytes);
+	if (r->have_wire) {
+		pr_bytes(&p, "wire-bytes", "on the wire", r->total.wire_bytes);
+		pr_double(&p, "ratio", "wire/raw", ratio(&r->total), 4);
+	}
+	pr_u64(&p, "throughput", "throughput (B/s)",
+	       secs > 0 ? (uint64_t)((double)r->total.raw_bytes / secs) : 0);
+	pr_u64(&p, "channels", "channels", r->channels);
+	pr_open_array(&p, "devices", NULL);
+	for (unsigned i = 0; i < a->ndev; i++) {
+		const struct vfmig_transfer *t = &r->dev[i];
+		uint64_t h;
+
+		pr_open_object(&p, NULL);
+		pr_string(&p, "name", "device", vfmig_device_name(devs[i]));
+		pr_string(&p, "state", "  state",
+			  vfmig_state_name(vfmig_device_get_state(devs[i])));
+		pr_bytes(&p, "raw-bytes", "  raw", t->raw_bytes);
+		if (r->have_wire)
+			pr_bytes(&p, "wire-bytes", "  wire", t->wire_bytes);
+		pr_bytes(&p, "precopy-bytes", "  pre-copy", t->precopy_bytes);
+		pr_bytes(&p, "stopcopy-bytes", "  stop-copy", t->stopcopy_bytes);
+		if (vfmig_device_state_hash(devs[i], &h) == 0)
+			pr_hex64(&p, "state-hash", "  state hash", h);
+		pr_close_object(&p);
+	}
+	pr_close_array(&p);
+	if (r->ret)
+		pr_string(&p, "error", "error", r->error);
+	pr_close_object(&p);
+	pr_end(&p);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What send, recv, save and load share: options, devices, reports. */
+#ifndef VFIO_MIGRATE_MIGRATE_H
+#define VFIO_MIGRATE_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vfmig.h"
+
+#define MIG_MAX_DEV 64
+
+enum mig_mode { MIG_SEND, MIG_RECV, MIG_SAVE, MIG_LOAD };
+
+struct mig_args {
+	enum mig_mode mode;
+	const char *spec[MIG_MAX_DEV];
+	unsigned ndev;
+	char uri[4200];
+	bool json;
+	struct vfmig_stream_opts o;
+};
+
+/* Parse argv; returns -1 to go on, or the exit status (help, usage). */
+int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a);
+/* Open every device (sim devices get distinct names); exit status. */
+int mig_open(struct mig_args *a, struct vfmig_device **devs);
+void mig_close(struct vfmig_device **devs, unsigned n);
+
+/* Progress on a terminal (stderr), or NDJSON records (-j --interval). */
+void mig_progress(void *arg, const struct vfmig_transfer *t,
+		  uint64_t elapsed_ms, const char *phase);
+
+struct mig_result {
+	int ret;
+	const char *error;
+	uint64_t total_ms, downtime_ms;
+	struct vfmig_transfer total;
+	struct vfmig_transfer dev[MIG_MAX_DEV];
+	unsigned channels;
+	bool have_wire, have_downtime;
+};
+void mig_report(const struct mig_args *a, struct vfmig_device **devs,
+		const struct mig_result *r);
+
+#endif
