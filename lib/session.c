@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "device.h"
 #include "session.h"
 
@@ -119,8 +120,16 @@ int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
 	       size_t es)
 {
 	unsigned char hb[WIRE_HDR_LEN];
-	int ret = io_read_all(fd, hb, sizeof(hb), timeout_ms);
+	/* The magic first: garbage shorter than a header fails at once. */
+	int ret = io_read_all(fd, hb, 4, timeout_ms);
 
+	if (ret == 0 && get_le32(hb) != WIRE_MAGIC)
+		return set_errbuf(
+			err, es, EBADMSG,
+			"bad magic 0x%08x: not a vfio-migrate stream%s",
+			get_le32(hb), peer_hint(hb));
+	if (ret == 0)
+		ret = io_read_all(fd, hb + 4, sizeof(hb) - 4, timeout_ms);
 	if (ret == -ENODATA)
 		return set_errbuf(err, es, ECONNRESET,
 				  "the peer closed the connection");

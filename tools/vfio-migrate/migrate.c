@@ -98,8 +98,8 @@ static int num_arg(const char *opt, const char *text, long min, long max,
 	errno = 0;
 	*out = strtol(text, &end, 10);
 	if (errno || end == text || *end || *out < min || *out > max) {
-		err_msg("%s: bad value '%s' (expected %ld..%ld)", opt, text, min,
-			max);
+		err_msg("%s: bad value '%s' (expected %ld..%ld)", opt, text,
+			min, max);
 		return -1;
 	}
 	return 0;
@@ -198,9 +198,10 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			break;
 		case 'z':
 			if (!sending || codec_arg(optarg, a, &is_auto))
-				return sending ? EXIT_USAGE :
-						 (err_msg("-z applies to send and save"),
-						  EXIT_USAGE);
+				return sending ?
+					       EXIT_USAGE :
+					       (err_msg("-z applies to send and save"),
+						EXIT_USAGE);
 			break;
 		case O_MAXBW: {
 			char err[256];
@@ -226,7 +227,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			if (size_arg("--chunk", optarg, &v))
 				return EXIT_USAGE;
 			if (v < 4096 || v > (16u << 20)) {
-				err_msg("--chunk: '%s' is outside 4K..16M", optarg);
+				err_msg("--chunk: '%s' is outside 4K..16M",
+					optarg);
 				return EXIT_USAGE;
 			}
 			a->o.chunk = (uint32_t)v;
@@ -392,7 +394,8 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		if (r->have_wire)
 			pr_bytes(&p, "wire-bytes", "  wire", t->wire_bytes);
 		pr_bytes(&p, "precopy-bytes", "  pre-copy", t->precopy_bytes);
-		pr_bytes(&p, "stopcopy-bytes", "  stop-copy", t->stopcopy_bytes);
+		pr_bytes(&p, "stopcopy-bytes", "  stop-copy",
+			 t->stopcopy_bytes);
 		if (vfmig_device_state_hash(devs[i], &h) == 0)
 			pr_hex64(&p, "state-hash", "  state hash", h);
 		pr_close_object(&p);

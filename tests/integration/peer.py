@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""A hostile source for vfio-migrate recv: speaks the stream format
+(Documentation/stream-format.md) well enough to get past the checks it
+wants to get past, then does one thing wrong.
+
+usage: peer.py PORT MODE SIZE   (SIZE: the destination sim device's bytes)
+"""
+import os
+import socket
+import struct
+import subprocess
+import sys
+
+MAGIC = 0x474D4656
+POLY = 0x82F63B78
+TABLE = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ POLY if c & 1 else c >> 1
+    TABLE.append(c)
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def header(typ, payload_len, device=0xFFFF, seq=0, raw_len=0, codec=0,
+           flags=0, crc=0, magic=MAGIC):
+    h = struct.pack("<IBBHQIIB3sI4s", magic, typ, flags, device, seq, raw_len,
+                    payload_len, codec, b"\0\0\0", crc, b"\0\0\0\0")
+    return h + struct.pack("<I", crc32c(h))
+
+
+def control(typ, payload=b"", device=0xFFFF):
+    return header(typ, len(payload), device=device, crc=crc32c(payload)) + payload
+
+
+def hello(major=1, caps=0x0F):
+    p = struct.pack("<HHI16sHHI", major, 0, caps, os.urandom(16), 0, 1,
+                    1 << 20) + b"\0" * 32
+    return control(1, p)
+
+
+def manifest(size):
+    def s(x):
+        return struct.pack("<H", len(x)) + x
+    ident = b"sim size=%d" % size
+    dev = s(b"sim") + s(b"sim") + s(ident) + struct.pack("<IIQ", 7, 0, 0)
+    return control(4, struct.pack("<HH", 1, 0) + dev)
+
+
+def data(raw, seq=0, device=0, codec=0, raw_len=None, payload=None, crc=None):
+    payload = raw if payload is None else payload
+    raw_len = len(raw) if raw_len is None else raw_len
+    crc = crc32c(raw) if crc is None else crc
+    return header(6, len(payload), device=device, seq=seq, raw_len=raw_len,
+                  codec=codec, crc=crc) + payload
+
+
+def read_frame(s):
+    h = b""
+    while len(h) < 40:
+        c = s.recv(40 - len(h))
+        if not c:
+            return None, None
+        h += c
+    n = struct.unpack_from("<I", h, 20)[0]
+    p = b""
+    while len(p) < n:
+        c = s.recv(n - len(p))
+        if not c:
+            break
+        p += c
+    return h[4], p
+
+
+def main():
+    port, mode, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    raw = os.urandom(4096)
+    if mode == "empty":
+        s.close()
+        return
+    if mode == "random":
+        s.sendall(os.urandom(4096))
+    elif mode == "http":
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    elif mode == "magic":
+        s.sendall(header(1, 64, magic=0x12345678) + b"\0" * 64)
+    elif mode == "version":
+        s.sendall(hello(major=2))
+    else:
+        caps = 0x0D if mode == "nocap" else 0x0F  # nocap: no zero chunks
+        s.sendall(hello(caps=caps))
+        typ, _ = read_frame(s)
+        assert typ == 2, "no ACCEPT"
+        if mode == "manifest":
+            s.sendall(manifest(size + 4096))
+        else:
+            s.sendall(manifest(size))
+            typ, _ = read_frame(s)
+            assert typ == 5, "no MANIFEST_ACK"
+            if mode == "codec":
+                s.sendall(data(raw, codec=7))
+            elif mode == "nocap":
+                s.sendall(data(b"\0" * 4096, codec=2, payload=b""))
+            elif mode == "crc":
+                s.sendall(data(raw, crc=crc32c(raw) ^ 1))
+            elif mode == "length":
+                s.sendall(header(6, 0, device=0, raw_len=32 << 20, codec=2))
+            elif mode == "window":
+                s.sendall(data(raw, seq=100000))
+            elif mode == "device":
+                s.sendall(data(raw, device=9))
+            elif mode == "zstdlen":
+                z = subprocess.run(["zstd", "-q", "-c", "--no-check"],
+                                   input=b"a" * 4096, capture_output=True,
+                                   check=True).stdout
+                s.sendall(data(b"a" * 8192, codec=1, payload=z))
+            elif mode in ("truncate", "stall"):
+                s.sendall(data(raw)[:2000])
+                if mode == "truncate":
+                    s.close()
+                    return
+            elif mode == "close":
+                s.sendall(data(raw))
+                s.close()
+                return
+            else:
+                sys.exit("unknown mode " + mode)
+    # Wait for the destination to say what it thinks, then go.
+    try:
+        while read_frame(s)[0] is not None:
+            pass
+    except OSError:
+        pass
+    s.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+# Failures end with a message naming the problem, exit 1, no hang, source
+# devices back in RUNNING and destination devices reset out of RESUMING.
+. tests/integration/lib.sh
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+RJ=$(mktemp) RE=$(mktemp)
+trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE" /tmp/vfmig-ft-$$*' EXIT
+running() { json 'all(d["state"] == "running" for d in j["devices"]) and j["status"] == "failed"'; }
+
+# nobody listening
+port=$(free_port)
+run 1 send -d sim:size=1M -t tcp:127.0.0.1:$port -j
+stderr_has "nobody is listening (ECONNREFUSED): is 'vfio-migrate recv' running there?"
+running
+
+# the destination dies mid-stream
+port=$(free_port)
+"$T" recv -d sim:size=64M -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
+rpid=$!
+sleep 0.3
+"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port -j --timeout 5 >"$OUT" 2>"$ERR" &
+spid=$!
+sleep 1
+kill -9 $rpid
+wait $spid
+rc=$?
+[ $rc -eq 1 ] || fail "send exited $rc after the destination died"
+grep -qE "destination (closed|failed)|sending: E(PIPE|CONNRESET)" "$ERR" || fail "no reason given: $(cat "$ERR")"
+running
+
+# the source dies mid-stream
+port=$(free_port)
+"$T" recv -d sim:size=64M -l tcp:127.0.0.1:$port -j >"$OUT" 2>"$ERR" &
+rpid=$!
+sleep 0.3
+"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port >/dev/null 2>&1 &
+spid=$!
+sleep 1
+kill -9 $spid
+wait $rpid
+rc=$?
+[ $rc -eq 1 ] || fail "recv exited $rc after the source died"
+stderr_has "the source closed the connection mid-stream"
+running
+
+# manifests that do not match: nothing moves on either side
+port=$(free_port)
+"$T" recv -d sim:size=4M -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
+rpid=$!
+sleep 0.3
+run 1 send -d sim:size=4M -d sim:size=4M -t tcp:127.0.0.1:$port -j
+wait $rpid && fail "recv accepted a wrong manifest"
+stderr_has "the source sends 2 devices, this side has 1"
+running
+grep -qF "the source sends 2 devices, this side has 1" "$RE" || fail "recv gave no reason"
+
+# a source device that fails mid-stream
+port=$(free_port)
+"$T" recv -d sim:size=4M,precopy=off -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
+rpid=$!
+sleep 0.3
+run 1 send -d sim:size=4M,precopy=off,pattern=random,faults=eio:1M -t tcp:127.0.0.1:$port -j
+stderr_has "the migration stream ended with the device in ERROR"
+running
+wait $rpid && fail "recv completed a broken stream"
+
+# load: a truncated file, a corrupted file
+f=/tmp/vfmig-ft-$$.state
+run 0 save -d sim:size=2M,pattern=random,seed=3 -o $f
+size=$(stat -c %s $f)
+head -c $((size - 100)) $f >$f.short
+run 1 load -d sim:size=2M -i $f.short -j
+stderr_has "the file ends mid-stream"
+running
+python3 - $f <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 2] ^= 0x40
+open(sys.argv[1] + ".bad", "wb").write(b)
+PY
+run 1 load -d sim:size=2M -i $f.bad -j
+stderr_has "crc32c of the decoded bytes does not match"
+running
+run 1 load -d sim:size=2M -i /tmp/vfmig-ft-$$.nonexistent
+stderr_has "cannot open /tmp/vfmig-ft-"

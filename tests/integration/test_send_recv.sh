@@ -1,0 +1,60 @@
+# Migrations between two processes: hashes equal on both sides.
+. tests/integration/lib.sh
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+RJ=$(mktemp)
+trap 'rm -f "$OUT" "$ERR" "$RJ" /tmp/vfmig-it-$$*' EXIT
+
+# same_hashes: the send report in $OUT, the recv report in $RJ
+same_hashes() {
+	python3 - "$OUT" "$RJ" <<'PY' || fail "hashes differ or a side failed"
+import json, sys
+s, r = (json.load(open(f)) for f in sys.argv[1:3])
+assert s["status"] == r["status"] == "completed", (s.get("error"), r.get("error"))
+assert len(s["devices"]) == len(r["devices"])
+for a, b in zip(s["devices"], r["devices"]):
+    assert a["state-hash"] == b["state-hash"], (a["name"], a["state-hash"], b["state-hash"])
+    assert a["state"] == "stop" and b["state"] == "running", (a["state"], b["state"])
+    assert a["raw-bytes"] == b["raw-bytes"]
+PY
+}
+
+# tcp, 3 devices, 2 channels, pre-copy with dirtying
+port=$(free_port)
+"$T" recv -d sim:size=8M -d sim:size=4M -d sim:size=4M,precopy=off -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
+sleep 0.3
+run 0 send -d sim:size=8M,pattern=fb,dirty=16M/s,seed=1 -d sim:size=4M,pattern=text,seed=2 \
+	-d sim:size=4M,pattern=random,precopy=off,seed=3 -t tcp:127.0.0.1:$port -c 2 -j
+wait $! || fail "recv failed"
+same_hashes
+json 'j["channels"] == 2 and j["ratio"] < 1 and j["downtime"] >= 0'
+
+# unix socket, no compression, 3 channels, IPv6-free
+sock=/tmp/vfmig-it-$$.sock
+"$T" recv -d sim:size=2M -l unix:$sock -j >"$RJ" 2>/dev/null &
+sleep 0.3
+run 0 send -d sim:size=2M,pattern=random,seed=4 -t unix:$sock -c 3 -z none -j
+wait $! || fail "recv failed"
+same_hashes
+json 'j["ratio"] > 1'
+
+# the fast zstd levels
+port=$(free_port)
+"$T" recv -d sim:size=4M -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
+sleep 0.3
+run 0 send -d sim:size=4M,pattern=fb,seed=5 -t tcp:127.0.0.1:$port -z zstd:-3 --no-precopy -j
+wait $! || fail "recv failed"
+same_hashes
+
+# save and load through a file
+run 0 save -d sim:size=4M,pattern=fb,seed=6 -d sim:size=2M,pattern=text,seed=7 -o /tmp/vfmig-it-$$.state -j
+cp "$OUT" "$RJ.save"
+run 0 load -d sim:size=4M -d sim:size=2M -i /tmp/vfmig-it-$$.state -j
+python3 - "$RJ.save" "$OUT" <<'PY' || fail "load does not restore what save saved"
+import json, sys
+s, r = (json.load(open(f)) for f in sys.argv[1:3])
+assert [d["state-hash"] for d in s["devices"]] == [d["state-hash"] for d in r["devices"]]
+PY
+rm -f "$RJ.save"
