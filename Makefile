@@ -2,8 +2,9 @@
 #
 #   make            library (lib/libvfmig.{so,a}) and tools/vfio-migrate/vfio-migrate
 #   make check      dependencies, build, unit + integration tests, ASan/UBSan unit tests
-#   make demo       a local migration of a simulated device (no hardware needed)
+#   make demo       a two-process migration of four simulated devices (no hardware)
 #   make deps       install missing Debian packages (as root) or name them
+#   make bench      throughput and memory against baselines run alongside
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show full commands
 
@@ -45,7 +46,7 @@ UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 
-.PHONY: all check demo deps install clean unit integration asan format format-check man-check
+.PHONY: all check demo deps install clean unit integration asan format format-check man-check bench
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -135,6 +136,11 @@ man-check:
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
 	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration asan
+
+# Throughput against baselines measured in the same run (BENCH="--runs 5").
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)python3 bench/bench.py $(BENCH)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim.h"
 
@@ -126,8 +127,9 @@ static int sim_arc(struct vfmig_device *dev, int to, int *data_fd)
 		   from == VFMIG_STATE_STOP_COPY) {
 		sim_save_stop(s);
 	} else if (to == VFMIG_STATE_RESUMING) {
-		/* A resuming device's old state must not show through. */
-		madvise(s->mem, s->cfg.size, MADV_DONTNEED);
+		/* A resuming device's old state must not show through.  Zero
+		 * it in place: device memory stays resident. */
+		memset(s->mem, 0, s->cfg.size);
 		ret = sim_resume_start(s, data_fd);
 		if (ret < 0) {
 			device_why(dev, "cannot start the resume stream");
@@ -310,6 +312,31 @@ static const struct device_backend sim_backend = {
 	.destroy = sim_destroy,
 };
 
+/*
+ * The state buffer: a private mapping of an empty memfd, which behaves as
+ * anonymous memory (copy-on-write across fork) but is labelled
+ * "/memfd:vfmig-sim" in /proc/PID/smaps, so tools can tell the simulated
+ * device's memory from the pipeline's.
+ */
+static unsigned char *map_state(uint64_t size)
+{
+	int fd = memfd_create("vfmig-sim", MFD_CLOEXEC);
+	void *p;
+
+	if (fd >= 0 && ftruncate(fd, (off_t)size) == 0) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+		close(fd);
+		if (p != MAP_FAILED)
+			return p;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p;
+}
+
 int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 		    struct vfmig_device **out)
 {
@@ -329,8 +356,7 @@ int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 	s->flags = sim_config_flags(&s->cfg);
 	s->npages = s->cfg.size / SIM_PAGE;
 	s->dirty = calloc((s->npages + 63) / 64, sizeof(uint64_t));
-	s->mem = mmap(NULL, s->cfg.size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	s->mem = map_state(s->cfg.size);
 	if (!s->dirty || s->mem == MAP_FAILED) {
 		unsigned long long size = s->cfg.size;
 
@@ -343,7 +369,9 @@ int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 			"sim: cannot allocate %llu bytes of device state",
 			size);
 	}
-	madvise(s->mem, s->cfg.size, MADV_HUGEPAGE);
+	/* Device memory is resident on real hardware: fault it in now, not
+	 * during a migration. */
+	madvise(s->mem, s->cfg.size, MADV_POPULATE_WRITE);
 	for (uint64_t p = 0; p < s->npages; p++)
 		if (!sim_page_is_zero(&s->cfg, p))
 			sim_fill_page(&s->cfg, p, s->mem + p * SIM_PAGE);

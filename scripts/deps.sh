@@ -5,7 +5,7 @@ set -eu
 
 PKGS="gcc make pkg-config liburing-dev libzstd-dev libnl-3-dev \
 libnl-genl-3-dev libnl-route-3-dev libcap-dev libcriterion-dev \
-zstd netcat-openbsd python3 groff-base"
+zstd netcat-openbsd python3 groff-base iproute2"
 
 missing=""
 for p in $PKGS; do
