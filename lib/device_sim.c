@@ -313,27 +313,27 @@ static const struct device_backend sim_backend = {
 };
 
 /*
- * The state buffer: a private mapping of an empty memfd, which behaves as
- * anonymous memory (copy-on-write across fork) but is labelled
- * "/memfd:vfmig-sim" in /proc/PID/smaps, so tools can tell the simulated
- * device's memory from the pipeline's.
+ * The state buffer, labelled "/memfd:vfmig-sim" in /proc/PID/smaps so tools
+ * can tell the simulated device's memory from the pipeline's.  A shared
+ * mapping of a memfd (populating a private one would copy every page), kept
+ * out of forked children: the device belongs to this process.
  */
 static unsigned char *map_state(uint64_t size)
 {
 	int fd = memfd_create("vfmig-sim", MFD_CLOEXEC);
-	void *p;
+	void *p = MAP_FAILED;
 
-	if (fd >= 0 && ftruncate(fd, (off_t)size) == 0) {
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-		close(fd);
-		if (p != MAP_FAILED)
-			return p;
-	} else if (fd >= 0) {
+	if (fd >= 0) {
+		if (ftruncate(fd, (off_t)size) == 0)
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_NORESERVE, fd, 0);
 		close(fd);
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p != MAP_FAILED)
+		madvise(p, size, MADV_DONTFORK);
 	return p;
 }
 

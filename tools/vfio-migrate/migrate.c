@@ -24,8 +24,9 @@ static void usage(FILE *f, enum mig_mode m)
 			"  -t, --to URI           tcp:HOST:PORT, unix:PATH or fd:N[,N...]\n"
 			"  -c, --channels N       parallel connections (default 1)\n"
 			"  -z, --compress C       zstd (level 1), zstd:L (L < 0: faster), none, or\n"
-			"                         auto (zstd:3 under a --max-bandwidth of 200MB/s or\n"
-			"                         less, else zstd:1) (default zstd)\n"
+			"                         auto: the CPU is the bottleneck unless a bandwidth\n"
+			"                         is set, so zstd:-1 without --max-bandwidth, zstd:3\n"
+			"                         at 200MB/s or less, zstd:1 between (default auto)\n"
 			"      --max-bandwidth R  cap on wire bytes, e.g. 125MB/s or 1Gbit\n"
 			"      --no-precopy       stop the devices at once (no PRE_COPY)\n",
 			prog);
@@ -158,7 +159,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	};
 	/* which letter names the stream for each command */
 	static const int uri_opt[] = { 't', 'l', 'o', 'i' };
-	bool sending = mode == MIG_SEND || mode == MIG_SAVE, is_auto = false;
+	bool sending = mode == MIG_SEND || mode == MIG_SAVE, is_auto = true;
 	const char *where = NULL;
 	uint64_t v;
 	long n;
@@ -285,11 +286,10 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		}
 		snprintf(a->uri, sizeof(a->uri), "%s", where);
 	}
-	if (is_auto)
-		a->o.level = a->o.max_bandwidth &&
-					     a->o.max_bandwidth <= 200000000 ?
-				     3 :
-				     1;
+	if (is_auto && a->o.codec == VFMIG_CODEC_ZSTD)
+		a->o.level = !a->o.max_bandwidth	     ? -1 :
+			     a->o.max_bandwidth <= 200000000 ? 3 :
+							       1;
 	a->o.uri = a->uri;
 	a->o.progress = mig_progress;
 	a->o.progress_arg = a;
