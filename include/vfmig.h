@@ -285,7 +285,7 @@ int vfmig_sink_run(struct vfmig_sink *k);
 const char *vfmig_sink_strerror(const struct vfmig_sink *k);
 int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t);
-/* Milliseconds from the start of vfmig_sink_run() to the last device
+/* Milliseconds from the session's first HELLO to the last device
  * loaded, and the channel count the source chose. */
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k);
 unsigned vfmig_sink_channels(const struct vfmig_sink *k);

@@ -671,6 +671,7 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	if (!*have) {
 		*first = h;
 		*have = true;
+		k->t_start = now_ms(); /* the session starts, not the wait */
 		k->nchan = h.nchannels;
 		k->lim.caps = acc.caps;
 		k->lim.max_chunk = acc.max_chunk;
