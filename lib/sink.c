@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,7 +95,7 @@ struct snk {
 	struct rslot *slots, *free_slots;
 	unsigned nslots;
 	unsigned char *mem;
-	struct ring_op eop;
+	struct ring_op eop, aop; /* workers; strays on the listener */
 	uint64_t evbuf;
 	unsigned loaded;
 	bool peer_done, failed, stop, resuming;
@@ -536,6 +537,25 @@ static void recv_done(struct ring_op *op, int res)
 		chan_read(c);
 }
 
+/* One session at a time: a connection during it is told why it is refused. */
+static void stray_done(struct ring_op *op, int res)
+{
+	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, aop));
+	unsigned char t[4 + WIRE_MAX_TEXT];
+
+	if (res >= 0) {
+		frame_send(res, WIRE_REJECT, WIRE_NO_DEVICE, t,
+			   wire_text_encode(WIRE_E_SESSION,
+					    "another session is in progress",
+					    t),
+			   200);
+		close(res);
+	}
+	if (!k->stop && res != -ECANCELED)
+		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->lfd, NULL,
+				     NULL, SOCK_CLOEXEC);
+}
+
 static void workers_ready(struct ring_op *op, int res);
 
 static void arm_workers(struct snk *k)
@@ -865,6 +885,7 @@ static int setup(struct snk *k)
 		return fail(k, ret, "%s", err);
 	ring_bound_workers(&k->ring, k->ndev, k->ndev);
 	k->eop.done = workers_ready;
+	k->aop.done = stray_done;
 	/* Only now, with the session agreed, do the devices change. */
 	for (unsigned i = 0; i < k->ndev; i++) {
 		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
@@ -897,6 +918,7 @@ static void drain(struct snk *k)
 	for (unsigned i = 0; i < k->nchan; i++)
 		ring_cancel(&k->ring, &k->c[i].op);
 	ring_cancel(&k->ring, &k->eop);
+	ring_cancel(&k->ring, &k->aop);
 	for (int i = 0; i < 100 && k->ring.inflight; i++)
 		ring_run_once(&k->ring, 100);
 }
@@ -909,6 +931,9 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 	k->t_start = k->last_activity = now_ms();
 	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0) {
 		arm_workers(k);
+		if (k->lfd >= 0)
+			io_uring_prep_accept(ring_sqe(&k->ring, &k->aop),
+					     k->lfd, NULL, NULL, SOCK_CLOEXEC);
 		for (unsigned i = 0; i < k->nchan; i++)
 			next_header(&k->c[i]);
 		while (!k->stop) {

@@ -93,6 +93,13 @@ def main():
         s.sendall(header(1, 64, magic=0x12345678) + b"\0" * 64)
     elif mode == "version":
         s.sendall(hello(major=2))
+    elif mode == "stray":
+        # a session is in progress: a HELLO of another one is refused
+        s.sendall(hello())
+        typ, p = read_frame(s)
+        print("REJECT" if typ == 3 else "type %s" % typ, p[4:].decode())
+        s.close()
+        return
     else:
         caps = 0x0D if mode == "nocap" else 0x0F  # nocap: no zero chunks
         s.sendall(hello(caps=caps))

@@ -58,3 +58,26 @@ s, r = (json.load(open(f)) for f in sys.argv[1:3])
 assert [d["state-hash"] for d in s["devices"]] == [d["state-hash"] for d in r["devices"]]
 PY
 rm -f "$RJ.save"
+
+# --no-start: loaded, left stopped
+port=$(free_port)
+"$T" recv -d sim:size=2M -l tcp:127.0.0.1:$port --no-start -j >"$RJ" 2>/dev/null &
+sleep 0.3
+run 0 send -d sim:size=2M,pattern=fb,seed=8 -t tcp:127.0.0.1:$port -j
+wait $! || fail "recv failed"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(j["devices"][0]["state"] != "stop")' "$RJ" ||
+	fail "--no-start: the device runs"
+
+# one session at a time: a stray connection is refused, the migration goes on
+port=$(free_port)
+"$T" recv -d sim:size=16M -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
+rpid=$!
+sleep 0.3
+"$T" send -d sim:size=16M,pattern=random,precopy=off,faults=slow:16M/s -t tcp:127.0.0.1:$port -j >"$OUT" 2>"$ERR" &
+spid=$!
+sleep 0.4
+stray=$(timeout 10 python3 tests/integration/peer.py $port stray 0)
+echo "$stray" | grep -qF "REJECT another session is in progress" || fail "stray got: $stray"
+wait $spid || fail "send failed: $(cat "$ERR")"
+wait $rpid || fail "recv failed"
+same_hashes

@@ -6,7 +6,10 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -224,4 +227,64 @@ Test(pipeline, corrupted_stream_is_rejected_and_everything_recovers,
 	cr_expect_eq(vfmig_device_get_state(dst.dev[0]), VFMIG_STATE_RUNNING,
 		     "the destination was reset out of RESUMING");
 	close_all(&src, &dst);
+}
+
+static void *sink_thread(void *arg)
+{
+	struct vfmig_sink *k = arg;
+
+	return (void *)(intptr_t)vfmig_sink_run(k);
+}
+
+Test(pipeline, fds_handed_over_and_bandwidth_cap, .timeout = 60)
+{
+	struct vfmig_device *a = open_ok("sim:size=4M,pattern=random,seed=8");
+	struct vfmig_device *b = open_ok("sim:size=4M,pattern=fb");
+	struct vfmig_stream_opts so = { .size = sizeof(so),
+					.codec = VFMIG_CODEC_NONE,
+					.workers = 1,
+					.timeout_ms = 10000,
+					.max_bandwidth = 16 << 20 };
+	struct vfmig_stream_opts ko = { .size = sizeof(ko),
+					.workers = 1,
+					.timeout_ms = 10000 };
+	struct vfmig_source *s;
+	struct vfmig_sink *k;
+	char suri[32], kuri[32];
+	int p0[2], p1[2];
+	pthread_t t;
+	void *kret;
+	double t0;
+
+	/* two connected channels, as a VMM would hand them over */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p0), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p1), 0);
+	snprintf(suri, sizeof(suri), "fd:%d,%d", p0[0], p1[0]);
+	snprintf(kuri, sizeof(kuri), "fd:%d,%d", p0[1], p1[1]);
+	so.uri = suri;
+	ko.uri = kuri;
+	cr_assert_eq(vfmig_sink_new(&b, 1, &ko, &k), 0);
+	cr_assert_eq(pthread_create(&t, NULL, sink_thread, k), 0);
+	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
+	t0 = now_s();
+	cr_assert_eq(vfmig_source_run(s), 0, "%s", vfmig_source_strerror(s));
+	/* 4 MiB at 16 MiB/s, less the one-chunk burst the bucket starts
+	 * with: 0.19 s at least (a lower bound only) */
+	cr_expect_geq(now_s() - t0, 0.17, "the cap was not applied: %.3f s",
+		      now_s() - t0);
+	pthread_join(t, &kret);
+	cr_expect_eq((intptr_t)kret, 0, "%s", vfmig_sink_strerror(k));
+	cr_expect_eq(vfmig_sink_channels(k), 2);
+	cr_expect_eq(hash_of(b), hash_of(a));
+	/* the caller's fds are still the caller's */
+	cr_expect_neq(fcntl(p0[0], F_GETFD), -1);
+	cr_expect_neq(fcntl(p1[1], F_GETFD), -1);
+	vfmig_source_free(s);
+	vfmig_sink_free(k);
+	for (int i = 0; i < 2; i++) {
+		close(p0[i]);
+		close(p1[i]);
+	}
+	vfmig_device_close(a);
+	vfmig_device_close(b);
 }
