@@ -73,6 +73,20 @@ static uint32_t shift_part(uint32_t s)
 	       tab.shift[2][(s >> 16) & 0xff] ^ tab.shift[3][s >> 24];
 }
 
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+	uint32_t s = crc_a;
+
+	pthread_once(&tab_once, init_tables);
+	/* The update is linear in the state: advance crc_a over len_b
+	 * zeros, 4 KiB at a time through the table, then byte by byte. */
+	for (; len_b >= PART; len_b -= PART)
+		s = shift_part(s);
+	while (len_b--)
+		s = step_sw(s, 0);
+	return s ^ crc_b;
+}
+
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
 	pthread_once(&tab_once, init_tables);

@@ -12,6 +12,13 @@
  */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
+/*
+ * The CRC of a||b from crc32c(0, a), crc32c(0, b) and the length of b,
+ * without the data: crc(a||b) = crc(a) advanced over |b| zero bytes, xor
+ * crc(b).  A few thousand operations for a 1 MiB b.
+ */
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* The portable implementation, for tests to compare against. */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 

@@ -129,7 +129,12 @@ static int sim_arc(struct vfmig_device *dev, int to, int *data_fd)
 	} else if (to == VFMIG_STATE_RESUMING) {
 		/* A resuming device's old state must not show through.  Zero
 		 * it in place: device memory stays resident. */
+		uint64_t zero_hash;
+
 		memset(s->mem, 0, s->cfg.size);
+		zero_hash = sim_page_hash(s->mem);
+		for (uint64_t p = 0; p < s->npages; p++)
+			s->page_hash[p] = zero_hash;
 		ret = sim_resume_start(s, data_fd);
 		if (ret < 0) {
 			device_why(dev, "cannot start the resume stream");
@@ -267,12 +272,30 @@ static int sim_reset(struct vfmig_device *dev)
 	return 0;
 }
 
+uint64_t sim_page_hash(const unsigned char *page)
+{
+	return vfmig_hash64(page, SIM_PAGE, 0);
+}
+
+uint64_t sim_hash_of_pages(const struct sim *s)
+{
+	return vfmig_hash64(s->page_hash, s->npages * sizeof(uint64_t),
+			    s->cfg.size);
+}
+
+uint64_t sim_fresh_hash(struct sim *s)
+{
+	for (uint64_t p = 0; p < s->npages; p++)
+		s->page_hash[p] = sim_page_hash(s->mem + p * SIM_PAGE);
+	return sim_hash_of_pages(s);
+}
+
 static int sim_state_hash(struct vfmig_device *dev, uint64_t *hash)
 {
 	struct sim *s = to_sim(dev);
 
 	pthread_mutex_lock(&s->lock);
-	*hash = vfmig_hash64(s->mem, s->cfg.size, 0);
+	*hash = sim_fresh_hash(s);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -296,6 +319,7 @@ static void sim_destroy(struct vfmig_device *dev)
 	pthread_mutex_destroy(&s->lock);
 	munmap(s->mem, s->cfg.size);
 	free(s->dirty);
+	free(s->page_hash);
 	free(s);
 }
 
@@ -356,13 +380,15 @@ int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 	s->flags = sim_config_flags(&s->cfg);
 	s->npages = s->cfg.size / SIM_PAGE;
 	s->dirty = calloc((s->npages + 63) / 64, sizeof(uint64_t));
+	s->page_hash = calloc(s->npages, sizeof(uint64_t));
 	s->mem = map_state(s->cfg.size);
-	if (!s->dirty || s->mem == MAP_FAILED) {
+	if (!s->dirty || !s->page_hash || s->mem == MAP_FAILED) {
 		unsigned long long size = s->cfg.size;
 
 		if (s->mem != MAP_FAILED)
 			munmap(s->mem, s->cfg.size);
 		free(s->dirty);
+		free(s->page_hash);
 		free(s);
 		return set_errbuf(
 			eb, ebs, ENOMEM,
@@ -389,6 +415,7 @@ int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 		pthread_mutex_destroy(&s->lock);
 		munmap(s->mem, s->cfg.size);
 		free(s->dirty);
+		free(s->page_hash);
 		free(s);
 		return set_errbuf(eb, ebs, ret, "sim: out of memory");
 	}

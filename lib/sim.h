@@ -48,6 +48,7 @@ struct sim_config {
 	enum sim_sizes sizes;
 	struct sim_arc_fault arc_faults[SIM_MAX_FAULTS];
 	int n_arc_faults;
+	bool check; /* hash pages as they stream; RESUMING->STOP checks */
 	uint64_t eio_after; /* stream bytes; 0: never */
 	uint64_t slow_rate; /* stream bytes/s; 0: unlimited */
 };
@@ -109,6 +110,10 @@ struct sim {
 	pthread_mutex_t lock;
 	unsigned char *mem;
 	uint64_t npages;
+	/* hash of each page as last sent (save) or written (resume): the
+	 * state hash is a hash of this array, kept as pages stream so that
+	 * neither end of a migration hashes the whole state at the end */
+	uint64_t *page_hash;
 	int state;
 	/* the running workload */
 	uint64_t *dirty; /* pages to (re)send in the current save session */
@@ -123,6 +128,10 @@ struct sim {
 };
 
 uint64_t sim_now_ns(void);
+uint64_t sim_page_hash(const unsigned char *page);
+/* The state hash: of the page hashes (sim_fresh_hash recomputes them). */
+uint64_t sim_hash_of_pages(const struct sim *s);
+uint64_t sim_fresh_hash(struct sim *s);
 void sim_apply_dirty(struct sim *s);
 
 int sim_save_start(struct sim *s, int *data_fd);

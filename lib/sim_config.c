@@ -156,6 +156,8 @@ static int parse_key(const char *key, char *v, struct sim_config *cfg,
 		return parse_bool(key, v, &cfg->precopy, err, es);
 	} else if (!strcmp(key, "p2p")) {
 		return parse_bool(key, v, &cfg->p2p, err, es);
+	} else if (!strcmp(key, "check")) {
+		return parse_bool(key, v, &cfg->check, err, es);
 	} else if (!strcmp(key, "end")) {
 		ret = pick(key, v, ends, "enomsg or zero", &i, err, es);
 		if (ret)
@@ -198,6 +200,7 @@ int sim_config_parse(const char *args, struct sim_config *cfg, char *err,
 	cfg->seed = 1;
 	cfg->precopy = true;
 	cfg->p2p = true;
+	cfg->check = true;
 	cfg->end = SIM_END_ENOMSG;
 	cfg->sizes = SIM_SIZES_EXACT;
 

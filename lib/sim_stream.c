@@ -245,13 +245,17 @@ static bool build_chunk(struct sim *s, struct sim_save *sv, struct chunk *c)
 		for (uint64_t p = start; p < start + len; p++)
 			s->dirty[p / 64] &= ~(1ull << (p % 64));
 	} else if (s->state == VFMIG_STATE_STOP_COPY && !sv->end_sent) {
+		/* Every page was sent with its final content, and hashed
+		 * then (a page dirtied after its last send is sent again). */
 		encode_record(c->head, REC_END, 0,
-			      vfmig_hash64(s->mem, s->cfg.size, 0));
+			      s->cfg.check ? sim_hash_of_pages(s) : 0);
 		sv->end_sent = true;
 		return true;
 	} else {
 		return false;
 	}
+	for (uint64_t p = start; s->cfg.check && p < start + len; p++)
+		s->page_hash[p] = sim_page_hash(s->mem + p * SIM_PAGE);
 	encode_record(c->head, REC_PAGES, (uint32_t)len, start);
 	c->pay = s->mem + start * SIM_PAGE;
 	c->pay_len = len * SIM_PAGE;
@@ -561,6 +565,18 @@ static void consumed(struct sim *s, struct sim_resume *rs, size_t n)
 		if (rs->hdr_have == SIM_HDR_LEN)
 			check_header(s, rs);
 	} else if (rs->payload_left) {
+		uint64_t from = rs->payload_off, to = from + n;
+
+		/* hash each page this read completed */
+		for (uint64_t p = (from + SIM_PAGE - 1) / SIM_PAGE;
+		     s->cfg.check && (p + 1) * SIM_PAGE <= to; p++)
+			s->page_hash[p] = sim_page_hash(s->mem + p * SIM_PAGE);
+		if (s->cfg.check && from % SIM_PAGE &&
+		    to / SIM_PAGE > from / SIM_PAGE) {
+			uint64_t p = from / SIM_PAGE;
+
+			s->page_hash[p] = sim_page_hash(s->mem + p * SIM_PAGE);
+		}
 		rs->payload_left -= n;
 		rs->payload_off += n;
 	} else {
@@ -667,8 +683,12 @@ int sim_resume_finish(struct sim *s, char *why, size_t why_size)
 		snprintf(why, why_size,
 			 "sim stream truncated: %llu bytes and no END record",
 			 (unsigned long long)rs->received);
-	} else if ((hash = vfmig_hash64(s->mem, s->cfg.size, 0)) !=
-		   rs->src_hash) {
+	} else if (s->cfg.check && !rs->src_hash) {
+		snprintf(
+			why, why_size,
+			"sim stream carries no state hash (the source has check=off)");
+	} else if (s->cfg.check &&
+		   (hash = sim_hash_of_pages(s)) != rs->src_hash) {
 		snprintf(
 			why, why_size,
 			"restored state hash %016llx differs from the source's %016llx",

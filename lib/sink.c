@@ -247,7 +247,8 @@ static void write_done(struct ring_op *op, int res)
 		try_write(d);
 		return;
 	}
-	d->crc = crc32c(d->crc, sl->raw, sl->h.raw_len);
+	/* the worker checked the chunk's crc: combine, no second pass */
+	d->crc = crc32c_combine(d->crc, sl->h.crc, sl->h.raw_len);
 	d->t.raw_bytes += sl->h.raw_len;
 	if (sl->h.flags & WIRE_FLAG_STOPCOPY)
 		d->t.stopcopy_bytes += sl->h.raw_len;
@@ -819,6 +820,30 @@ static int manifest(struct snk *k)
 		return fail(k, ENODEV, "manifest mismatch: %s", err);
 	}
 	k->lim.ndevices = k->ndev;
+	return 0;
+}
+
+/*
+ * The manifest matched: the devices go to RESUMING before the source is
+ * told to start, so a device refusing it is reported before any data
+ * moves, and nothing streams at a sink still busy with its devices.
+ */
+static int resume_devices(struct snk *k)
+{
+	int ret;
+
+	for (unsigned i = 0; i < k->ndev; i++) {
+		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
+					     &k->d[i].fd);
+		if (ret < 0) {
+			frame_send_error(k->file ? -1 : k->c[0].fd,
+					 WIRE_E_DEVICE,
+					 vfmig_device_strerror(k->d[i].dev));
+			return fail(k, ret, "%s",
+				    vfmig_device_strerror(k->d[i].dev));
+		}
+		k->resuming = true;
+	}
 	reply(k, WIRE_MANIFEST_ACK, WIRE_NO_DEVICE, NULL, 0);
 	return k->failed ? k->err : 0;
 }
@@ -886,15 +911,6 @@ static int setup(struct snk *k)
 	ring_bound_workers(&k->ring, k->ndev, k->ndev);
 	k->eop.done = workers_ready;
 	k->aop.done = stray_done;
-	/* Only now, with the session agreed, do the devices change. */
-	for (unsigned i = 0; i < k->ndev; i++) {
-		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
-					     &k->d[i].fd);
-		if (ret < 0)
-			return fail(k, ret, "%s",
-				    vfmig_device_strerror(k->d[i].dev));
-		k->resuming = true;
-	}
 	return 0;
 }
 
@@ -929,7 +945,8 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 	int ret;
 
 	k->t_start = k->last_activity = now_ms();
-	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0) {
+	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0 &&
+	    resume_devices(k) == 0) {
 		arm_workers(k);
 		if (k->lfd >= 0)
 			io_uring_prep_accept(ring_sqe(&k->ring, &k->aop),

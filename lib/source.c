@@ -60,6 +60,7 @@ struct slot {
 	bool stopcopy;
 	long enc_len;
 	uint8_t codec;
+	uint32_t crc; /* of the raw bytes, from the worker */
 	int err;
 	struct oframe of;
 };
@@ -382,7 +383,7 @@ static void encode_run(struct work *w, struct codec *codec)
 		return;
 	}
 	h.enc_len = (uint32_t)sl->enc_len;
-	h.crc = crc32c(0, sl->raw, sl->fill);
+	h.crc = sl->crc = crc32c(0, sl->raw, sl->fill);
 	wire_hdr_encode(&h, sl->of.buf);
 	sl->codec = h.codec;
 }
@@ -402,6 +403,8 @@ static void release(struct sdev *d)
 			break;
 		d->pending[d->released % s->nslots] = NULL;
 		d->released++;
+		/* the stream's crc, in stream order, from the chunks' */
+		d->crc = crc32c_combine(d->crc, sl->crc, sl->fill);
 		f = &sl->of;
 		f->slot = sl;
 		f->iov[0].iov_base = f->buf;
@@ -596,7 +599,6 @@ static void read_done(struct ring_op *op, int res)
 	if (res > 0) {
 		struct slot *sl = d->cur;
 
-		d->crc = crc32c(d->crc, sl->raw + sl->fill, (size_t)res);
 		sl->fill += (size_t)res;
 		d->t.raw_bytes += (uint64_t)res;
 		if (d->stopcopy)

@@ -51,3 +51,28 @@ Test(crc32c, fast_path_matches_the_table_and_chains)
 			     whole);
 	free(b);
 }
+
+Test(crc32c, combine_without_the_data)
+{
+	size_t n = 3 << 20;
+	unsigned char *b = malloc(n);
+	static const size_t cuts[] = { 0,    1,	      4095,	     4096,
+				       4097, 1 << 20, (2 << 20) + 13 };
+
+	cr_assert(b);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (unsigned i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		size_t a = cuts[i];
+
+		cr_expect_eq(crc32c_combine(crc32c(0, b, a),
+					    crc32c(0, b + a, n - a), n - a),
+			     crc32c(0, b, n), "cut at %zu", a);
+	}
+	/* chained over many chunks, as the pipeline does */
+	uint32_t c = 0;
+	for (size_t off = 0; off < n; off += 1 << 20)
+		c = crc32c_combine(c, crc32c(0, b + off, 1 << 20), 1 << 20);
+	cr_expect_eq(c, crc32c(0, b, n));
+	free(b);
+}

@@ -79,6 +79,7 @@ Test(spec, invalid_sims_quote_the_bad_part)
 	bad("sim:faults=eio:0", "eio:0");
 	bad("sim:faults=slow:fast", "slow:fast");
 	bad("sim:name=", "bad name ''");
+	bad("sim:check=maybe", "bad check 'maybe'");
 }
 
 Test(spec, invalid_device_specs)

@@ -445,3 +445,25 @@ Test(faults, reset_ends_the_session)
 	cr_expect_eq(fcntl(fd, F_GETFD), -1);
 	vfmig_device_close(dev);
 }
+
+Test(rejected, unchecked_streams)
+{
+	struct vfmig_device *src =
+		open_ok("sim:size=1M,pattern=random,check=off,seed=31");
+	struct vfmig_device *dst;
+	struct blob b = { 0 };
+
+	cr_assert_eq(save_stream(src, &b, 1 << 20, 10), 0);
+	/* check=off on both ends: loads, and the state is still identical */
+	dst = open_ok("sim:size=1M,check=off");
+	cr_expect_eq(load_stream(dst, b.data, b.len, 1 << 20), 0, "%s",
+		     vfmig_device_strerror(dst));
+	cr_expect_eq(hash_of(dst), hash_of(src));
+	vfmig_device_close(dst);
+	/* a checking destination refuses a stream that cannot be checked */
+	rejected(b.data, b.len,
+		 "carries no state hash (the source has check=off)",
+		 "sim:size=1M");
+	blob_free(&b);
+	vfmig_device_close(src);
+}

@@ -24,6 +24,9 @@ const char sim_keys_help[] =
 	"  faults=F[+F...]  fail:FROM:TO (the arc fails, EIO) | error:FROM:TO (and the\n"
 	"                   device lands in ERROR) | eio:SIZE (the stream breaks after\n"
 	"                   SIZE bytes) | slow:RATE (the stream is produced at RATE)\n"
+	"  check=on|off     hash pages as they stream and check the restored state\n"
+	"                   at RESUMING->STOP (default on; off for benchmarks that\n"
+	"                   compare state hashes afterwards)\n"
 	"  name=NAME        the device's name (default sim)\n";
 
 void err_msg(const char *fmt, ...)
