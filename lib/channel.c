@@ -16,22 +16,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "device.h"
-
-static int fail(char *err, size_t size, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t size, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && size) {
-		va_start(ap, fmt);
-		vsnprintf(err, size, fmt, ap);
-		va_end(ap);
-	}
-	return ret > 0 ? -ret : ret;
-}
+#include "errors.h"
 
 static int parse_port(const char *s, unsigned *port)
 {
@@ -75,12 +60,12 @@ static int parse_tcp(const char *rest, struct chan_uri *u, char *err, size_t es)
 		u->host[hlen] = '\0';
 	}
 	if (parse_port(colon + 1, &u->port))
-		return fail(err, es, EINVAL,
-			    "bad port '%s' in '%s' (expected 0..65535)",
-			    colon + 1, u->text);
+		return set_errbuf(err, es, EINVAL,
+				  "bad port '%s' in '%s' (expected 0..65535)",
+				  colon + 1, u->text);
 	return 0;
 bad:
-	return fail(
+	return set_errbuf(
 		err, es, EINVAL,
 		"bad address '%s' (expected tcp:HOST:PORT or tcp:[IPv6]:PORT)",
 		u->text);
@@ -99,12 +84,14 @@ static int parse_fds(const char *rest, struct chan_uri *u, char *err, size_t es)
 		v = strtol(p, &end, 10);
 		if (errno || end == p || v < 0 || v > INT_MAX ||
 		    (*end && *end != ','))
-			return fail(err, es, EINVAL,
-				    "bad fd list '%s' (expected fd:N[,N...])",
-				    rest);
+			return set_errbuf(
+				err, es, EINVAL,
+				"bad fd list '%s' (expected fd:N[,N...])",
+				rest);
 		if (u->nfds == CHAN_MAX)
-			return fail(err, es, EINVAL, "more than %d fds in '%s'",
-				    CHAN_MAX, u->text);
+			return set_errbuf(err, es, EINVAL,
+					  "more than %d fds in '%s'", CHAN_MAX,
+					  u->text);
 		u->fds[u->nfds++] = (int)v;
 		if (!*end)
 			return 0;
@@ -116,7 +103,7 @@ int chan_uri_parse(const char *uri, struct chan_uri *u, char *err, size_t es)
 {
 	memset(u, 0, sizeof(*u));
 	if (!uri)
-		return fail(err, es, EINVAL, "no address given");
+		return set_errbuf(err, es, EINVAL, "no address given");
 	snprintf(u->text, sizeof(u->text), "%s", uri);
 	if (!strncmp(uri, "tcp:", 4)) {
 		u->kind = CHAN_TCP;
@@ -132,11 +119,13 @@ int chan_uri_parse(const char *uri, struct chan_uri *u, char *err, size_t es)
 
 		u->kind = uri[0] == 'u' ? CHAN_UNIX : CHAN_FILE;
 		if (!*path)
-			return fail(err, es, EINVAL, "no path in '%s'", uri);
+			return set_errbuf(err, es, EINVAL, "no path in '%s'",
+					  uri);
 		if (strlen(path) > max)
-			return fail(err, es, ENAMETOOLONG,
-				    "path in '%s' is longer than %zu bytes",
-				    u->text, max);
+			return set_errbuf(
+				err, es, ENAMETOOLONG,
+				"path in '%s' is longer than %zu bytes",
+				u->text, max);
 		strcpy(u->path, path);
 		return 0;
 	}
@@ -144,7 +133,7 @@ int chan_uri_parse(const char *uri, struct chan_uri *u, char *err, size_t es)
 		u->kind = CHAN_FD;
 		return parse_fds(uri + 3, u, err, es);
 	}
-	return fail(
+	return set_errbuf(
 		err, es, EINVAL,
 		"bad address '%s' (expected tcp:HOST:PORT, unix:PATH, file:PATH or fd:N[,N...])",
 		uri);
@@ -226,14 +215,15 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
 				  AF_UNIX, timeout_ms);
 	} else {
 		if (!u->host[0])
-			return fail(err, es, EINVAL,
-				    "no host in '%s' to connect to", u->text);
+			return set_errbuf(err, es, EINVAL,
+					  "no host in '%s' to connect to",
+					  u->text);
 		snprintf(port, sizeof(port), "%u", u->port);
 		r = getaddrinfo(u->host, port, &hints, &ai);
 		if (r)
-			return fail(err, es, EHOSTUNREACH,
-				    "%s: cannot resolve '%s': %s", u->text,
-				    u->host, gai_strerror(r));
+			return set_errbuf(err, es, EHOSTUNREACH,
+					  "%s: cannot resolve '%s': %s",
+					  u->text, u->host, gai_strerror(r));
 		for (a = ai; a; a = a->ai_next) {
 			fd = connect_addr(a->ai_addr, a->ai_addrlen,
 					  a->ai_family, timeout_ms);
@@ -243,16 +233,16 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
 		freeaddrinfo(ai);
 	}
 	if (fd == -ECONNREFUSED || fd == -ENOENT)
-		return fail(
+		return set_errbuf(
 			err, es, fd,
 			"%s: nobody is listening (%s): is 'vfio-migrate recv' running there?",
 			u->text, errno_name(fd));
 	if (fd == -ETIMEDOUT)
-		return fail(err, es, fd, "%s: no answer within %d ms", u->text,
-			    timeout_ms);
+		return set_errbuf(err, es, fd, "%s: no answer within %d ms",
+				  u->text, timeout_ms);
 	if (fd < 0)
-		return fail(err, es, fd, "%s: cannot connect: %s", u->text,
-			    errno_name(fd));
+		return set_errbuf(err, es, fd, "%s: cannot connect: %s",
+				  u->text, errno_name(fd));
 	return fd;
 }
 
@@ -260,11 +250,11 @@ int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
 		 char *err, size_t es)
 {
 	if (u->kind != CHAN_TCP && u->kind != CHAN_UNIX)
-		return fail(err, es, EINVAL, "%s: not a socket address",
-			    u->text);
+		return set_errbuf(err, es, EINVAL, "%s: not a socket address",
+				  u->text);
 	if (n < 1 || n > CHAN_MAX)
-		return fail(err, es, EINVAL, "%d channels (1..%d)", n,
-			    CHAN_MAX);
+		return set_errbuf(err, es, EINVAL, "%d channels (1..%d)", n,
+				  CHAN_MAX);
 	for (int i = 0; i < n; i++) {
 		fds[i] = connect_one(u, timeout_ms, err, es);
 		if (fds[i] < 0) {
@@ -288,16 +278,17 @@ static int clear_stale(const char *path, char *err, size_t es, const char *text)
 	if (lstat(path, &st) < 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode))
-		return fail(err, es, EEXIST,
-			    "%s: %s exists and is not a socket", text, path);
+		return set_errbuf(err, es, EEXIST,
+				  "%s: %s exists and is not a socket", text,
+				  path);
 	len = unix_addr(path, &sa);
 	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX,
 			  1000);
 	if (fd >= 0) {
 		close(fd);
-		return fail(err, es, EADDRINUSE,
-			    "%s: another process is listening on %s", text,
-			    path);
+		return set_errbuf(err, es, EADDRINUSE,
+				  "%s: another process is listening on %s",
+				  text, path);
 	}
 	unlink(path);
 	return 0;
@@ -320,20 +311,20 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 			return r;
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			return fail(err, es, errno, "%s: socket: %s", u->text,
-				    errno_name(errno));
+			return set_errbuf(err, es, errno, "%s: socket: %s",
+					  u->text, errno_name(errno));
 		if (bind(fd, (struct sockaddr *)&sa, (socklen_t)len) < 0 ||
 		    listen(fd, CHAN_MAX) < 0) {
 			r = errno;
 			close(fd);
-			return fail(err, es, r, "%s: cannot listen: %s",
-				    u->text, errno_name(r));
+			return set_errbuf(err, es, r, "%s: cannot listen: %s",
+					  u->text, errno_name(r));
 		}
 		return fd;
 	}
 	if (u->kind != CHAN_TCP)
-		return fail(err, es, EINVAL, "%s: not a socket address",
-			    u->text);
+		return set_errbuf(err, es, EINVAL, "%s: not a socket address",
+				  u->text);
 	snprintf(port, sizeof(port), "%u", u->port);
 	/* No host: every address, v6 and v4 on one socket if possible. */
 	hints.ai_family = u->host[0] ? AF_UNSPEC : AF_INET6;
@@ -343,15 +334,15 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 		r = getaddrinfo(NULL, port, &hints, &ai);
 	}
 	if (r)
-		return fail(err, es, EADDRNOTAVAIL,
-			    "%s: cannot resolve '%s': %s", u->text, u->host,
-			    gai_strerror(r));
+		return set_errbuf(err, es, EADDRNOTAVAIL,
+				  "%s: cannot resolve '%s': %s", u->text,
+				  u->host, gai_strerror(r));
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = errno;
 		freeaddrinfo(ai);
-		return fail(err, es, r, "%s: socket: %s", u->text,
-			    errno_name(r));
+		return set_errbuf(err, es, r, "%s: socket: %s", u->text,
+				  errno_name(r));
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ai->ai_family == AF_INET6 && !u->host[0])
@@ -361,9 +352,10 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 		r = errno;
 		freeaddrinfo(ai);
 		close(fd);
-		return fail(err, es, r, "%s: cannot listen: %s%s", u->text,
-			    errno_name(r),
-			    r == EADDRINUSE ? " (the port is taken)" : "");
+		return set_errbuf(err, es, r, "%s: cannot listen: %s%s",
+				  u->text, errno_name(r),
+				  r == EADDRINUSE ? " (the port is taken)" :
+						    "");
 	}
 	freeaddrinfo(ai);
 	return fd;
@@ -392,13 +384,15 @@ int chan_accept(int lfd, int timeout_ms, char *err, size_t es)
 		n = poll(&p, 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
-		return fail(err, es, ETIMEDOUT, "no connection within %d ms",
-			    timeout_ms);
+		return set_errbuf(err, es, ETIMEDOUT,
+				  "no connection within %d ms", timeout_ms);
 	if (n < 0)
-		return fail(err, es, errno, "poll: %s", errno_name(errno));
+		return set_errbuf(err, es, errno, "poll: %s",
+				  errno_name(errno));
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
-		return fail(err, es, errno, "accept: %s", errno_name(errno));
+		return set_errbuf(err, es, errno, "accept: %s",
+				  errno_name(errno));
 	chan_tune(fd);
 	return fd;
 }
@@ -410,7 +404,8 @@ int chan_open_file(const char *path, bool write, char *err, size_t es)
 			 open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, es, errno, "cannot %s %s: %s",
-			    write ? "create" : "open", path, errno_name(errno));
+		return set_errbuf(err, es, errno, "cannot %s %s: %s",
+				  write ? "create" : "open", path,
+				  errno_name(errno));
 	return fd;
 }

@@ -21,28 +21,6 @@ const char *vfmig_version(void)
 		VFMIG_VERSION_PATCH);
 }
 
-const char *errno_name(int err)
-{
-	const char *n;
-
-	if (err < 0)
-		err = -err;
-	n = strerrorname_np(err);
-	return n ? n : "E?";
-}
-
-int set_errbuf(char *buf, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf && size) {
-		va_start(ap, fmt);
-		vsnprintf(buf, size, fmt, ap);
-		va_end(ap);
-	}
-	return err > 0 ? -err : err;
-}
-
 /* Append to a string buffer, truncating quietly (messages only). */
 static void appendf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

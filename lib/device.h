@@ -4,6 +4,7 @@
 #define VFMIG_LIB_DEVICE_H
 
 #include <stdint.h>
+#include "errors.h"
 #include "vfmig.h"
 
 /*
@@ -50,18 +51,11 @@ int device_new(const struct device_backend *be, void *priv, const char *name,
 void device_why(struct vfmig_device *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* "EINVAL" for EINVAL (the errno's symbolic name). */
-const char *errno_name(int err);
-
 /* "PRE_COPY" for VFMIG_STATE_PRE_COPY, as the kernel spells it. */
 const char *state_upper(int state);
 
 /* Whether @flags advertise @state. */
 int state_supported(uint32_t flags, int state);
-
-/* Write a message into a caller's buffer (NULL-safe); returns -err. */
-int set_errbuf(char *buf, size_t size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /* Backend constructors (dispatched by vfmig_device_open()). */
 int sim_device_open(const char *args, const struct vfmig_device_opts *opts,

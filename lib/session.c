@@ -228,3 +228,12 @@ void session_id(uint8_t id[16])
 					  (uint64_t)i * 131);
 	}
 }
+
+void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x)
+{
+	sum->raw_bytes += x->raw_bytes;
+	sum->wire_bytes += x->wire_bytes;
+	sum->precopy_bytes += x->precopy_bytes;
+	sum->stopcopy_bytes += x->stopcopy_bytes;
+	sum->frames += x->frames;
+}

@@ -41,4 +41,7 @@ void session_id(uint8_t id[16]);
 
 uint64_t now_ms(void);
 
+/* Add @x's byte and frame counts to @sum. */
+void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x);
+
 #endif

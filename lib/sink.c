@@ -1009,12 +1009,8 @@ int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
 	for (unsigned i = 0; k->d && i < k->ndev; i++) {
 		const struct vfmig_transfer *x = &k->d[i].t;
 
-		if (dev >= 0 && (unsigned)dev != i)
-			continue;
-		t->raw_bytes += x->raw_bytes;
-		t->precopy_bytes += x->precopy_bytes;
-		t->stopcopy_bytes += x->stopcopy_bytes;
-		t->frames += x->frames;
+		if (dev < 0 || (unsigned)dev == i)
+			transfer_add(t, x);
 	}
 	t->state = dev >= 0 ? vfmig_device_get_state(k->devs[dev]) : 0;
 	return 0;

@@ -1282,13 +1282,8 @@ int vfmig_source_transfer(const struct vfmig_source *src, int dev,
 	for (unsigned i = 0; s->d && i < s->ndev; i++) {
 		const struct vfmig_transfer *x = &s->d[i].t;
 
-		if (dev >= 0 && (unsigned)dev != i)
-			continue;
-		t->raw_bytes += x->raw_bytes;
-		t->wire_bytes += x->wire_bytes;
-		t->precopy_bytes += x->precopy_bytes;
-		t->stopcopy_bytes += x->stopcopy_bytes;
-		t->frames += x->frames;
+		if (dev < 0 || (unsigned)dev == i)
+			transfer_add(t, x);
 	}
 	t->state = dev >= 0 ? vfmig_device_get_state(s->devs[dev]) : 0;
 	return 0;

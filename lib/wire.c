@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "crc32c.h"
+#include "errors.h"
 #include "wire.h"
 
 static const char *const type_names[] = {
@@ -62,21 +63,6 @@ const char *wire_codec_name(unsigned codec)
 		return "zero";
 	}
 	return "unknown";
-}
-
-static int fail(char *err, size_t size, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t size, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && size) {
-		va_start(ap, fmt);
-		vsnprintf(err, size, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
 }
 
 /* --------------------------------------------------------- header */
@@ -149,12 +135,13 @@ static int check_data(const struct wire_hdr *h, const struct wire_limits *lim,
 	uint32_t need = 0;
 
 	if (h->flags & ~WIRE_FLAG_STOPCOPY)
-		return fail(err, es, -EPROTO,
-			    "DATA frame: unknown flags 0x%02x", h->flags);
+		return set_errbuf(err, es, -EPROTO,
+				  "DATA frame: unknown flags 0x%02x", h->flags);
 	if (h->device >= lim->ndevices)
-		return fail(err, es, -EPROTO,
-			    "DATA frame: device %u out of range (%u devices)",
-			    h->device, lim->ndevices);
+		return set_errbuf(
+			err, es, -EPROTO,
+			"DATA frame: device %u out of range (%u devices)",
+			h->device, lim->ndevices);
 	switch (h->codec) {
 	case WIRE_CODEC_RAW:
 		break;
@@ -165,22 +152,22 @@ static int check_data(const struct wire_hdr *h, const struct wire_limits *lim,
 		need = WIRE_CAP_ZERO;
 		break;
 	default:
-		return fail(err, es, -EPROTO, "DATA frame: unknown codec %u",
-			    h->codec);
+		return set_errbuf(err, es, -EPROTO,
+				  "DATA frame: unknown codec %u", h->codec);
 	}
 	if (need && !(lim->caps & need))
-		return fail(err, es, -EPROTO,
-			    "DATA frame: codec %s was not negotiated",
-			    wire_codec_name(h->codec));
+		return set_errbuf(err, es, -EPROTO,
+				  "DATA frame: codec %s was not negotiated",
+				  wire_codec_name(h->codec));
 	if (!h->raw_len || h->raw_len > lim->max_chunk)
-		return fail(err, es, -EPROTO,
-			    "DATA frame: raw length %u outside 1..%u",
-			    h->raw_len, lim->max_chunk);
+		return set_errbuf(err, es, -EPROTO,
+				  "DATA frame: raw length %u outside 1..%u",
+				  h->raw_len, lim->max_chunk);
 	if ((h->codec == WIRE_CODEC_RAW && h->enc_len != h->raw_len) ||
 	    (h->codec == WIRE_CODEC_ZERO && h->enc_len) ||
 	    (h->codec == WIRE_CODEC_ZSTD &&
 	     (!h->enc_len || h->enc_len >= h->raw_len)))
-		return fail(
+		return set_errbuf(
 			err, es, -EPROTO,
 			"DATA frame: encoded length %u is impossible for codec %s and raw length %u",
 			h->enc_len, wire_codec_name(h->codec), h->raw_len);
@@ -194,14 +181,15 @@ int wire_hdr_decode(const unsigned char *p, const struct wire_limits *lim,
 	const char *name;
 
 	if (magic != WIRE_MAGIC)
-		return fail(err, es, -EBADMSG,
-			    "bad magic 0x%08x: not a vfio-migrate stream",
-			    magic);
+		return set_errbuf(err, es, -EBADMSG,
+				  "bad magic 0x%08x: not a vfio-migrate stream",
+				  magic);
 	if (get_le32(p + 36) != crc32c(0, p, 36))
-		return fail(err, es, -EBADMSG, "frame header check failed");
+		return set_errbuf(err, es, -EBADMSG,
+				  "frame header check failed");
 	if (!zero_bytes(p + 25, 3) || !zero_bytes(p + 32, 4))
-		return fail(err, es, -EPROTO,
-			    "reserved frame header bytes set");
+		return set_errbuf(err, es, -EPROTO,
+				  "reserved frame header bytes set");
 	h->type = p[4];
 	h->flags = p[5];
 	h->device = get_le16(p + 6);
@@ -211,24 +199,28 @@ int wire_hdr_decode(const unsigned char *p, const struct wire_limits *lim,
 	h->codec = p[24];
 	h->crc = get_le32(p + 28);
 	if (h->type < 1 || h->type > WIRE_TYPE_MAX)
-		return fail(err, es, -EPROTO, "unknown frame type %u", h->type);
+		return set_errbuf(err, es, -EPROTO, "unknown frame type %u",
+				  h->type);
 	if (h->type == WIRE_DATA)
 		return check_data(h, lim, err, es);
 
 	name = wire_type_name(h->type);
 	if (h->flags || h->codec || h->seq || h->raw_len)
-		return fail(err, es, -EPROTO,
-			    "%s frame: fields reserved for DATA are set", name);
+		return set_errbuf(err, es, -EPROTO,
+				  "%s frame: fields reserved for DATA are set",
+				  name);
 	control_len(h->type, &min, &max);
 	if (h->enc_len < min || h->enc_len > max)
-		return fail(err, es, -EPROTO,
-			    "%s frame: payload of %u bytes, expected %u..%u",
-			    name, h->enc_len, min, max);
+		return set_errbuf(
+			err, es, -EPROTO,
+			"%s frame: payload of %u bytes, expected %u..%u", name,
+			h->enc_len, min, max);
 	if (per_device(h->type) ? h->device >= lim->ndevices :
 				  h->device != WIRE_NO_DEVICE)
-		return fail(err, es, -EPROTO,
-			    "%s frame: device %u out of range (%u devices)",
-			    name, h->device, lim->ndevices);
+		return set_errbuf(
+			err, es, -EPROTO,
+			"%s frame: device %u out of range (%u devices)", name,
+			h->device, lim->ndevices);
 	return 0;
 }
 
@@ -252,8 +244,9 @@ int wire_payload_check(const struct wire_hdr *h, const void *payload, char *err,
 		       size_t es)
 {
 	if (crc32c(0, payload, h->enc_len) != h->crc)
-		return fail(err, es, -EBADMSG, "%s frame: payload check failed",
-			    wire_type_name(h->type));
+		return set_errbuf(err, es, -EBADMSG,
+				  "%s frame: payload check failed",
+				  wire_type_name(h->type));
 	return 0;
 }
 
@@ -275,7 +268,7 @@ int wire_hello_decode(const unsigned char *p, uint32_t len,
 		      struct wire_hello *m, char *err, size_t es)
 {
 	if (len != WIRE_HELLO_LEN)
-		return fail(err, es, -EPROTO, "HELLO: %u bytes", len);
+		return set_errbuf(err, es, -EPROTO, "HELLO: %u bytes", len);
 	m->major = get_le16(p);
 	m->minor = get_le16(p + 2);
 	m->caps = get_le32(p + 4);
@@ -285,10 +278,10 @@ int wire_hello_decode(const unsigned char *p, uint32_t len,
 	m->max_chunk = get_le32(p + 28);
 	/* Reserved bytes are ignored: a later minor version may use them. */
 	if (!m->nchannels || m->channel >= m->nchannels)
-		return fail(err, es, -EPROTO, "HELLO: channel %u of %u",
-			    m->channel, m->nchannels);
+		return set_errbuf(err, es, -EPROTO, "HELLO: channel %u of %u",
+				  m->channel, m->nchannels);
 	if (!m->max_chunk)
-		return fail(err, es, -EPROTO, "HELLO: chunk size 0");
+		return set_errbuf(err, es, -EPROTO, "HELLO: chunk size 0");
 	return 0;
 }
 
@@ -305,23 +298,24 @@ int wire_accept_decode(const unsigned char *p, uint32_t len,
 		       struct wire_accept *m, char *err, size_t es)
 {
 	if (len != WIRE_ACCEPT_LEN)
-		return fail(err, es, -EPROTO, "ACCEPT: %u bytes", len);
+		return set_errbuf(err, es, -EPROTO, "ACCEPT: %u bytes", len);
 	m->major = get_le16(p);
 	m->minor = get_le16(p + 2);
 	m->caps = get_le32(p + 4);
 	m->max_chunk = get_le32(p + 8);
 	if (m->major != WIRE_VERSION_MAJOR)
-		return fail(err, es, -EPROTO,
-			    "ACCEPT: version %u.%u, this side speaks %u.x",
-			    m->major, m->minor, WIRE_VERSION_MAJOR);
+		return set_errbuf(
+			err, es, -EPROTO,
+			"ACCEPT: version %u.%u, this side speaks %u.x",
+			m->major, m->minor, WIRE_VERSION_MAJOR);
 	if (m->caps & ~WIRE_CAPS_KNOWN)
-		return fail(err, es, -EPROTO,
-			    "ACCEPT: grants unknown capabilities 0x%x",
-			    m->caps & ~WIRE_CAPS_KNOWN);
+		return set_errbuf(err, es, -EPROTO,
+				  "ACCEPT: grants unknown capabilities 0x%x",
+				  m->caps & ~WIRE_CAPS_KNOWN);
 	if (!m->max_chunk || m->max_chunk > WIRE_MAX_CHUNK)
-		return fail(err, es, -EPROTO,
-			    "ACCEPT: chunk size %u outside 1..%u", m->max_chunk,
-			    WIRE_MAX_CHUNK);
+		return set_errbuf(err, es, -EPROTO,
+				  "ACCEPT: chunk size %u outside 1..%u",
+				  m->max_chunk, WIRE_MAX_CHUNK);
 	return 0;
 }
 
@@ -334,12 +328,15 @@ int wire_negotiate(const struct wire_hello *h, uint32_t our_caps,
 		   uint32_t our_max_chunk, struct wire_accept *out, char *why,
 		   size_t ws)
 {
-	if (h->major != WIRE_VERSION_MAJOR)
-		return fail(
-			why, ws, WIRE_E_VERSION,
+	if (h->major != WIRE_VERSION_MAJOR) {
+		/* a protocol code for the REJECT, not an errno */
+		set_errbuf(
+			why, ws, EPROTONOSUPPORT,
 			"unsupported stream version %u.%u: this side speaks %u.0 to %u.%u",
 			h->major, h->minor, WIRE_VERSION_MAJOR,
 			WIRE_VERSION_MAJOR, WIRE_VERSION_MINOR);
+		return WIRE_E_VERSION;
+	}
 	out->major = WIRE_VERSION_MAJOR;
 	out->minor = min16(h->minor, WIRE_VERSION_MINOR);
 	out->caps = h->caps & our_caps & WIRE_CAPS_KNOWN;
@@ -366,10 +363,10 @@ int wire_text_decode(const unsigned char *p, uint32_t len, uint32_t *code,
 	uint32_t n;
 
 	if (len < 4 || len - 4 > WIRE_MAX_TEXT)
-		return fail(err, es, -EPROTO, "message of %u bytes", len);
+		return set_errbuf(err, es, -EPROTO, "message of %u bytes", len);
 	*code = get_le32(p);
 	if (*code > WIRE_CODE_MAX)
-		return fail(err, es, -EPROTO, "unknown code %u", *code);
+		return set_errbuf(err, es, -EPROTO, "unknown code %u", *code);
 	n = len - 4;
 	if (ts) {
 		if (n >= ts)
@@ -453,26 +450,28 @@ int wire_manifest_decode(const unsigned char *p, uint32_t len,
 	uint32_t n, off = 4;
 
 	if (len < 4)
-		return fail(err, es, -EPROTO, "MANIFEST: %u bytes", len);
+		return set_errbuf(err, es, -EPROTO, "MANIFEST: %u bytes", len);
 	n = get_le16(p);
 	if (!n || n > WIRE_MAX_DEVICES)
-		return fail(err, es, -EPROTO, "MANIFEST: %u devices (1..%u)", n,
-			    WIRE_MAX_DEVICES);
+		return set_errbuf(err, es, -EPROTO,
+				  "MANIFEST: %u devices (1..%u)", n,
+				  WIRE_MAX_DEVICES);
 	for (uint32_t i = 0; i < n; i++) {
 		if (get_str(p, len, &off, d[i].name, WIRE_MAX_NAME, false) ||
 		    get_str(p, len, &off, d[i].kind, WIRE_MAX_KIND, false) ||
 		    get_str(p, len, &off, d[i].ident, WIRE_MAX_IDENT, true) ||
 		    len - off < 16)
-			return fail(err, es, -EPROTO,
-				    "MANIFEST: device %u is malformed", i);
+			return set_errbuf(err, es, -EPROTO,
+					  "MANIFEST: device %u is malformed",
+					  i);
 		d[i].flags = get_le32(p + off);
 		d[i].size = get_le64(p + off + 8);
 		off += 16;
 	}
 	if (off != len)
-		return fail(err, es, -EPROTO,
-			    "MANIFEST: %u bytes after the last device",
-			    len - off);
+		return set_errbuf(err, es, -EPROTO,
+				  "MANIFEST: %u bytes after the last device",
+				  len - off);
 	return (int)n;
 }
 
@@ -485,7 +484,7 @@ int wire_count_decode(const unsigned char *p, uint32_t len, uint64_t *v,
 		      char *err, size_t es)
 {
 	if (len != WIRE_COUNT_LEN)
-		return fail(err, es, -EPROTO, "count of %u bytes", len);
+		return set_errbuf(err, es, -EPROTO, "count of %u bytes", len);
 	*v = get_le64(p);
 	return 0;
 }
@@ -502,14 +501,15 @@ int wire_device_end_decode(const unsigned char *p, uint32_t len,
 			   struct wire_device_end *m, char *err, size_t es)
 {
 	if (len != WIRE_DEVICE_END_LEN)
-		return fail(err, es, -EPROTO, "DEVICE_END: %u bytes", len);
+		return set_errbuf(err, es, -EPROTO, "DEVICE_END: %u bytes",
+				  len);
 	m->raw_bytes = get_le64(p);
 	m->frames = get_le64(p + 8);
 	m->crc = get_le32(p + 16);
 	if (m->frames > m->raw_bytes)
-		return fail(err, es, -EPROTO,
-			    "DEVICE_END: %llu frames for %llu bytes",
-			    (unsigned long long)m->frames,
-			    (unsigned long long)m->raw_bytes);
+		return set_errbuf(err, es, -EPROTO,
+				  "DEVICE_END: %llu frames for %llu bytes",
+				  (unsigned long long)m->frames,
+				  (unsigned long long)m->raw_bytes);
 	return 0;
 }

@@ -37,12 +37,9 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	vfmig_sink_transfer(k, -1, &r.total);
 	for (unsigned i = 0; i < a.ndev; i++)
 		vfmig_sink_transfer(k, (int)i, &r.dev[i]);
-	if (r.ret)
-		err_msg("%s", r.error);
-	mig_report(&a, devs, &r);
+	ret = mig_finish(&a, devs, &r);
 	vfmig_sink_free(k);
-	mig_close(devs, a.ndev);
-	return r.ret ? EXIT_FAILED : EXIT_OK;
+	return ret;
 }
 
 int cmd_recv(int argc, char **argv)

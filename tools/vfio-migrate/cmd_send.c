@@ -33,12 +33,9 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	vfmig_source_transfer(s, -1, &r.total);
 	for (unsigned i = 0; i < a.ndev; i++)
 		vfmig_source_transfer(s, (int)i, &r.dev[i]);
-	if (r.ret)
-		err_msg("%s", r.error);
-	mig_report(&a, devs, &r);
+	ret = mig_finish(&a, devs, &r);
 	vfmig_source_free(s);
-	mig_close(devs, a.ndev);
-	return r.ret ? EXIT_FAILED : EXIT_OK;
+	return ret;
 }
 
 int cmd_send(int argc, char **argv)

@@ -406,3 +406,13 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_close_object(&p);
 	pr_end(&p);
 }
+
+int mig_finish(const struct mig_args *a, struct vfmig_device **devs,
+	       const struct mig_result *r)
+{
+	if (r->ret)
+		err_msg("%s", r->error);
+	mig_report(a, devs, r);
+	mig_close(devs, a->ndev);
+	return r->ret ? EXIT_FAILED : EXIT_OK;
+}

@@ -42,5 +42,8 @@ struct mig_result {
 };
 void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		const struct mig_result *r);
+/* Say why it failed, print the report, close the devices: exit status. */
+int mig_finish(const struct mig_args *a, struct vfmig_device **devs,
+	       const struct mig_result *r);
 
 #endif
