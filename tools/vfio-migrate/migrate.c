@@ -193,6 +193,11 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			a->spec[a->ndev++] = optarg;
 			break;
 		case 'c':
+			if (mode >= MIG_SAVE) {
+				err_msg("%s: -c does not apply: a file is one channel",
+					mode_name[mode]);
+				return EXIT_USAGE;
+			}
 			if (num_arg("-c", optarg, 1, 64, &n))
 				return EXIT_USAGE;
 			a->o.channels = (unsigned)n;
