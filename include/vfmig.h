@@ -221,7 +221,8 @@ struct vfmig_stream_opts {
 	unsigned channels; /* tcp/unix connections; 0: 1 */
 	enum vfmig_codec codec; /* source: default zstd */
 	int level; /* zstd level, negative for fast modes; 0: 1 */
-	uint32_t chunk; /* bytes per frame; 0: 1 MiB */
+	uint32_t chunk; /* bytes per frame; 0: 4 MiB, less when memory is
+			 * short for two buffers per device */
 	uint64_t memory; /* buffer pool bound; 0: 64 MiB */
 	unsigned workers; /* codec threads; 0: one per CPU */
 	uint64_t max_bandwidth; /* source: wire bytes/s; 0: unlimited */

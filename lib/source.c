@@ -29,7 +29,8 @@
 #include "session.h"
 #include "workers.h"
 
-#define DEFAULT_CHUNK (1u << 20)
+#define MAX_DEFAULT_CHUNK (4u << 20)
+#define MIN_DEFAULT_CHUNK (64u << 10)
 #define DEFAULT_MEMORY (64ull << 20)
 #define DEFAULT_TIMEOUT_MS 30000
 #define PRECOPY_POLL_MS 5 /* re-read after "no data now" */
@@ -912,10 +913,18 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	memcpy(&s->o, opts,
 	       opts->size < sizeof(s->o) ? opts->size : sizeof(s->o));
 	s->o.size = sizeof(s->o);
-	if (!s->o.chunk)
-		s->o.chunk = DEFAULT_CHUNK;
 	if (!s->o.memory)
 		s->o.memory = DEFAULT_MEMORY;
+	if (!s->o.chunk) {
+		/* Big chunks cost less per byte (measured: 4 MiB moves fb
+		 * data a sixth faster than 1 MiB here), but the pool must
+		 * keep two buffers per device in flight. */
+		s->o.chunk = MAX_DEFAULT_CHUNK;
+		while (s->o.chunk > MIN_DEFAULT_CHUNK &&
+		       s->o.memory / (s->o.chunk + codec_bound(s->o.chunk)) <
+			       2ull * ndev + 2)
+			s->o.chunk /= 2;
+	}
 	if (!s->o.timeout_ms)
 		s->o.timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (!s->o.level)

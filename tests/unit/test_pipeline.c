@@ -240,11 +240,15 @@ Test(pipeline, fds_handed_over_and_bandwidth_cap, .timeout = 60)
 {
 	struct vfmig_device *a = open_ok("sim:size=4M,pattern=random,seed=8");
 	struct vfmig_device *b = open_ok("sim:size=4M,pattern=fb");
-	struct vfmig_stream_opts so = { .size = sizeof(so),
-					.codec = VFMIG_CODEC_NONE,
-					.workers = 1,
-					.timeout_ms = 10000,
-					.max_bandwidth = 16 << 20 };
+	struct vfmig_stream_opts so = {
+		.size = sizeof(so),
+		.codec = VFMIG_CODEC_NONE,
+		.workers = 1,
+		.timeout_ms = 10000,
+		/* 1 MiB chunks: the bucket passes one chunk at once */
+		.chunk = 1 << 20,
+		.max_bandwidth = 16 << 20
+	};
 	struct vfmig_stream_opts ko = { .size = sizeof(ko),
 					.workers = 1,
 					.timeout_ms = 10000 };

@@ -61,7 +61,8 @@ static void usage(FILE *f, enum mig_mode m)
 		"\nCommon options:\n"
 		"  -d, --device DEV       a device (see 'vfio-migrate info -h'); repeat for more\n"
 		"      --memory SIZE      buffer memory bound (default 64M)\n"
-		"      --chunk SIZE       bytes per frame (default 1M; send, save)\n"
+		"      --chunk SIZE       bytes per frame (default 4M, less when --memory is\n"
+		"                         short for two buffers per device; send, save)\n"
 		"      --workers N        codec threads (default: one per CPU)\n"
 		"      --timeout S        a peer silent this long fails the migration (default 30)\n"
 		"  -j, --json             a JSON report on stdout at the end\n"
@@ -381,7 +382,7 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_bytes(&p, "transferred", "transferred", r->total.raw_bytes);
 	if (r->have_wire) {
 		pr_bytes(&p, "wire-bytes", "on the wire", r->total.wire_bytes);
-		pr_double(&p, "ratio", "wire/raw", ratio(&r->total), 4);
+		pr_double(&p, "ratio", "wire/raw", ratio(&r->total), 6);
 	}
 	pr_u64(&p, "throughput", "throughput (B/s)",
 	       secs > 0 ? (uint64_t)((double)r->total.raw_bytes / secs) : 0);
