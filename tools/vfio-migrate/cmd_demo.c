@@ -82,7 +82,7 @@ int cmd_demo(int argc, char **argv)
 		printf("Usage: %s demo\n\n"
 		       "Migrate four simulated 256 MiB devices (framebuffer-like content,\n"
 		       "dirtying 32 MiB/s) from a source process to a destination process\n"
-		       "over two loopback TCP channels with pre-copy and zstd, and compare\n"
+		       "over two loopback TCP channels with pre-copy and zstd:-1, and compare\n"
 		       "the state hashes on both sides.\n",
 		       prog);
 		return EXIT_OK;
@@ -127,14 +127,14 @@ int cmd_demo(int argc, char **argv)
 					  .uri = a.uri,
 					  .channels = 2,
 					  .codec = VFMIG_CODEC_ZSTD,
-					  .level = 1,
+					  .level = -1,
 					  .precopy = 1,
 					  .progress = mig_progress,
 					  .progress_arg = &a,
 					  .interval_ms = 200 };
 	printf("destination  process %d, listening on 127.0.0.1:%d\n", (int)pid,
 	       port);
-	printf("source       process %d: 4 x sim:size=256M,pattern=fb,dirty=32M/s; 2 channels, zstd:1\n\n",
+	printf("source       process %d: 4 x sim:size=256M,pattern=fb,dirty=32M/s; 2 channels, zstd:-1\n\n",
 	       (int)getpid());
 	fflush(stdout);
 	if (mig_open(&a, devs)) {
