@@ -938,6 +938,8 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	}
 	s->devs = devs;
 	s->ndev = ndev;
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		s->c[i].fd = -1;
 	*out = src;
 	return 0;
 }

@@ -292,3 +292,33 @@ Test(pipeline, fds_handed_over_and_bandwidth_cap, .timeout = 60)
 	vfmig_device_close(a);
 	vfmig_device_close(b);
 }
+
+Test(pipeline, a_refused_connection_closes_nothing_of_the_callers,
+     .timeout = 30)
+{
+	struct vfmig_device *a = open_ok("sim:size=64K");
+	struct vfmig_stream_opts o = { .size = sizeof(o),
+				       .channels = 3,
+				       .timeout_ms = 2000 };
+	struct vfmig_source *s;
+	int keep[3];
+
+	/* fds 0..2 and a few more must survive a failed run */
+	for (int i = 0; i < 3; i++)
+		keep[i] = open("/dev/null", O_RDONLY);
+	o.uri = "unix:/nonexistent/vfmig.sock";
+	cr_assert_eq(vfmig_source_new(&a, 1, &o, &s), 0);
+	cr_expect_eq(vfmig_source_run(s), -ENOENT);
+	cr_expect(strstr(vfmig_source_strerror(s), "nobody is listening"), "%s",
+		  vfmig_source_strerror(s));
+	for (int fd = 0; fd < 3; fd++)
+		cr_expect_neq(fcntl(fd, F_GETFD), -1, "fd %d was closed", fd);
+	for (int i = 0; i < 3; i++) {
+		cr_expect_neq(fcntl(keep[i], F_GETFD), -1, "fd %d was closed",
+			      keep[i]);
+		close(keep[i]);
+	}
+	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_RUNNING);
+	vfmig_source_free(s);
+	vfmig_device_close(a);
+}
