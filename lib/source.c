@@ -463,15 +463,22 @@ static void dispatch(struct sdev *d)
 /* ---------------------------------------------------------- reading */
 
 static void read_done(struct ring_op *op, int res);
+static void maybe_switch(struct src *s);
 
 static void start_read(struct sdev *d)
 {
 	struct src *s = d->s;
 	struct io_uring_sqe *sqe;
 
-	if (d->reading || d->eof || s->stop || (s->switching && !d->stopcopy) ||
-	    (!d->precopy && !d->stopcopy))
+	if (d->reading || d->eof || s->stop || (!d->precopy && !d->stopcopy))
 		return;
+	/* Switching over: no new pre-copy read.  Whatever brought us here
+	 * (a read that beat its cancel, a retry timer, a freed buffer),
+	 * the switch may be able to go on now. */
+	if (s->switching && !d->stopcopy) {
+		maybe_switch(s);
+		return;
+	}
 	if (!d->cur) {
 		d->cur = slot_get(s);
 		if (!d->cur) {
@@ -506,8 +513,6 @@ static void timer_done(struct ring_op *op, int res)
 	(void)res;
 	start_read(d);
 }
-
-static void maybe_switch(struct src *s);
 
 /*
  * Pre-copy control, every PRECOPY_POLL_MS whatever the reads do (a read
