@@ -30,7 +30,7 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread -fPIC -Iinclude -Ilib \
 	$(WARNINGS) $(WERROR)
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-LDLIBS := -pthread -lzstd -luring
+LDLIBS := -pthread -lzstd -luring -lm
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/vfio-migrate/*.c))

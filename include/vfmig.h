@@ -292,6 +292,83 @@ uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k);
 unsigned vfmig_sink_channels(const struct vfmig_sink *k);
 void vfmig_sink_free(struct vfmig_sink *k);
 
+/* ---------------------------------------------------------------- stats */
+
+/*
+ * The downtime estimator (Documentation/stats.md): what is left to move at
+ * switchover, RAM and devices, against the bandwidth, gives the expected
+ * downtime.  Device size reports are untrusted and checked.  A stats handle
+ * is fed from one thread.
+ */
+enum vfmig_verdict {
+	VFMIG_VERDICT_READY = 0, /* expected downtime within the limit */
+	VFMIG_VERDICT_CONVERGING = 1, /* remaining shrinks */
+	VFMIG_VERDICT_STALLED = 2, /* remaining holds */
+	VFMIG_VERDICT_DIVERGING = 3, /* remaining grows, or dirtying outruns
+				      * the bandwidth */
+};
+/* "ready", "converging", "stalled", "diverging" */
+const char *vfmig_verdict_name(int verdict);
+
+enum vfmig_ratio_source {
+	VFMIG_RATIO_ASSUMED = 0, /* no history: 1 */
+	VFMIG_RATIO_MEASURED = 1, /* wire/raw of the bytes moved so far */
+	VFMIG_RATIO_GIVEN = 2, /* set by the caller */
+};
+/* "assumed", "measured", "given" */
+const char *vfmig_ratio_source_name(int source);
+
+struct vfmig_stats_opts {
+	size_t size; /* sizeof(struct vfmig_stats_opts) */
+	unsigned ndev;
+	uint64_t bandwidth; /* switchover bandwidth, bytes/s; 0: measured */
+	double ratio; /* wire/raw for every device; 0: measured or assumed */
+	uint64_t fixed_cost_ms; /* added once: transitions, loads */
+	uint64_t downtime_limit_ms; /* 0: 300 */
+};
+
+struct vfmig_stats;
+
+int vfmig_stats_new(const struct vfmig_stats_opts *opts,
+		    struct vfmig_stats **out);
+void vfmig_stats_free(struct vfmig_stats *s);
+
+/* RAM the VMM still has to send, and how fast it dirties (bytes/s). */
+int vfmig_stats_set_ram(struct vfmig_stats *s, uint64_t pending,
+			uint64_t dirty_rate);
+/*
+ * A device driver's report of the bytes STOP_COPY would produce now
+ * (untrusted: implausible values and sudden jumps are replaced by the last
+ * good value and the device is flagged), and its dirty rate (bytes/s).
+ */
+int vfmig_stats_set_device(struct vfmig_stats *s, unsigned dev,
+			   uint64_t stopcopy_bytes, uint64_t dirty_rate);
+/* Bytes of @dev moved so far (device stream, and on the wire). */
+int vfmig_stats_moved(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		      uint64_t wire);
+/* Wire bytes sent so far at @now_ms: the measured bandwidth's samples. */
+int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms,
+		     uint64_t wire_bytes);
+
+struct vfmig_estimate {
+	size_t size; /* sizeof(struct vfmig_estimate), set by the caller */
+	uint64_t expected_downtime_ms;
+	uint64_t remaining; /* raw bytes left: RAM and devices */
+	uint64_t recommended_limit_ms; /* smallest limit that converges now */
+	uint64_t bandwidth; /* bytes/s used; 0 when unknown */
+	int verdict; /* enum vfmig_verdict */
+	int ratio_source; /* the weakest among the devices */
+	unsigned untrusted; /* devices whose size report was replaced */
+};
+
+/* The estimate now.  -EAGAIN when no bandwidth is known yet. */
+int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *e);
+/* One device's figures: pending bytes, ratio used and its source, and
+ * whether its size report is untrusted. */
+int vfmig_stats_device(const struct vfmig_stats *s, unsigned dev,
+		       uint64_t *pending, double *ratio, int *ratio_source,
+		       int *untrusted);
+
 /* A 64-bit hash of a buffer (the hash used for device state hashes). */
 uint64_t vfmig_hash64(const void *buf, size_t len, uint64_t seed);
 

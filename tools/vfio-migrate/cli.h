@@ -19,6 +19,7 @@ int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* "vfio-migrate: <message>" on stderr. */

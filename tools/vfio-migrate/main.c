@@ -76,6 +76,7 @@ static void usage(FILE *f)
 		"  save   save devices' state to a file\n"
 		"  load   load devices' state from a file\n"
 		"  info   show a device's migration capabilities, state and sizes\n"
+		"  estimate  the expected downtime of a planned migration\n"
 		"  demo   migrate a simulated device locally and compare state hashes\n"
 		"\n"
 		"'%s COMMAND -h' describes a command; vfio-migrate(8) has the details.\n",
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "send", cmd_send }, { "recv", cmd_recv },
 		{ "save", cmd_save }, { "load", cmd_load },
-		{ "info", cmd_info }, { "demo", cmd_demo },
+		{ "info", cmd_info }, { "estimate", cmd_estimate },
+		{ "demo", cmd_demo },
 	};
 
 	/* Writes to a closed pipe or socket are errors we report. */

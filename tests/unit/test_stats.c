@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The downtime estimator: the model's figures and untrusted inputs. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+
+#include "vfmig.h"
+
+#define GiB (1ull << 30)
+#define MiB (1ull << 20)
+
+static struct vfmig_stats *stats(unsigned ndev, uint64_t bw, double ratio)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o), .ndev = ndev,
+				      .bandwidth = bw, .ratio = ratio };
+	struct vfmig_stats *s;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	return s;
+}
+
+static struct vfmig_estimate est(struct vfmig_stats *s)
+{
+	struct vfmig_estimate e = { .size = sizeof(e) };
+
+	cr_assert_eq(vfmig_stats_estimate(s, &e), 0);
+	return e;
+}
+
+Test(stats, worked_example_1910_ms)
+{
+	/* 1.91 GiB of device stop-copy data at 1 GiB/s, no RAM, no fixed
+	 * costs: 1910 ms (Documentation/stats.md) */
+	struct vfmig_stats *s = stats(1, GiB, 0);
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_set_device(s, 0, 2050846884, 0), 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 1910);
+	cr_expect_eq(e.remaining, 2050846884);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_ASSUMED, "no history: ratio 1");
+	cr_expect_eq(e.recommended_limit_ms, 2110);
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING);
+	vfmig_stats_free(s);
+}
+
+Test(stats, ram_ratio_fixed_costs)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o), .ndev = 2,
+				      .bandwidth = 100 * MiB, .fixed_cost_ms = 40,
+				      .downtime_limit_ms = 1000 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+	double r;
+	int src;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_ram(s, 50 * MiB, 0);
+	vfmig_stats_set_device(s, 0, 200 * MiB, 0);
+	vfmig_stats_set_device(s, 1, 100 * MiB, 0);
+	/* device 0 moved at wire/raw 0.25: its stop-copy costs a quarter */
+	vfmig_stats_moved(s, 0, 400 * MiB, 100 * MiB);
+	e = est(s);
+	/* 40 + (50 + 200 * 0.25 + 100 * 1) MiB / 100 MiB/s = 40 + 2000 ms */
+	cr_expect_eq(e.expected_downtime_ms, 2040);
+	cr_expect_eq(e.remaining, 350 * MiB);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_ASSUMED, "device 1 has none");
+	cr_assert_eq(vfmig_stats_device(s, 0, NULL, &r, &src, NULL), 0);
+	cr_expect(r == 0.25 && src == VFMIG_RATIO_MEASURED);
+	vfmig_stats_free(s);
+
+	/* a given ratio applies to every device */
+	s = stats(1, 100 * MiB, 0.5);
+	vfmig_stats_set_device(s, 0, 100 * MiB, 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 500);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_GIVEN);
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING);
+	vfmig_stats_free(s);
+}
+
+Test(stats, measured_bandwidth)
+{
+	struct vfmig_stats *s = stats(1, 0, 0);
+	struct vfmig_estimate e = { .size = sizeof(e) };
+
+	vfmig_stats_set_device(s, 0, 100 * MiB, 0);
+	cr_expect_eq(vfmig_stats_estimate(s, &e), -EAGAIN, "no bandwidth yet");
+	cr_expect_eq(e.remaining, 100 * MiB, "remaining is known anyway");
+	vfmig_stats_wire(s, 1000, 0);
+	vfmig_stats_wire(s, 1500, 100 * MiB);
+	vfmig_stats_wire(s, 2000, 200 * MiB);
+	e = est(s);
+	cr_expect_eq(e.bandwidth, 200 * MiB);
+	cr_expect_eq(e.expected_downtime_ms, 500);
+	vfmig_stats_free(s);
+}
+
+Test(stats, garbage_size_reports)
+{
+	struct vfmig_stats *s = stats(1, GiB, 0);
+	struct vfmig_estimate e;
+	uint64_t p;
+	int untrusted;
+
+	/* 2^64-1 before any good value: flagged, and no absurd figure */
+	vfmig_stats_set_device(s, 0, UINT64_MAX, 0);
+	e = est(s);
+	cr_expect_eq(e.untrusted, 1);
+	cr_expect_eq(e.expected_downtime_ms, 0);
+	/* what the device streamed is the fallback measure of its size */
+	vfmig_stats_moved(s, 0, 512 * MiB, 512 * MiB);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 500);
+	/* a good value, then garbage: the good one stays */
+	vfmig_stats_set_device(s, 0, 256 * MiB, 0);
+	vfmig_stats_set_device(s, 0, UINT64_MAX, 0);
+	vfmig_stats_device(s, 0, &p, NULL, NULL, &untrusted);
+	cr_expect_eq(p, 256 * MiB);
+	cr_expect(untrusted);
+	/* a jump by more than 16x at once is not believed ... */
+	vfmig_stats_set_device(s, 0, 100 * GiB, 0);
+	vfmig_stats_device(s, 0, &p, NULL, NULL, NULL);
+	cr_expect_eq(p, 256 * MiB);
+	/* ... but shrinking (data was sent) and small steps are */
+	vfmig_stats_set_device(s, 0, 0, 0);
+	vfmig_stats_device(s, 0, &p, NULL, NULL, NULL);
+	cr_expect_eq(p, 0);
+	vfmig_stats_set_device(s, 0, 32 * MiB, 0);
+	vfmig_stats_device(s, 0, &p, NULL, NULL, NULL);
+	cr_expect_eq(p, 32 * MiB);
+	vfmig_stats_free(s);
+}
+
+Test(stats, saturation_and_bounds)
+{
+	struct vfmig_stats *s = stats(3, 1, 0); /* 1 byte/s */
+	struct vfmig_estimate e;
+
+	vfmig_stats_set_ram(s, UINT64_MAX, UINT64_MAX);
+	for (unsigned i = 0; i < 3; i++)
+		vfmig_stats_set_device(s, i, 1ull << 46, UINT64_MAX);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 1000000000000ull,
+		     "bounded, not wrapped");
+	cr_expect_geq(e.remaining, 1ull << 46);
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_DIVERGING);
+	vfmig_stats_free(s);
+	cr_expect_eq(vfmig_stats_set_device(NULL, 0, 0, 0), -EINVAL);
+	s = stats(1, GiB, 0);
+	cr_expect_eq(vfmig_stats_set_device(s, 1, 0, 0), -EINVAL);
+	vfmig_stats_free(s);
+	vfmig_stats_free(NULL);
+	struct vfmig_stats_opts bad = { .size = sizeof(bad), .ndev = 1, .ratio = -1 };
+	cr_expect_eq(vfmig_stats_new(&bad, &s), -EINVAL);
+}
+
+Test(stats, verdicts_follow_the_trend)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o), .ndev = 1,
+				      .bandwidth = 100 * MiB,
+				      .downtime_limit_ms = 300 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	/* shrinking: converging, then ready under the limit */
+	uint64_t sizes[] = { 800, 600, 400, 200, 20 };
+	for (unsigned i = 0; i < 5; i++) {
+		vfmig_stats_set_device(s, 0, sizes[i] * MiB, 10 * MiB);
+		e = est(s);
+	}
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_READY, "%s",
+		     vfmig_verdict_name(e.verdict));
+	vfmig_stats_free(s);
+
+	/* holding: stalled */
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	for (unsigned i = 0; i < 6; i++) {
+		vfmig_stats_set_device(s, 0, 500 * MiB, 10 * MiB);
+		e = est(s);
+	}
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_STALLED, "%s",
+		     vfmig_verdict_name(e.verdict));
+	cr_expect_eq(e.recommended_limit_ms, 5500);
+	vfmig_stats_free(s);
+
+	/* growing, and dirtying faster than the link: diverging */
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		vfmig_stats_set_device(s, 0, (500 + 100 * i) * MiB, 10 * MiB);
+		e = est(s);
+	}
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_DIVERGING);
+	vfmig_stats_set_ram(s, 0, 200 * MiB);
+	e = est(s);
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_DIVERGING);
+	cr_expect_str_eq(vfmig_verdict_name(VFMIG_VERDICT_STALLED), "stalled");
+	cr_expect_str_eq(vfmig_ratio_source_name(VFMIG_RATIO_GIVEN), "given");
+	vfmig_stats_free(s);
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vfio-migrate estimate: the downtime model without a migration. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "print.h"
+
+#define MAX_DEV 64
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s estimate --ram-pending B [--ram-dirty-rate R] --device-pending B[,B...]\n"
+		"          --bandwidth RATE [--ratio R] [--fixed-cost MS] [--downtime-limit MS] [-j]\n"
+		"\nThe expected downtime of a migration switching over now, the bytes left,\n"
+		"a verdict and the smallest downtime limit that holds (Documentation/stats.md).\n\n"
+		"  --ram-pending B        RAM still to send (default 0)\n"
+		"  --ram-dirty-rate R     how fast the guest dirties RAM, e.g. 200M/s\n"
+		"  --device-pending B,..  each device's stop-copy bytes, e.g. 1.91GiB,512M\n"
+		"  --bandwidth RATE       switchover bandwidth, e.g. 1GiB/s or 10Gbit\n"
+		"  --ratio R              wire/raw after compression (default 1: unknown)\n"
+		"  --fixed-cost MS        transitions and loads (default 0)\n"
+		"  --downtime-limit MS    the limit to judge against (default 300)\n"
+		"  -j, --json             one JSON object\n",
+		prog);
+}
+
+enum { O_RAM = 256, O_RDIRTY, O_DEV, O_BW, O_RATIO, O_FIXED, O_LIMIT };
+
+static int size_opt(const char *name, const char *v, uint64_t *out, bool rate)
+{
+	char err[256];
+	int ret = rate ? vfmig_parse_rate(v, out, err, sizeof(err)) :
+			 vfmig_parse_size(v, out, err, sizeof(err));
+
+	if (ret < 0)
+		err_msg("estimate: %s: %s", name, err);
+	return ret;
+}
+
+static int ms_opt(const char *name, const char *v, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	if (errno || end == v || *end || *v == '-') {
+		err_msg("estimate: %s: bad value '%s' (milliseconds)", name, v);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ram-pending", required_argument, NULL, O_RAM },
+		{ "ram-dirty-rate", required_argument, NULL, O_RDIRTY },
+		{ "device-pending", required_argument, NULL, O_DEV },
+		{ "bandwidth", required_argument, NULL, O_BW },
+		{ "ratio", required_argument, NULL, O_RATIO },
+		{ "fixed-cost", required_argument, NULL, O_FIXED },
+		{ "downtime-limit", required_argument, NULL, O_LIMIT },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vfmig_stats_opts so = { .size = sizeof(so) };
+	struct vfmig_estimate e = { .size = sizeof(e) };
+	uint64_t ram = 0, rdirty = 0, dev[MAX_DEV];
+	struct vfmig_stats *s;
+	struct printer p;
+	unsigned ndev = 0;
+	bool json = false;
+	char *list = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
+		switch (c) {
+		case O_RAM:
+			if (size_opt("--ram-pending", optarg, &ram, false))
+				return EXIT_USAGE;
+			break;
+		case O_RDIRTY:
+			if (size_opt("--ram-dirty-rate", optarg, &rdirty, true))
+				return EXIT_USAGE;
+			break;
+		case O_DEV:
+			list = optarg;
+			break;
+		case O_BW:
+			if (size_opt("--bandwidth", optarg, &so.bandwidth, true))
+				return EXIT_USAGE;
+			break;
+		case O_RATIO: {
+			char *end;
+
+			so.ratio = strtod(optarg, &end);
+			if (end == optarg || *end || !(so.ratio > 0 && so.ratio <= 2)) {
+				err_msg("estimate: --ratio: bad value '%s' (wire/raw, above 0, at most 2)",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case O_FIXED:
+			if (ms_opt("--fixed-cost", optarg, &so.fixed_cost_ms))
+				return EXIT_USAGE;
+			break;
+		case O_LIMIT:
+			if (ms_opt("--downtime-limit", optarg, &so.downtime_limit_ms))
+				return EXIT_USAGE;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			return print_version();
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		err_msg("estimate: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!so.bandwidth) {
+		err_msg("estimate: no --bandwidth given");
+		return EXIT_USAGE;
+	}
+	if (list) {
+		char *copy = strdup(list), *save = NULL, *tok;
+
+		for (tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (ndev == MAX_DEV ||
+			    size_opt("--device-pending", tok, &dev[ndev], false)) {
+				if (ndev == MAX_DEV)
+					err_msg("estimate: at most %d devices", MAX_DEV);
+				free(copy);
+				return EXIT_USAGE;
+			}
+			ndev++;
+		}
+		free(copy);
+	}
+	so.ndev = ndev ? ndev : 1;
+	if (vfmig_stats_new(&so, &s) < 0) {
+		err_msg("estimate: bad options");
+		return EXIT_USAGE;
+	}
+	vfmig_stats_set_ram(s, ram, rdirty);
+	for (unsigned i = 0; i < ndev; i++)
+		vfmig_stats_set_device(s, i, dev[i], 0);
+	vfmig_stats_estimate(s, &e);
+
+	pr_init(&p, stdout, json);
+	pr_open_object(&p, NULL);
+	pr_u64(&p, "expected-downtime", "expected downtime (ms)",
+	       e.expected_downtime_ms);
+	pr_bytes(&p, "remaining", "remaining", e.remaining);
+	pr_string(&p, "verdict", "verdict", vfmig_verdict_name(e.verdict));
+	pr_u64(&p, "downtime-limit", "downtime limit (ms)",
+	       so.downtime_limit_ms ? so.downtime_limit_ms : 300);
+	pr_u64(&p, "recommended-downtime-limit", "recommended limit (ms)",
+	       e.recommended_limit_ms);
+	pr_u64(&p, "bandwidth", "bandwidth (B/s)", e.bandwidth);
+	pr_string(&p, "ratio-source", "ratio source",
+		  vfmig_ratio_source_name(e.ratio_source));
+	pr_open_array(&p, "devices", NULL);
+	for (unsigned i = 0; i < ndev; i++) {
+		uint64_t pend;
+		double r;
+		int src;
+
+		vfmig_stats_device(s, i, &pend, &r, &src, NULL);
+		pr_open_object(&p, NULL);
+		pr_bytes(&p, "pending", "device pending", pend);
+		pr_double(&p, "ratio", "  ratio", r, 4);
+		pr_close_object(&p);
+	}
+	pr_close_array(&p);
+	pr_close_object(&p);
+	pr_end(&p);
+	vfmig_stats_free(s);
+	return EXIT_OK;
+}
