@@ -276,7 +276,8 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 	}
 	/* nearest ms: 1.91 GiB at 1 GiB/s is 1910 ms, not 1911 */
 	ms = (double)s->o.fixed_cost_ms + wire * 1000.0 / (double)e.bandwidth;
-	e.expected_downtime_ms = ms >= (double)MAX_MS ? MAX_MS : (uint64_t)llround(ms);
+	e.expected_downtime_ms = ms >= (double)MAX_MS ? MAX_MS :
+							(uint64_t)llround(ms);
 	/* the smallest limit that holds now, with a tenth of margin */
 	ms = ceil((double)e.expected_downtime_ms * 1.1 / 10.0) * 10.0;
 	e.recommended_limit_ms = ms >= (double)MAX_MS ? MAX_MS : (uint64_t)ms;

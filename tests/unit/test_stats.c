@@ -11,8 +11,9 @@
 
 static struct vfmig_stats *stats(unsigned ndev, uint64_t bw, double ratio)
 {
-	struct vfmig_stats_opts o = { .size = sizeof(o), .ndev = ndev,
-				      .bandwidth = bw, .ratio = ratio };
+	struct vfmig_stats_opts o = {
+		.size = sizeof(o), .ndev = ndev, .bandwidth = bw, .ratio = ratio
+	};
 	struct vfmig_stats *s;
 
 	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
@@ -38,7 +39,8 @@ Test(stats, worked_example_1910_ms)
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 1910);
 	cr_expect_eq(e.remaining, 2050846884);
-	cr_expect_eq(e.ratio_source, VFMIG_RATIO_ASSUMED, "no history: ratio 1");
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_ASSUMED,
+		     "no history: ratio 1");
 	cr_expect_eq(e.recommended_limit_ms, 2110);
 	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING);
 	vfmig_stats_free(s);
@@ -46,8 +48,10 @@ Test(stats, worked_example_1910_ms)
 
 Test(stats, ram_ratio_fixed_costs)
 {
-	struct vfmig_stats_opts o = { .size = sizeof(o), .ndev = 2,
-				      .bandwidth = 100 * MiB, .fixed_cost_ms = 40,
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 2,
+				      .bandwidth = 100 * MiB,
+				      .fixed_cost_ms = 40,
 				      .downtime_limit_ms = 1000 };
 	struct vfmig_stats *s;
 	struct vfmig_estimate e;
@@ -151,13 +155,16 @@ Test(stats, saturation_and_bounds)
 	cr_expect_eq(vfmig_stats_set_device(s, 1, 0, 0), -EINVAL);
 	vfmig_stats_free(s);
 	vfmig_stats_free(NULL);
-	struct vfmig_stats_opts bad = { .size = sizeof(bad), .ndev = 1, .ratio = -1 };
+	struct vfmig_stats_opts bad = { .size = sizeof(bad),
+					.ndev = 1,
+					.ratio = -1 };
 	cr_expect_eq(vfmig_stats_new(&bad, &s), -EINVAL);
 }
 
 Test(stats, verdicts_follow_the_trend)
 {
-	struct vfmig_stats_opts o = { .size = sizeof(o), .ndev = 1,
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
 				      .bandwidth = 100 * MiB,
 				      .downtime_limit_ms = 300 };
 	struct vfmig_stats *s;

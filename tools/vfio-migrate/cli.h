@@ -4,6 +4,7 @@
 #define VFIO_MIGRATE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vfmig.h"
 
@@ -27,6 +28,10 @@ void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Open @spec; on failure print why and return the exit status to use. */
 int open_device(const char *spec, struct vfmig_device **out);
+
+/* A size (or with @rate, a rate) option; prints "@what: reason" and
+ * returns -1 when @text is bad. */
+int size_arg(const char *what, const char *text, uint64_t *out, bool rate);
 
 /* -V output. */
 int print_version(void);

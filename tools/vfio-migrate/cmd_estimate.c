@@ -31,17 +31,6 @@ static void usage(FILE *f)
 
 enum { O_RAM = 256, O_RDIRTY, O_DEV, O_BW, O_RATIO, O_FIXED, O_LIMIT };
 
-static int size_opt(const char *name, const char *v, uint64_t *out, bool rate)
-{
-	char err[256];
-	int ret = rate ? vfmig_parse_rate(v, out, err, sizeof(err)) :
-			 vfmig_parse_size(v, out, err, sizeof(err));
-
-	if (ret < 0)
-		err_msg("estimate: %s: %s", name, err);
-	return ret;
-}
-
 static int ms_opt(const char *name, const char *v, uint64_t *out)
 {
 	char *end;
@@ -83,25 +72,29 @@ int cmd_estimate(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RAM:
-			if (size_opt("--ram-pending", optarg, &ram, false))
+			if (size_arg("estimate: --ram-pending", optarg, &ram,
+				     false))
 				return EXIT_USAGE;
 			break;
 		case O_RDIRTY:
-			if (size_opt("--ram-dirty-rate", optarg, &rdirty, true))
+			if (size_arg("estimate: --ram-dirty-rate", optarg,
+				     &rdirty, true))
 				return EXIT_USAGE;
 			break;
 		case O_DEV:
 			list = optarg;
 			break;
 		case O_BW:
-			if (size_opt("--bandwidth", optarg, &so.bandwidth, true))
+			if (size_arg("estimate: --bandwidth", optarg,
+				     &so.bandwidth, true))
 				return EXIT_USAGE;
 			break;
 		case O_RATIO: {
 			char *end;
 
 			so.ratio = strtod(optarg, &end);
-			if (end == optarg || *end || !(so.ratio > 0 && so.ratio <= 2)) {
+			if (end == optarg || *end ||
+			    !(so.ratio > 0 && so.ratio <= 2)) {
 				err_msg("estimate: --ratio: bad value '%s' (wire/raw, above 0, at most 2)",
 					optarg);
 				return EXIT_USAGE;
@@ -113,7 +106,8 @@ int cmd_estimate(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case O_LIMIT:
-			if (ms_opt("--downtime-limit", optarg, &so.downtime_limit_ms))
+			if (ms_opt("--downtime-limit", optarg,
+				   &so.downtime_limit_ms))
 				return EXIT_USAGE;
 			break;
 		case 'j':
@@ -143,9 +137,11 @@ int cmd_estimate(int argc, char **argv)
 		for (tok = strtok_r(copy, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save)) {
 			if (ndev == MAX_DEV ||
-			    size_opt("--device-pending", tok, &dev[ndev], false)) {
+			    size_arg("estimate: --device-pending", tok,
+				     &dev[ndev], false)) {
 				if (ndev == MAX_DEV)
-					err_msg("estimate: at most %d devices", MAX_DEV);
+					err_msg("estimate: at most %d devices",
+						MAX_DEV);
 				free(copy);
 				return EXIT_USAGE;
 			}

@@ -57,6 +57,19 @@ int open_device(const char *spec, struct vfmig_device **out)
 	return ret == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
+int size_arg(const char *what, const char *text, uint64_t *out, bool rate)
+{
+	char err[256];
+	int ret = rate ? vfmig_parse_rate(text, out, err, sizeof(err)) :
+			 vfmig_parse_size(text, out, err, sizeof(err));
+
+	if (ret < 0) {
+		err_msg("%s: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
 int print_version(void)
 {
 	printf("%s %s (libvfmig %s)\n", prog, VFMIG_MIGRATE_VERSION,

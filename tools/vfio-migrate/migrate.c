@@ -81,17 +81,6 @@ enum {
 	O_INTERVAL,
 };
 
-static int size_arg(const char *opt, const char *text, uint64_t *out)
-{
-	char err[256];
-
-	if (vfmig_parse_size(text, out, err, sizeof(err)) < 0) {
-		err_msg("%s: %s", opt, err);
-		return -1;
-	}
-	return 0;
-}
-
 static int num_arg(const char *opt, const char *text, long min, long max,
 		   long *out)
 {
@@ -210,16 +199,11 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 					       (err_msg("-z applies to send and save"),
 						EXIT_USAGE);
 			break;
-		case O_MAXBW: {
-			char err[256];
-
-			if (vfmig_parse_rate(optarg, &a->o.max_bandwidth, err,
-					     sizeof(err)) < 0) {
-				err_msg("--max-bandwidth: %s", err);
+		case O_MAXBW:
+			if (size_arg("--max-bandwidth", optarg,
+				     &a->o.max_bandwidth, true))
 				return EXIT_USAGE;
-			}
 			break;
-		}
 		case O_NOPRE:
 			a->o.precopy = 0;
 			break;
@@ -227,11 +211,11 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			a->o.no_start = 1;
 			break;
 		case O_MEMORY:
-			if (size_arg("--memory", optarg, &a->o.memory))
+			if (size_arg("--memory", optarg, &a->o.memory, false))
 				return EXIT_USAGE;
 			break;
 		case O_CHUNK:
-			if (size_arg("--chunk", optarg, &v))
+			if (size_arg("--chunk", optarg, &v, false))
 				return EXIT_USAGE;
 			if (v < 4096 || v > (16u << 20)) {
 				err_msg("--chunk: '%s' is outside 4K..16M",
