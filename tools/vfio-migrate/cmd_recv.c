@@ -11,12 +11,9 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	struct mig_result r = { 0 };
 	struct vfmig_sink *k;
 	struct mig_args a;
-	int ret = mig_parse(argc, argv, mode, &a);
+	int ret = mig_prepare(argc, argv, mode, &a, devs);
 
 	if (ret >= 0)
-		return ret;
-	ret = mig_open(&a, devs);
-	if (ret)
 		return ret;
 	ret = vfmig_sink_new(devs, a.ndev, &a.o, &k);
 	if (ret < 0) {

@@ -310,6 +310,17 @@ int mig_open(struct mig_args *a, struct vfmig_device **devs)
 	return EXIT_OK;
 }
 
+int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
+		struct vfmig_device **devs)
+{
+	int ret = mig_parse(argc, argv, mode, a);
+
+	if (ret >= 0)
+		return ret;
+	ret = mig_open(a, devs);
+	return ret ? ret : -1;
+}
+
 void mig_close(struct vfmig_device **devs, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)

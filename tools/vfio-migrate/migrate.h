@@ -25,6 +25,9 @@ struct mig_args {
 int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a);
 /* Open every device (sim devices get distinct names); exit status. */
 int mig_open(struct mig_args *a, struct vfmig_device **devs);
+/* mig_parse() then mig_open(): -1 to go on, or the exit status. */
+int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
+		struct vfmig_device **devs);
 void mig_close(struct vfmig_device **devs, unsigned n);
 
 /* Progress on a terminal (stderr), or NDJSON records (-j --interval). */
