@@ -13,6 +13,10 @@
 #include "vfmig.h"
 #include "wire.h"
 
+/* Defaults of struct vfmig_stream_opts, the same at both ends. */
+#define SESSION_DEFAULT_MEMORY (64ull << 20)
+#define SESSION_DEFAULT_TIMEOUT_MS 30000
+
 /* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA
  * for a clean end before the first byte, -ECONNRESET after it. */
 int io_write_all(int fd, const void *p, size_t len, int timeout_ms);

@@ -28,13 +28,10 @@
 #include "session.h"
 #include "workers.h"
 
-#define DEFAULT_MEMORY (64ull << 20)
-#define DEFAULT_TIMEOUT_MS 30000
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
 #define OUR_CAPS                                            \
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK)
-#define CTL_MAX (4 + WIRE_MAX_TEXT)
 
 struct snk;
 struct rdev;
@@ -78,7 +75,7 @@ struct rchan {
 	unsigned char *dst;
 	struct wire_hdr h;
 	struct rslot *slot, *reserve;
-	unsigned char ctl[CTL_MAX];
+	unsigned char ctl[WIRE_MAX_REPLY];
 };
 
 struct snk {
@@ -596,9 +593,9 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	       opts->size < sizeof(k->o) ? opts->size : sizeof(k->o));
 	k->o.size = sizeof(k->o);
 	if (!k->o.memory)
-		k->o.memory = DEFAULT_MEMORY;
+		k->o.memory = SESSION_DEFAULT_MEMORY;
 	if (!k->o.timeout_ms)
-		k->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+		k->o.timeout_ms = SESSION_DEFAULT_TIMEOUT_MS;
 	k->devs = devs;
 	k->ndev = ndev;
 	k->lfd = -1;

@@ -31,11 +31,8 @@
 
 #define MAX_DEFAULT_CHUNK (4u << 20)
 #define MIN_DEFAULT_CHUNK (64u << 10)
-#define DEFAULT_MEMORY (64ull << 20)
-#define DEFAULT_TIMEOUT_MS 30000
 #define PRECOPY_POLL_MS 5 /* re-read after "no data now" */
 #define PRECOPY_MAX_MS 2000 /* issue 4 replaces this with the estimator */
-#define CONTROL_MAX (4 + WIRE_MAX_TEXT)
 
 struct src;
 struct sdev;
@@ -114,7 +111,7 @@ struct src {
 	bool file; /* no replies */
 	/* control receive on channel 0 */
 	struct ring_op rop;
-	unsigned char rbuf[WIRE_HDR_LEN + CONTROL_MAX];
+	unsigned char rbuf[WIRE_HDR_LEN + WIRE_MAX_REPLY];
 	size_t rhave;
 	struct wire_hdr rh;
 	/* pre-copy control, on its own timer: reads may wait for data */
@@ -131,7 +128,6 @@ struct src {
 	uint64_t t_tokens;
 	int err;
 	char errmsg[512];
-	struct vfmig_transfer total;
 };
 
 struct vfmig_source {
@@ -847,7 +843,7 @@ static void recv_done(struct ring_op *op, int res)
 			fail(s, EPROTO, "destination: %s", err);
 			return;
 		}
-		if (s->rh.enc_len > CONTROL_MAX || s->rh.type == WIRE_DATA) {
+		if (s->rh.enc_len > WIRE_MAX_REPLY || s->rh.type == WIRE_DATA) {
 			fail(s, EPROTO,
 			     "destination sent a %s frame of %u bytes",
 			     wire_type_name(s->rh.type), s->rh.enc_len);
@@ -919,7 +915,7 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	       opts->size < sizeof(s->o) ? opts->size : sizeof(s->o));
 	s->o.size = sizeof(s->o);
 	if (!s->o.memory)
-		s->o.memory = DEFAULT_MEMORY;
+		s->o.memory = SESSION_DEFAULT_MEMORY;
 	if (!s->o.chunk) {
 		/* Big chunks cost less per byte (measured: 4 MiB moves fb
 		 * data a sixth faster than 1 MiB here), but the pool must
@@ -931,7 +927,7 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 			s->o.chunk /= 2;
 	}
 	if (!s->o.timeout_ms)
-		s->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+		s->o.timeout_ms = SESSION_DEFAULT_TIMEOUT_MS;
 	if (!s->o.level)
 		s->o.level = 1;
 	if (!s->o.channels)

@@ -52,6 +52,8 @@ enum wire_codec {
 #define WIRE_MAX_CHUNK (16u << 20)
 #define WIRE_MAX_CONTROL (256u << 10)
 #define WIRE_MAX_TEXT 1024u
+/* The largest control payload met after the handshake (a text). */
+#define WIRE_MAX_REPLY (4u + WIRE_MAX_TEXT)
 #define WIRE_MAX_DEVICES 1024u
 #define WIRE_MAX_NAME 63u
 #define WIRE_MAX_KIND 15u
