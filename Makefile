@@ -30,7 +30,10 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread -fPIC -Iinclude -Ilib \
 	$(WARNINGS) $(WERROR)
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-LDLIBS := -pthread -lzstd -luring -lm
+# libnl through pkg-config, evaluated late: `make check` installs it first
+NL_CFLAGS = $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS = $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 2>/dev/null || echo -lnl-route-3 -lnl-genl-3 -lnl-3)
+LDLIBS = -pthread -lzstd -luring -lm $(NL_LIBS)
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/vfio-migrate/*.c))
@@ -65,6 +68,7 @@ build/asan/%.o: %.c
 # A test that builds the compat header against newer kernel headers.
 CFLAGS_test_compat_new := -Itests/unit/uapi-new
 CFLAGS_main := -DVFMIG_MIGRATE_VERSION=\"$(VERSION)\"
+CFLAGS_link = $(NL_CFLAGS)
 
 $(LIB_A): $(call obj,obj,$(LIB_SRCS))
 	$(quiet) AR $@

@@ -206,6 +206,19 @@ const char *vfmig_device_strerror(const struct vfmig_device *dev);
  */
 enum vfmig_codec { VFMIG_CODEC_NONE = 0, VFMIG_CODEC_ZSTD = 1 };
 
+#define VFMIG_DOWNTIME_LIMIT_DEFAULT_MS 300
+
+/* When the source stops its devices (Documentation/stats.md). */
+enum vfmig_switchover {
+	/* when every pre-copy device's initial data is acknowledged and the
+	 * expected downtime is within the limit */
+	VFMIG_SWITCHOVER_AUTO = 0,
+	/* as soon as the initial data is acknowledged */
+	VFMIG_SWITCHOVER_IMMEDIATE = 1,
+	/* when the caller asks (vfmig_source_switchover()), once acked */
+	VFMIG_SWITCHOVER_MANUAL = 2,
+};
+
 /* What moved, per device and in all. */
 struct vfmig_transfer {
 	uint64_t raw_bytes; /* device stream bytes */
@@ -235,6 +248,17 @@ struct vfmig_stream_opts {
 			 uint64_t elapsed_ms, const char *phase);
 	void *progress_arg;
 	unsigned interval_ms;
+	/* Source: switchover and its estimate. */
+	int switchover; /* enum vfmig_switchover */
+	uint64_t downtime_limit_ms; /* auto: 0 is the default, 300 ms */
+	/* auto: give up (-ECANCELED, devices running on) when the limit is
+	 * not met by then; 0 is 120 s, UINT64_MAX never */
+	uint64_t precopy_timeout_ms;
+	uint64_t switchover_bandwidth; /* bytes/s; 0: measured */
+	double ratio; /* wire/raw for the estimate; 0: measured or 1 */
+	/* the VMM's RAM still to move at switchover, and its dirty rate;
+	 * vfmig_source_set_ram() updates them while running */
+	uint64_t ram_pending, ram_dirty_rate;
 };
 
 struct vfmig_source;
@@ -263,6 +287,34 @@ int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *s);
 void vfmig_source_free(struct vfmig_source *s);
+
+struct vfmig_estimate;
+struct vfmig_stats;
+/*
+ * While a source runs, these are called from its progress callback (the
+ * running thread); after vfmig_source_run() returned, from anywhere.
+ *
+ * The last estimate (during pre-copy, every 100 ms; after switchover, the
+ * last one before it).  -EAGAIN when there is none yet, or the bandwidth
+ * is unknown (remaining is set all the same).
+ */
+int vfmig_source_estimate(const struct vfmig_source *s,
+			  struct vfmig_estimate *e);
+/* The estimator itself, for vfmig_stats_device(). */
+const struct vfmig_stats *vfmig_source_stats(const struct vfmig_source *s);
+/* The VMM's RAM still to move and its dirty rate (bytes, bytes/s). */
+int vfmig_source_set_ram(struct vfmig_source *s, uint64_t pending,
+			 uint64_t dirty_rate);
+/* Switch over now, or as soon as the initial data is acknowledged,
+ * whatever the policy. */
+int vfmig_source_switchover(struct vfmig_source *s);
+/*
+ * The interface a tcp destination is reached through and its link speed
+ * in bits/s (ethtool, through netlink), when both are known: the bandwidth
+ * prior.  -ENOENT otherwise (loopback, unix, file, an unknown speed).
+ */
+int vfmig_source_link(const struct vfmig_source *s, char *ifname, size_t len,
+		      uint64_t *bits_per_s);
 
 /*
  * The destination: listen on (or read from) @opts->uri, take one session,
@@ -318,6 +370,15 @@ enum vfmig_ratio_source {
 /* "assumed", "measured", "given" */
 const char *vfmig_ratio_source_name(int source);
 
+enum vfmig_bandwidth_source {
+	VFMIG_BANDWIDTH_UNKNOWN = 0,
+	VFMIG_BANDWIDTH_PRIOR = 1, /* opts.bandwidth_prior: link speed, cap */
+	VFMIG_BANDWIDTH_MEASURED = 2, /* busy intervals of the last samples */
+	VFMIG_BANDWIDTH_GIVEN = 3, /* opts.bandwidth */
+};
+/* "unknown", "prior", "measured", "given" */
+const char *vfmig_bandwidth_source_name(int source);
+
 struct vfmig_stats_opts {
 	size_t size; /* sizeof(struct vfmig_stats_opts) */
 	unsigned ndev;
@@ -325,6 +386,9 @@ struct vfmig_stats_opts {
 	double ratio; /* wire/raw for every device; 0: measured or assumed */
 	uint64_t fixed_cost_ms; /* added once: transitions, loads */
 	uint64_t downtime_limit_ms; /* 0: 300 */
+	/* bytes/s assumed until enough was measured (the link's speed,
+	 * a bandwidth cap); 0: none */
+	uint64_t bandwidth_prior;
 };
 
 struct vfmig_stats;
@@ -343,12 +407,26 @@ int vfmig_stats_set_ram(struct vfmig_stats *s, uint64_t pending,
  */
 int vfmig_stats_set_device(struct vfmig_stats *s, unsigned dev,
 			   uint64_t stopcopy_bytes, uint64_t dirty_rate);
-/* Bytes of @dev moved so far (device stream, and on the wire). */
+/* Bytes of @dev sent so far (device stream, and on the wire): the
+ * observed compression ratio. */
 int vfmig_stats_moved(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 		      uint64_t wire);
-/* Wire bytes sent so far at @now_ms: the measured bandwidth's samples. */
-int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms,
-		     uint64_t wire_bytes);
+/* Bytes read from @dev and not yet sent: they go out before its stop-copy
+ * data, so they count in the remaining bytes. */
+int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw);
+/*
+ * A bandwidth sample at @now_ms: for how long, in all, the sender has been
+ * saturated (it had more to send than went out: the link or the pipeline
+ * was the limit), and the wire bytes it sent in that time; both cumulative.
+ * Only saturated time measures the bandwidth: an idle pre-copy moves what
+ * the devices dirty, not what the link carries.  A caller that cannot tell
+ * passes the elapsed time and every byte sent.  The samples' times are also
+ * the verdict's clock.
+ */
+int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
+		     uint64_t busy_bytes);
+/* Replace opts.bandwidth_prior (bytes/s; 0: none). */
+int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth);
 
 struct vfmig_estimate {
 	size_t size; /* sizeof(struct vfmig_estimate), set by the caller */
@@ -359,6 +437,8 @@ struct vfmig_estimate {
 	int verdict; /* enum vfmig_verdict */
 	int ratio_source; /* the weakest among the devices */
 	unsigned untrusted; /* devices whose size report was replaced */
+	int bandwidth_source; /* enum vfmig_bandwidth_source */
+	uint64_t stalled_ms; /* since remaining last fell by 5% */
 };
 
 /* The estimate now.  -EAGAIN when no bandwidth is known yet. */

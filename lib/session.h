@@ -16,6 +16,7 @@
 /* Defaults of struct vfmig_stream_opts, the same at both ends. */
 #define SESSION_DEFAULT_MEMORY (64ull << 20)
 #define SESSION_DEFAULT_TIMEOUT_MS 30000
+#define SESSION_DEFAULT_DOWNTIME_LIMIT_MS VFMIG_DOWNTIME_LIMIT_DEFAULT_MS
 
 /* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA
  * for a clean end before the first byte, -ECONNRESET after it. */

@@ -26,13 +26,15 @@
 #include "crc32c.h"
 #include "device.h"
 #include "ring.h"
+#include "link.h"
 #include "session.h"
 #include "workers.h"
 
 #define MAX_DEFAULT_CHUNK (4u << 20)
 #define MIN_DEFAULT_CHUNK (64u << 10)
 #define PRECOPY_POLL_MS 5 /* re-read after "no data now" */
-#define PRECOPY_MAX_MS 2000 /* issue 4 replaces this with the estimator */
+#define STATS_MS 100 /* estimate cadence in pre-copy */
+#define DEFAULT_PRECOPY_TIMEOUT_MS 120000
 
 struct src;
 struct sdev;
@@ -77,7 +79,8 @@ struct sdev {
 	uint64_t seq, released;
 	struct slot **pending; /* encoded, by seq % nslots */
 	uint32_t crc;
-	uint64_t last_dirty;
+	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
+	uint64_t raw_released, raw_sent;
 	struct vfmig_transfer t;
 };
 
@@ -120,6 +123,16 @@ struct src {
 	/* workers' eventfd */
 	struct ring_op eop;
 	uint64_t evbuf;
+	/* the estimate; saturated time and the wire bytes sent in it */
+	struct vfmig_stats *stats;
+	struct vfmig_estimate est;
+	int est_ret;
+	uint64_t t_stats, fixed_ms;
+	bool sat, switch_asked;
+	uint64_t sat_t0, sat_b0, sat_us, sat_bytes, wire_sent;
+	unsigned encoding, nworkers, frames_queued;
+	struct link_info link;
+	int link_ret;
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
 	unsigned loaded;
@@ -291,6 +304,7 @@ static void chan_queue(struct chan *c, struct oframe *f)
 		c->head = f;
 	c->tail = f;
 	c->queued += f->len;
+	c->s->frames_queued++;
 	chan_kick(c);
 }
 
@@ -326,6 +340,7 @@ static void send_done(struct ring_op *op, int res)
 		return;
 	}
 	s->last_activity = now_ms();
+	s->wire_sent += (uint64_t)res;
 	f->sent += (size_t)res;
 	if (f->sent < f->len) {
 		chan_kick(c);
@@ -335,10 +350,13 @@ static void send_done(struct ring_op *op, int res)
 	if (!c->head)
 		c->tail = NULL;
 	c->queued -= f->len;
-	if (f->slot)
+	s->frames_queued--;
+	if (f->slot) {
+		f->slot->d->raw_sent += f->slot->fill;
 		slot_put(s, f->slot);
-	else
+	} else {
 		free(f);
+	}
 	chan_kick(c);
 	check_finished(s);
 }
@@ -415,6 +433,7 @@ static void release(struct sdev *d)
 		}
 		f->len = WIRE_HDR_LEN + (size_t)sl->enc_len;
 		d->t.wire_bytes += f->len;
+		d->raw_released += sl->fill;
 		d->t.frames++;
 		chan_queue(least_queued(s), f);
 	}
@@ -427,6 +446,7 @@ static void encode_done(struct work *w)
 	struct slot *sl = (struct slot *)w;
 	struct sdev *d = sl->d;
 
+	d->s->encoding--;
 	if (sl->err) {
 		fail(d->s, sl->err, "device %s: compressing: %s",
 		     vfmig_device_name(d->dev), errno_name(sl->err));
@@ -453,6 +473,7 @@ static void dispatch(struct sdev *d)
 	sl->stopcopy = d->stopcopy;
 	sl->work.run = encode_run;
 	sl->work.done = encode_done;
+	d->s->encoding++;
 	workers_submit(d->s->workers, &sl->work);
 }
 
@@ -460,6 +481,7 @@ static void dispatch(struct sdev *d)
 
 static void read_done(struct ring_op *op, int res);
 static void maybe_switch(struct src *s);
+static void give_up(struct src *s, bool shrinkable);
 
 static void start_read(struct sdev *d)
 {
@@ -510,31 +532,107 @@ static void timer_done(struct ring_op *op, int res)
 	start_read(d);
 }
 
+/* ------------------------------------------------------- estimate */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Saturated: the pipeline holds more than it can pass on: a read waits for
+ * a buffer, the bandwidth cap holds a channel back, frames queue behind
+ * those being sent, or more chunks wait for the codec than it has threads.
+ * What is sent while saturated, per second, is what stop-copy will get;
+ * what an idle pre-copy sends is only what the devices dirty.
+ */
+static bool saturated(const struct src *s)
+{
+	if (s->encoding > s->nworkers || s->frames_queued > s->nchan)
+		return true;
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->d[i].waiting_slot)
+			return true;
+	for (unsigned i = 0; i < s->nchan; i++)
+		if (s->c[i].throttled)
+			return true;
+	return false;
+}
+
+/* Called after every batch of completions: time and bytes per state. */
+static void sat_account(struct src *s)
+{
+	uint64_t now = now_us();
+
+	if (s->sat) {
+		s->sat_us += now - s->sat_t0;
+		s->sat_bytes += s->wire_sent - s->sat_b0;
+	}
+	s->sat = s->d && saturated(s);
+	s->sat_t0 = now;
+	s->sat_b0 = s->wire_sent;
+}
+
+static void stats_update(struct src *s)
+{
+	uint64_t now = now_ms(), elapsed = now - s->t_precopy;
+
+	sat_account(s);
+	vfmig_stats_wire(s->stats, elapsed, s->sat_us / 1000, s->sat_bytes);
+	/* Neither a link speed nor a cap: what went out so far, on
+	 * average, is a floor until saturated time measures more. */
+	if (!s->link.bits_per_s && !s->o.max_bandwidth && elapsed)
+		vfmig_stats_set_prior(s->stats, s->wire_sent * 1000 / elapsed);
+	vfmig_stats_set_ram(s->stats, s->o.ram_pending, s->o.ram_dirty_rate);
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct sdev *d = &s->d[i];
+		uint64_t size;
+
+		/* MIG_DATA_SIZE counts everything left, pre-copy's part too;
+		 * without it, PRECOPY_INFO's two figures are the best. */
+		if (vfmig_device_stopcopy_size(d->dev, &size) < 0)
+			size = d->last.initial_bytes + d->last.dirty_bytes <
+					       d->last.initial_bytes ?
+				       UINT64_MAX :
+				       d->last.initial_bytes +
+					       d->last.dirty_bytes;
+		vfmig_stats_set_device(s->stats, i, size, 0);
+		vfmig_stats_moved(s->stats, i, d->raw_released,
+				  d->t.wire_bytes);
+		vfmig_stats_queued(s->stats, i, d->t.raw_bytes - d->raw_sent);
+	}
+	s->est.size = sizeof(s->est);
+	s->est_ret = vfmig_stats_estimate(s->stats, &s->est);
+	s->t_stats = now;
+}
+
 /*
  * Pre-copy control, every PRECOPY_POLL_MS whatever the reads do (a read
  * may wait for data that only comes later, or never before STOP_COPY):
  * ask each driver what is left (mlx5 produces new data only when asked),
  * tell the destination when a device's initial data is all read, flush
- * a chunk that a waiting read keeps half full, and consider switching over.
+ * a chunk that a waiting read keeps half full, and every STATS_MS update
+ * the estimate and consider switching over.
  */
 static void precopy_tick(struct src *s)
 {
 	for (unsigned i = 0; i < s->ndev && !s->stop; i++) {
 		struct sdev *d = &s->d[i];
-		struct vfmig_precopy_info pi;
 		int ret;
 
 		if (!d->precopy || d->stopcopy)
 			continue;
 		if (d->reading && d->cur && d->cur->fill)
 			ring_cancel(&s->ring, &d->rop);
-		ret = vfmig_device_precopy_info(d->dev, &pi);
+		ret = vfmig_device_precopy_info(d->dev, &d->last);
 		if (ret < 0) {
 			fail(s, ret, "%s", vfmig_device_strerror(d->dev));
 			return;
 		}
-		d->last_dirty = pi.dirty_bytes;
-		if (!pi.initial_bytes && !d->init_sent) {
+		if (!d->last.initial_bytes && !d->init_sent) {
 			unsigned char p[WIRE_COUNT_LEN];
 
 			d->init_sent = true;
@@ -545,6 +643,17 @@ static void precopy_tick(struct src *s)
 			} else {
 				d->acked = true;
 			}
+		}
+	}
+	if (s->stop)
+		return;
+	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS) {
+		stats_update(s);
+		if (s->o.switchover == VFMIG_SWITCHOVER_AUTO &&
+		    !s->switch_asked &&
+		    now_ms() - s->t_precopy >= s->o.precopy_timeout_ms) {
+			give_up(s, true);
+			return;
 		}
 	}
 	maybe_switch(s);
@@ -689,30 +798,93 @@ static int to_stopcopy(struct src *s)
 	return 0;
 }
 
-/*
- * Switch over once every pre-copy device has sent its initial data and the
- * destination has written it (switchover-ack), and little is left, or
- * pre-copy has run long enough.  (The estimator of issue 4 replaces the
- * "little is left" rule with a downtime estimate against a limit.)
- */
+static bool acked(const struct src *s)
+{
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->d[i].precopy && (!s->d[i].init_sent || !s->d[i].acked))
+			return false;
+	return true;
+}
+
+static bool any_precopy(const struct src *s)
+{
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->d[i].precopy)
+			return true;
+	return false;
+}
+
+/* The estimate over the limit: cancel, saying what limit would do. */
+static void give_up(struct src *s, bool shrinkable)
+{
+	const struct vfmig_estimate *e = &s->est;
+	unsigned long long limit = s->o.downtime_limit_ms;
+	char trend[80];
+
+	if (s->est_ret < 0) {
+		fail(s, ECANCELED,
+		     "did not converge in %llu s: the bandwidth is still unknown",
+		     (unsigned long long)(s->o.precopy_timeout_ms / 1000));
+		return;
+	}
+	if (!shrinkable) {
+		fail(s, ECANCELED,
+		     "cannot meet the downtime limit: expected downtime %llu ms > limit %llu ms, and no device pre-copies, so waiting cannot shrink it; a limit of %llu ms would do",
+		     (unsigned long long)e->expected_downtime_ms, limit,
+		     (unsigned long long)e->recommended_limit_ms);
+		return;
+	}
+	if (e->verdict == VFMIG_VERDICT_CONVERGING)
+		snprintf(trend, sizeof(trend), "still converging after %llu s",
+			 (unsigned long long)(s->o.precopy_timeout_ms / 1000));
+	else
+		snprintf(trend, sizeof(trend), "%s for %llu s",
+			 vfmig_verdict_name(e->verdict),
+			 (unsigned long long)(e->stalled_ms / 1000));
+	fail(s, ECANCELED,
+	     "did not converge: expected downtime %llu ms > limit %llu ms, %s; a limit of %llu ms would converge now",
+	     (unsigned long long)e->expected_downtime_ms, limit, trend,
+	     (unsigned long long)e->recommended_limit_ms);
+}
+
+/* The policy's answer; the initial data must be acknowledged in any case. */
+static bool want_switch(struct src *s)
+{
+	if (s->switch_asked || s->o.switchover == VFMIG_SWITCHOVER_IMMEDIATE)
+		return true;
+	if (s->o.switchover == VFMIG_SWITCHOVER_MANUAL)
+		return false;
+	if (s->est_ret == 0 && s->est.verdict == VFMIG_VERDICT_READY)
+		return true;
+	/* Nothing pre-copies and the VMM has no RAM to move: waiting would
+	 * change nothing.  Go now if the bandwidth is unknown (only the
+	 * stop-copy itself can measure it); over the limit, do not. */
+	if (!any_precopy(s) && !s->o.ram_pending) {
+		if (s->est_ret == 0)
+			give_up(s, false);
+		return s->est_ret < 0;
+	}
+	return false;
+}
+
+/* Switch over when the policy says so and the destination acknowledged
+ * every pre-copy device's initial data (switchover-ack). */
 static void maybe_switch(struct src *s)
 {
-	uint64_t dirty = 0;
-	bool ready = true;
-
 	if (s->switched || s->stop)
 		return;
 	if (!s->switching) {
-		for (unsigned i = 0; i < s->ndev; i++) {
-			struct sdev *d = &s->d[i];
-
-			if (d->precopy && (!d->init_sent || !d->acked))
-				ready = false;
-			dirty += d->precopy ? d->last_dirty : 0;
-		}
-		if (!ready || (dirty > (uint64_t)s->o.chunk * s->ndev &&
-			       now_ms() - s->t_precopy < PRECOPY_MAX_MS))
+		if (!s->est.size || !acked(s) || !want_switch(s))
 			return;
+		/* The estimate may be up to STATS_MS old, and the ack may
+		 * have come after the queues drained: decide on, and report,
+		 * a fresh one (as QEMU asks for the exact figure only when
+		 * the cheap one says it is time). */
+		if (now_ms() != s->t_stats) {
+			stats_update(s);
+			if (!want_switch(s))
+				return;
+		}
 		s->switching = true;
 		for (unsigned i = 0; i < s->ndev; i++)
 			ring_cancel(&s->ring, &s->d[i].rop);
@@ -928,12 +1100,18 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	}
 	if (!s->o.timeout_ms)
 		s->o.timeout_ms = SESSION_DEFAULT_TIMEOUT_MS;
+	if (!s->o.downtime_limit_ms)
+		s->o.downtime_limit_ms = SESSION_DEFAULT_DOWNTIME_LIMIT_MS;
+	if (!s->o.precopy_timeout_ms)
+		s->o.precopy_timeout_ms = DEFAULT_PRECOPY_TIMEOUT_MS;
 	if (!s->o.level)
 		s->o.level = 1;
 	if (!s->o.channels)
 		s->o.channels = 1;
 	if (s->o.chunk > WIRE_MAX_CHUNK || s->o.chunk < 4096 ||
-	    s->o.channels > CHAN_MAX || !s->o.uri) {
+	    s->o.channels > CHAN_MAX || !s->o.uri ||
+	    (unsigned)s->o.switchover > VFMIG_SWITCHOVER_MANUAL ||
+	    !(s->o.ratio >= 0 && s->o.ratio <= 2)) {
 		free(src);
 		return -EINVAL;
 	}
@@ -962,7 +1140,9 @@ static int handshake(struct src *s)
 	unsigned char p[4 + WIRE_MAX_TEXT + 1];
 	char err[512];
 	int fds[CHAN_MAX], ret;
+	uint64_t t0 = 0;
 
+	s->link_ret = -ENOENT;
 	ret = chan_uri_parse(s->o.uri, &u, err, sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s", err);
@@ -991,6 +1171,8 @@ static int handshake(struct src *s)
 				   sizeof(err));
 		if (ret < 0)
 			return fail(s, ret, "%s", err);
+		if (u.kind == CHAN_TCP)
+			s->link_ret = link_of_socket(fds[0], &s->link);
 	}
 	for (unsigned i = 0; i < s->nchan; i++) {
 		s->c[i].s = s;
@@ -1061,6 +1243,7 @@ static int handshake(struct src *s)
 			return fail(s, ENOMEM, "out of memory");
 		}
 		wire_manifest_encode(man, s->ndev, mp);
+		t0 = now_ms();
 		ret = frame_send(s->c[0].fd, WIRE_MANIFEST, WIRE_NO_DEVICE, mp,
 				 len, s->o.timeout_ms);
 		free(mp);
@@ -1087,6 +1270,10 @@ static int handshake(struct src *s)
 		if (h.type != WIRE_MANIFEST_ACK)
 			return fail(s, EPROTO, "expected MANIFEST_ACK, got %s",
 				    wire_type_name(h.type));
+		/* a round trip, and the destination's devices entering
+		 * RESUMING: the part of the downtime's fixed cost that
+		 * is measurable before it */
+		s->fixed_ms = now_ms() - t0;
 	}
 	return 0;
 }
@@ -1140,6 +1327,7 @@ static int setup(struct src *s)
 	if (ret < 0)
 		return fail(s, ret, "codec workers: %s (zstd level %d?)",
 			    errno_name(ret), s->o.level);
+	s->nworkers = (unsigned)workers_count(s->workers);
 	ret = ring_init(&s->ring, 256, err, sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s", err);
@@ -1150,8 +1338,34 @@ static int setup(struct src *s)
 	return 0;
 }
 
+/* The estimator, once the fixed costs are known. */
+static int stats_start(struct src *s, uint64_t transitions_us)
+{
+	struct vfmig_stats_opts so = {
+		.size = sizeof(so),
+		.ndev = s->ndev,
+		.bandwidth = s->o.switchover_bandwidth,
+		.ratio = s->o.ratio,
+		/* the destination's loads are assumed to take as long as the
+		 * source's transitions: both are driver work on the state */
+		.fixed_cost_ms = s->fixed_ms + 2 * transitions_us / 1000,
+		.downtime_limit_ms = s->o.downtime_limit_ms,
+		.bandwidth_prior = s->o.max_bandwidth,
+	};
+	uint64_t link = s->link.bits_per_s / 8;
+	int ret;
+
+	if (link && (!so.bandwidth_prior || link < so.bandwidth_prior))
+		so.bandwidth_prior = link;
+	ret = vfmig_stats_new(&so, &s->stats);
+	if (ret < 0)
+		return fail(s, ret, "the estimator: %s", errno_name(ret));
+	return 0;
+}
+
 static int start_devices(struct src *s)
 {
+	uint64_t us = 0;
 	int ret, fd;
 
 	s->t_precopy = now_ms();
@@ -1162,17 +1376,22 @@ static int start_devices(struct src *s)
 		if (s->o.precopy && flags > 0 &&
 		    (flags & VFMIG_MIGRATION_PRE_COPY) &&
 		    (s->caps & WIRE_CAP_PRECOPY)) {
+			uint64_t t0 = now_us();
+
 			ret = vfmig_device_set_state(d->dev,
 						     VFMIG_STATE_PRE_COPY, &fd);
 			if (ret < 0)
 				return fail(s, ret, "%s",
 					    vfmig_device_strerror(d->dev));
+			us += now_us() - t0;
 			d->fd = fd;
 			d->precopy = true;
 		} else {
 			d->acked = d->init_sent = true;
 		}
 	}
+	if (stats_start(s, us) < 0)
+		return s->err;
 	for (unsigned i = 0; i < s->ndev; i++)
 		start_read(&s->d[i]);
 	s->tick.done = tick_done;
@@ -1227,6 +1446,7 @@ int vfmig_source_run(struct vfmig_source *src)
 		start_devices(s);
 		while (!s->stop) {
 			ret = ring_run_once(&s->ring, 200);
+			sat_account(s);
 			if (ret < 0) {
 				fail(s, ret, "io_uring: %s", errno_name(ret));
 				break;
@@ -1319,6 +1539,7 @@ void vfmig_source_free(struct vfmig_source *src)
 		return;
 	s = &src->s;
 	workers_free(s->workers);
+	vfmig_stats_free(s->stats);
 	if (s->ring.mode)
 		ring_exit(&s->ring);
 	for (unsigned i = 0; s->d && i < s->ndev; i++)
@@ -1327,4 +1548,56 @@ void vfmig_source_free(struct vfmig_source *src)
 	free(s->slots);
 	free(s->mem);
 	free(src);
+}
+
+int vfmig_source_estimate(const struct vfmig_source *src,
+			  struct vfmig_estimate *e)
+{
+	size_t n;
+
+	if (!src || !e || e->size < sizeof(size_t))
+		return -EINVAL;
+	if (!src->s.est.size)
+		return -EAGAIN;
+	n = e->size < sizeof(src->s.est) ? e->size : sizeof(src->s.est);
+	memcpy(e, &src->s.est, n);
+	e->size = n;
+	return src->s.est_ret;
+}
+
+const struct vfmig_stats *vfmig_source_stats(const struct vfmig_source *src)
+{
+	return src ? src->s.stats : NULL;
+}
+
+int vfmig_source_set_ram(struct vfmig_source *src, uint64_t pending,
+			 uint64_t dirty_rate)
+{
+	if (!src)
+		return -EINVAL;
+	src->s.o.ram_pending = pending;
+	src->s.o.ram_dirty_rate = dirty_rate;
+	return 0;
+}
+
+int vfmig_source_switchover(struct vfmig_source *src)
+{
+	if (!src)
+		return -EINVAL;
+	src->s.switch_asked = true;
+	return 0;
+}
+
+int vfmig_source_link(const struct vfmig_source *src, char *ifname, size_t len,
+		      uint64_t *bits_per_s)
+{
+	if (!src)
+		return -EINVAL;
+	if (src->s.link_ret < 0 || !src->s.link.bits_per_s)
+		return src->s.link_ret < 0 ? src->s.link_ret : -ENOENT;
+	if (ifname && len)
+		snprintf(ifname, len, "%s", src->s.link.name);
+	if (bits_per_s)
+		*bits_per_s = src->s.link.bits_per_s;
+	return 0;
 }

@@ -15,33 +15,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session.h"
 #include "vfmig.h"
 
 #define PLAUSIBLE_MAX (1ull << 46) /* 64 TiB: no device holds more */
 #define JUMP_FACTOR 16
 #define JUMP_SLACK (64ull << 20) /* small devices may jump by this */
 #define MEASURED_MIN (1ull << 20) /* raw bytes before a ratio counts */
-#define WINDOW 16 /* bandwidth samples and trend points */
-#define TREND_POINTS 4
-#define TREND_SLACK 0.05
+#define WINDOW 16 /* busy intervals in the bandwidth window */
+#define BUSY_MIN_MS 200 /* busy time before a measurement counts */
+#define TREND_POINTS 4 /* estimates without progress: stalled */
+#define STALL_MIN_MS 1000 /* ... and for at least this long */
+#define PROGRESS 0.95 /* a new low must be 5% below the last */
+#define GROWTH 1.25 /* 25% above the low: diverging */
 #define MAX_MS 1000000000000ull /* 31 years: "forever", not an overflow */
-#define DEFAULT_LIMIT_MS 300
 
 struct dev_stats {
 	uint64_t stopcopy; /* last good report */
 	bool have, untrusted;
 	uint64_t dirty_rate;
-	uint64_t raw, wire; /* moved so far */
+	uint64_t raw, wire; /* sent so far */
+	uint64_t queued; /* read, not yet sent */
 };
 
 struct vfmig_stats {
 	struct vfmig_stats_opts o;
 	struct dev_stats *d;
 	uint64_t ram_pending, ram_dirty;
-	uint64_t t[WINDOW], b[WINDOW]; /* wire samples, a ring */
-	unsigned nsamples;
-	uint64_t rem[TREND_POINTS]; /* remaining at the last estimates */
-	unsigned nrem;
+	/* bandwidth: the last sample, and a ring of busy intervals */
+	uint64_t t_last, busy_last, bytes_last;
+	bool have_sample;
+	uint64_t dt[WINDOW], db[WINDOW];
+	unsigned nbusy;
+	/* trend: the lowest remaining, when, and estimates since */
+	uint64_t rem_min, t_min;
+	unsigned since_min;
+	bool have_min;
 };
 
 const char *vfmig_verdict_name(int v)
@@ -57,6 +66,15 @@ const char *vfmig_ratio_source_name(int src)
 	static const char *const names[] = { "assumed", "measured", "given" };
 
 	return src >= 0 && src <= VFMIG_RATIO_GIVEN ? names[src] : "unknown";
+}
+
+const char *vfmig_bandwidth_source_name(int src)
+{
+	static const char *const names[] = { "unknown", "prior", "measured",
+					     "given" };
+
+	return src >= 0 && src <= VFMIG_BANDWIDTH_GIVEN ? names[src] :
+							  "unknown";
 }
 
 int vfmig_stats_new(const struct vfmig_stats_opts *opts,
@@ -78,7 +96,7 @@ int vfmig_stats_new(const struct vfmig_stats_opts *opts,
 		return -EINVAL;
 	}
 	if (!s->o.downtime_limit_ms)
-		s->o.downtime_limit_ms = DEFAULT_LIMIT_MS;
+		s->o.downtime_limit_ms = SESSION_DEFAULT_DOWNTIME_LIMIT_MS;
 	s->d = calloc(s->o.ndev, sizeof(*s->d));
 	if (!s->d) {
 		free(s);
@@ -144,16 +162,41 @@ int vfmig_stats_moved(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 	return 0;
 }
 
-int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t bytes)
+int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw)
 {
-	unsigned i;
+	if (!s || dev >= s->o.ndev)
+		return -EINVAL;
+	s->d[dev].queued = clamp(raw);
+	return 0;
+}
 
+int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
+		     uint64_t busy_bytes)
+{
 	if (!s)
 		return -EINVAL;
-	i = s->nsamples % WINDOW;
-	s->t[i] = now_ms;
-	s->b[i] = bytes;
-	s->nsamples++;
+	/* Only time in which the sender had more to send than went out
+	 * measures the link (or the pipeline): an idle pre-copy moves what
+	 * the device dirties, not what the link can carry. */
+	if (s->have_sample && busy_ms > s->busy_last &&
+	    busy_bytes >= s->bytes_last) {
+		unsigned i = s->nbusy++ % WINDOW;
+
+		s->dt[i] = busy_ms - s->busy_last;
+		s->db[i] = busy_bytes - s->bytes_last;
+	}
+	s->t_last = now_ms;
+	s->busy_last = busy_ms;
+	s->bytes_last = busy_bytes;
+	s->have_sample = true;
+	return 0;
+}
+
+int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth)
+{
+	if (!s)
+		return -EINVAL;
+	s->o.bandwidth_prior = bandwidth;
 	return 0;
 }
 
@@ -204,39 +247,68 @@ int vfmig_stats_device(const struct vfmig_stats *s, unsigned dev,
 	return 0;
 }
 
-/* bytes/s over the sample window; 0 when too little is known */
+/* bytes/s over the busy window; 0 when too little is known */
 static uint64_t measured_bandwidth(const struct vfmig_stats *s)
 {
-	unsigned n = s->nsamples < WINDOW ? s->nsamples : WINDOW;
-	unsigned last = (s->nsamples - 1) % WINDOW;
-	unsigned first = (s->nsamples - n) % WINDOW;
-	uint64_t dt, db;
+	unsigned n = s->nbusy < WINDOW ? s->nbusy : WINDOW;
+	uint64_t dt = 0, db = 0;
 
-	if (n < 2)
-		return 0;
-	dt = s->t[last] - s->t[first];
-	db = s->b[last] - s->b[first];
-	if (s->t[last] < s->t[first] || s->b[last] < s->b[first] || dt < 100)
+	for (unsigned i = 0; i < n; i++) {
+		dt += s->dt[i];
+		db += s->db[i];
+	}
+	if (dt < BUSY_MIN_MS)
 		return 0;
 	return (uint64_t)((double)db * 1000.0 / (double)dt);
 }
 
-static int verdict(struct vfmig_stats *s, const struct vfmig_estimate *e,
+static uint64_t bandwidth(const struct vfmig_stats *s, int *src)
+{
+	uint64_t bw;
+
+	if (s->o.bandwidth) {
+		*src = VFMIG_BANDWIDTH_GIVEN;
+		return s->o.bandwidth;
+	}
+	bw = measured_bandwidth(s);
+	if (bw) {
+		*src = VFMIG_BANDWIDTH_MEASURED;
+		return bw;
+	}
+	*src = s->o.bandwidth_prior ? VFMIG_BANDWIDTH_PRIOR :
+				      VFMIG_BANDWIDTH_UNKNOWN;
+	return s->o.bandwidth_prior;
+}
+
+/*
+ * Progress is a new low of the remaining bytes, 5% under the last one.
+ * Without it for TREND_POINTS estimates (and STALL_MIN_MS, when the
+ * samples tell the time) the migration is stalled; diverging when it also
+ * grew well past the low, or when dirtying outruns the bandwidth.
+ */
+static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 		   uint64_t dirty)
 {
-	uint64_t oldest, newest;
+	bool ready = e->expected_downtime_ms <= s->o.downtime_limit_ms;
 
-	if (e->expected_downtime_ms <= s->o.downtime_limit_ms)
+	if (!s->have_min ||
+	    (double)e->remaining < (double)s->rem_min * PROGRESS) {
+		s->rem_min = e->remaining;
+		s->t_min = s->t_last;
+		s->since_min = 0;
+		s->have_min = true;
+	} else {
+		s->since_min++;
+	}
+	e->stalled_ms = s->t_last - s->t_min;
+	if (ready)
 		return VFMIG_VERDICT_READY;
 	if (dirty >= e->bandwidth)
 		return VFMIG_VERDICT_DIVERGING;
-	if (s->nrem < 2)
+	if (s->since_min < TREND_POINTS ||
+	    (s->have_sample && e->stalled_ms < STALL_MIN_MS))
 		return VFMIG_VERDICT_CONVERGING;
-	oldest = s->rem[s->nrem < TREND_POINTS ? 0 : s->nrem % TREND_POINTS];
-	newest = e->remaining;
-	if ((double)newest < (double)oldest * (1 - TREND_SLACK))
-		return VFMIG_VERDICT_CONVERGING;
-	if ((double)newest > (double)oldest * (1 + TREND_SLACK))
+	if ((double)e->remaining > (double)s->rem_min * GROWTH)
 		return VFMIG_VERDICT_DIVERGING;
 	return VFMIG_VERDICT_STALLED;
 }
@@ -251,14 +323,15 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		return -EINVAL;
 	memset(&e, 0, sizeof(e));
 	e.size = sizeof(e);
-	e.bandwidth = s->o.bandwidth ? s->o.bandwidth : measured_bandwidth(s);
+	e.bandwidth = bandwidth(s, &e.bandwidth_source);
 	e.ratio_source = VFMIG_RATIO_GIVEN;
 	wire = (double)s->ram_pending; /* RAM goes uncompressed */
 	e.remaining = s->ram_pending;
 	dirty = s->ram_dirty;
 	for (unsigned i = 0; i < s->o.ndev; i++) {
 		const struct dev_stats *d = &s->d[i];
-		uint64_t p = pending(d);
+		/* what is queued goes out before the stop-copy data */
+		uint64_t p = clamp(pending(d) + d->queued);
 		int src;
 		double r = ratio_of(s, d, &src);
 
@@ -282,8 +355,6 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 	ms = ceil((double)e.expected_downtime_ms * 1.1 / 10.0) * 10.0;
 	e.recommended_limit_ms = ms >= (double)MAX_MS ? MAX_MS : (uint64_t)ms;
 	e.verdict = verdict(s, &e, dirty);
-	s->rem[s->nrem % TREND_POINTS] = e.remaining;
-	s->nrem++;
 	memcpy(out, &e, out->size < sizeof(e) ? out->size : sizeof(e));
 	out->size = out->size < sizeof(e) ? out->size : sizeof(e);
 	return 0;

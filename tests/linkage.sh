@@ -9,7 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # declared functions: "name(" after a type, at the start of a declaration
 grep -oE '^[a-z].*[ *]vfmig_[a-z0-9_]+\(' "$hdr" |
-	grep -oE 'vfmig_[a-z0-9_]+' | sort -u >"$tmp/declared"
+	grep -oE 'vfmig_[a-z0-9_]+\($' | tr -d '(' | sort -u >"$tmp/declared"
 nm -D --defined-only "$so" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |
 	sort -u >"$tmp/exported"
 

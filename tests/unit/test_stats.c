@@ -91,12 +91,90 @@ Test(stats, measured_bandwidth)
 	vfmig_stats_set_device(s, 0, 100 * MiB, 0);
 	cr_expect_eq(vfmig_stats_estimate(s, &e), -EAGAIN, "no bandwidth yet");
 	cr_expect_eq(e.remaining, 100 * MiB, "remaining is known anyway");
-	vfmig_stats_wire(s, 1000, 0);
-	vfmig_stats_wire(s, 1500, 100 * MiB);
-	vfmig_stats_wire(s, 2000, 200 * MiB);
+	vfmig_stats_wire(s, 1000, 0, 0);
+	vfmig_stats_wire(s, 1500, 500, 100 * MiB);
+	vfmig_stats_wire(s, 2000, 1000, 200 * MiB);
 	e = est(s);
 	cr_expect_eq(e.bandwidth, 200 * MiB);
+	cr_expect_eq(e.bandwidth_source, VFMIG_BANDWIDTH_MEASURED);
 	cr_expect_eq(e.expected_downtime_ms, 500);
+	/* ten idle seconds (pre-copy waiting for dirty data) say nothing
+	 * about the link: they leave the measurement alone */
+	vfmig_stats_wire(s, 12000, 1000, 200 * MiB);
+	e = est(s);
+	cr_expect_eq(e.bandwidth, 200 * MiB);
+	/* busy time counts, over the window's busy time only */
+	vfmig_stats_wire(s, 13000, 2000, 300 * MiB);
+	e = est(s);
+	cr_expect_eq(e.bandwidth, 150 * MiB, "300 MiB in 2 busy seconds");
+	vfmig_stats_free(s);
+}
+
+Test(stats, bandwidth_prior_until_measured)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
+				      .bandwidth_prior = 125000000 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, 250000000, 0);
+	e = est(s);
+	cr_expect_eq(e.bandwidth_source, VFMIG_BANDWIDTH_PRIOR);
+	cr_expect_eq(e.expected_downtime_ms, 2000);
+	/* 100 ms of busy time is too little to believe */
+	vfmig_stats_wire(s, 0, 0, 0);
+	vfmig_stats_wire(s, 100, 100, 5000000);
+	cr_expect_eq(est(s).bandwidth_source, VFMIG_BANDWIDTH_PRIOR);
+	vfmig_stats_wire(s, 300, 300, 15000000);
+	e = est(s);
+	cr_expect_eq(e.bandwidth_source, VFMIG_BANDWIDTH_MEASURED);
+	cr_expect_eq(e.bandwidth, 50000000);
+	cr_expect_eq(e.expected_downtime_ms, 5000);
+	/* bytes read and not yet sent go out first: they count */
+	vfmig_stats_queued(s, 0, 50000000);
+	e = est(s);
+	cr_expect_eq(e.remaining, 300000000);
+	cr_expect_eq(e.expected_downtime_ms, 6000);
+	cr_expect_str_eq(vfmig_bandwidth_source_name(VFMIG_BANDWIDTH_PRIOR),
+			 "prior");
+	cr_expect_str_eq(vfmig_bandwidth_source_name(7), "unknown");
+	vfmig_stats_free(s);
+}
+
+Test(stats, stall_is_timed_by_the_samples)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
+				      .bandwidth = 100 * MiB };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+	uint64_t t = 0;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	/* 500 MiB that hold, sampled every 100 ms: four estimates are not
+	 * yet a second */
+	for (unsigned i = 0; i < 6; i++, t += 100) {
+		vfmig_stats_wire(s, t, t, t * MiB);
+		vfmig_stats_set_device(s, 0, (500 - i % 2) * MiB, 0);
+		e = est(s);
+	}
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING, "%s",
+		     vfmig_verdict_name(e.verdict));
+	cr_expect_eq(e.stalled_ms, 500);
+	for (unsigned i = 0; i < 10; i++, t += 100) {
+		vfmig_stats_wire(s, t, t, t * MiB);
+		e = est(s);
+	}
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_STALLED, "%s",
+		     vfmig_verdict_name(e.verdict));
+	cr_expect_eq(e.stalled_ms, 1500);
+	/* a 5% drop is progress again */
+	vfmig_stats_set_device(s, 0, 470 * MiB, 0);
+	e = est(s);
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING);
+	cr_expect_eq(e.stalled_ms, 0);
 	vfmig_stats_free(s);
 }
 

@@ -33,6 +33,10 @@ int open_device(const char *spec, struct vfmig_device **out);
  * returns -1 when @text is bad. */
 int size_arg(const char *what, const char *text, uint64_t *out, bool rate);
 
+/* Milliseconds, and a wire/raw ratio in (0, 2]: as size_arg(). */
+int ms_arg(const char *what, const char *text, uint64_t *out);
+int ratio_arg(const char *what, const char *text, double *out);
+
 /* -V output. */
 int print_version(void);
 

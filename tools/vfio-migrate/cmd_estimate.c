@@ -31,19 +31,6 @@ static void usage(FILE *f)
 
 enum { O_RAM = 256, O_RDIRTY, O_DEV, O_BW, O_RATIO, O_FIXED, O_LIMIT };
 
-static int ms_opt(const char *name, const char *v, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(v, &end, 10);
-	if (errno || end == v || *end || *v == '-') {
-		err_msg("estimate: %s: bad value '%s' (milliseconds)", name, v);
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_estimate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -67,7 +54,7 @@ int cmd_estimate(int argc, char **argv)
 	unsigned ndev = 0;
 	bool json = false;
 	char *list = NULL;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -89,24 +76,17 @@ int cmd_estimate(int argc, char **argv)
 				     &so.bandwidth, true))
 				return EXIT_USAGE;
 			break;
-		case O_RATIO: {
-			char *end;
-
-			so.ratio = strtod(optarg, &end);
-			if (end == optarg || *end ||
-			    !(so.ratio > 0 && so.ratio <= 2)) {
-				err_msg("estimate: --ratio: bad value '%s' (wire/raw, above 0, at most 2)",
-					optarg);
+		case O_RATIO:
+			if (ratio_arg("estimate: --ratio", optarg, &so.ratio))
 				return EXIT_USAGE;
-			}
 			break;
-		}
 		case O_FIXED:
-			if (ms_opt("--fixed-cost", optarg, &so.fixed_cost_ms))
+			if (ms_arg("estimate: --fixed-cost", optarg,
+				   &so.fixed_cost_ms))
 				return EXIT_USAGE;
 			break;
 		case O_LIMIT:
-			if (ms_opt("--downtime-limit", optarg,
+			if (ms_arg("estimate: --downtime-limit", optarg,
 				   &so.downtime_limit_ms))
 				return EXIT_USAGE;
 			break;
@@ -157,21 +137,13 @@ int cmd_estimate(int argc, char **argv)
 	vfmig_stats_set_ram(s, ram, rdirty);
 	for (unsigned i = 0; i < ndev; i++)
 		vfmig_stats_set_device(s, i, dev[i], 0);
-	vfmig_stats_estimate(s, &e);
+	ret = vfmig_stats_estimate(s, &e);
 
 	pr_init(&p, stdout, json);
 	pr_open_object(&p, NULL);
-	pr_u64(&p, "expected-downtime", "expected downtime (ms)",
-	       e.expected_downtime_ms);
-	pr_bytes(&p, "remaining", "remaining", e.remaining);
-	pr_string(&p, "verdict", "verdict", vfmig_verdict_name(e.verdict));
-	pr_u64(&p, "downtime-limit", "downtime limit (ms)",
-	       so.downtime_limit_ms ? so.downtime_limit_ms : 300);
-	pr_u64(&p, "recommended-downtime-limit", "recommended limit (ms)",
-	       e.recommended_limit_ms);
-	pr_u64(&p, "bandwidth", "bandwidth (B/s)", e.bandwidth);
-	pr_string(&p, "ratio-source", "ratio source",
-		  vfmig_ratio_source_name(e.ratio_source));
+	pr_estimate(&p, &e, ret,
+		    so.downtime_limit_ms ? so.downtime_limit_ms :
+					   VFMIG_DOWNTIME_LIMIT_DEFAULT_MS);
 	pr_open_array(&p, "devices", NULL);
 	for (unsigned i = 0; i < ndev; i++) {
 		uint64_t pend;

@@ -21,6 +21,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		mig_close(devs, a.ndev);
 		return EXIT_USAGE;
 	}
+	a.src = s;
 	r.ret = vfmig_source_run(s);
 	r.error = vfmig_source_strerror(s);
 	r.total_ms = vfmig_source_total_ms(s);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -65,6 +66,32 @@ int size_arg(const char *what, const char *text, uint64_t *out, bool rate)
 
 	if (ret < 0) {
 		err_msg("%s: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
+int ms_arg(const char *what, const char *text, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	if (errno || end == text || *end || *text == '-') {
+		err_msg("%s: bad value '%s' (milliseconds)", what, text);
+		return -1;
+	}
+	return 0;
+}
+
+int ratio_arg(const char *what, const char *text, double *out)
+{
+	char *end;
+
+	*out = strtod(text, &end);
+	if (end == text || *end || !(*out > 0 && *out <= 2)) {
+		err_msg("%s: bad value '%s' (wire/raw, above 0, at most 2)",
+			what, text);
 		return -1;
 	}
 	return 0;

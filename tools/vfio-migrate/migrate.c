@@ -19,7 +19,10 @@ static void usage(FILE *f, enum mig_mode m)
 	case MIG_SEND:
 		fprintf(f,
 			"Usage: %s send -d DEV [-d DEV]... -t URI [-c N] [-z zstd[:L]|none|auto]\n"
-			"          [--max-bandwidth RATE] [--no-precopy] [--memory SIZE] [-j] [--interval MS]\n"
+			"          [--max-bandwidth RATE] [--no-precopy] [--switchover auto|immediate]\n"
+			"          [--downtime-limit MS] [--precopy-timeout S] [--switchover-bandwidth RATE]\n"
+			"          [--ram-pending SIZE] [--ram-dirty-rate RATE] [--ratio R]\n"
+			"          [--memory SIZE] [-j] [--interval MS]\n"
 			"\nMigrate the devices' state to 'vfio-migrate recv' at URI.\n\n"
 			"  -t, --to URI           tcp:HOST:PORT, unix:PATH or fd:N[,N...]\n"
 			"  -c, --channels N       parallel connections (default 1)\n"
@@ -28,7 +31,19 @@ static void usage(FILE *f, enum mig_mode m)
 			"                         is set, so zstd:-1 without --max-bandwidth, zstd:3\n"
 			"                         at 200MB/s or less, zstd:1 between (default auto)\n"
 			"      --max-bandwidth R  cap on wire bytes, e.g. 125MB/s or 1Gbit\n"
-			"      --no-precopy       stop the devices at once (no PRE_COPY)\n",
+			"      --no-precopy       stop the devices at once (no PRE_COPY)\n"
+			"\nSwitchover (Documentation/stats.md):\n"
+			"      --switchover P     auto: once the destination acknowledged the initial\n"
+			"                         data and the expected downtime is within the limit;\n"
+			"                         immediate: once acknowledged (default auto)\n"
+			"      --downtime-limit MS  the longest acceptable downtime (default 300)\n"
+			"      --precopy-timeout S  auto: cancel when the limit is not met by then,\n"
+			"                         the devices running on (default 120)\n"
+			"      --switchover-bandwidth R  bandwidth for the estimate (default: the\n"
+			"                         link speed or --max-bandwidth, then measured)\n"
+			"      --ram-pending SIZE, --ram-dirty-rate RATE  the VM's RAM still to move\n"
+			"                         and its dirty rate, counted in the estimate\n"
+			"      --ratio R          wire/raw for the estimate (default: measured, or 1)\n",
 			prog);
 		break;
 	case MIG_RECV:
@@ -79,6 +94,13 @@ enum {
 	O_WORKERS,
 	O_TIMEOUT,
 	O_INTERVAL,
+	O_SWITCHOVER,
+	O_LIMIT,
+	O_PRETIMEOUT,
+	O_SOBW,
+	O_RAM,
+	O_RDIRTY,
+	O_RATIO,
 };
 
 static int num_arg(const char *opt, const char *text, long min, long max,
@@ -142,6 +164,13 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "interval", required_argument, NULL, O_INTERVAL },
+		{ "switchover", required_argument, NULL, O_SWITCHOVER },
+		{ "downtime-limit", required_argument, NULL, O_LIMIT },
+		{ "precopy-timeout", required_argument, NULL, O_PRETIMEOUT },
+		{ "switchover-bandwidth", required_argument, NULL, O_SOBW },
+		{ "ram-pending", required_argument, NULL, O_RAM },
+		{ "ram-dirty-rate", required_argument, NULL, O_RDIRTY },
+		{ "ratio", required_argument, NULL, O_RATIO },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -239,6 +268,51 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 				return EXIT_USAGE;
 			a->o.interval_ms = (unsigned)n;
 			break;
+		case O_SWITCHOVER:
+			if (!strcmp(optarg, "auto")) {
+				a->o.switchover = VFMIG_SWITCHOVER_AUTO;
+			} else if (!strcmp(optarg, "immediate")) {
+				a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
+			} else {
+				err_msg("--switchover: bad value '%s' (expected auto or immediate)",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_LIMIT:
+			if (ms_arg("--downtime-limit", optarg,
+				   &a->o.downtime_limit_ms))
+				return EXIT_USAGE;
+			if (!a->o.downtime_limit_ms) {
+				err_msg("--downtime-limit: must be above 0");
+				return EXIT_USAGE;
+			}
+			break;
+		case O_PRETIMEOUT:
+			if (num_arg("--precopy-timeout", optarg, 1, 31536000,
+				    &n))
+				return EXIT_USAGE;
+			a->o.precopy_timeout_ms = (uint64_t)n * 1000;
+			break;
+		case O_SOBW:
+			if (size_arg("--switchover-bandwidth", optarg,
+				     &a->o.switchover_bandwidth, true))
+				return EXIT_USAGE;
+			break;
+		case O_RAM:
+			if (size_arg("--ram-pending", optarg, &a->o.ram_pending,
+				     false))
+				return EXIT_USAGE;
+			break;
+		case O_RDIRTY:
+			if (size_arg("--ram-dirty-rate", optarg,
+				     &a->o.ram_dirty_rate, true))
+				return EXIT_USAGE;
+			break;
+		case O_RATIO:
+			if (ratio_arg("--ratio", optarg, &a->o.ratio))
+				return EXIT_USAGE;
+			break;
 		case 'j':
 			a->json = true;
 			break;
@@ -276,6 +350,17 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		}
 		snprintf(a->uri, sizeof(a->uri), "%s", where);
 	}
+	if (mode != MIG_SEND &&
+	    (a->o.switchover || a->o.downtime_limit_ms ||
+	     a->o.precopy_timeout_ms || a->o.switchover_bandwidth ||
+	     a->o.ram_pending || a->o.ram_dirty_rate || a->o.ratio > 0)) {
+		err_msg("%s: the switchover options apply to send only",
+			mode_name[mode]);
+		return EXIT_USAGE;
+	}
+	/* a save is the downtime: nothing to wait for */
+	if (mode == MIG_SAVE)
+		a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
 	if (is_auto && a->o.codec == VFMIG_CODEC_ZSTD)
 		a->o.level = !a->o.max_bandwidth	     ? -1 :
 			     a->o.max_bandwidth <= 200000000 ? 3 :
@@ -332,6 +417,12 @@ static double ratio(const struct vfmig_transfer *t)
 	return t->raw_bytes ? (double)t->wire_bytes / (double)t->raw_bytes : 0;
 }
 
+static uint64_t limit_ms(const struct mig_args *a)
+{
+	return a->o.downtime_limit_ms ? a->o.downtime_limit_ms :
+					VFMIG_DOWNTIME_LIMIT_DEFAULT_MS;
+}
+
 void mig_progress(void *arg, const struct vfmig_transfer *t,
 		  uint64_t elapsed_ms, const char *phase)
 {
@@ -339,15 +430,24 @@ void mig_progress(void *arg, const struct vfmig_transfer *t,
 	double rate = elapsed_ms ? (double)t->raw_bytes * 1000.0 /
 					   (double)elapsed_ms :
 				   0;
+	struct vfmig_estimate e = { .size = sizeof(e) };
+	int est = a->src ? vfmig_source_estimate(a->src, &e) : -ENOENT;
 	char h[32], r[32];
+	struct printer p;
 
 	if (a->json) {
-		printf("{\"status\": \"active\", \"phase\": \"%s\", \"total-time\": %llu, "
-		       "\"transferred\": %llu, \"wire-bytes\": %llu, \"throughput\": %.0f}\n",
-		       phase, (unsigned long long)elapsed_ms,
-		       (unsigned long long)t->raw_bytes,
-		       (unsigned long long)t->wire_bytes, rate);
-		fflush(stdout);
+		pr_init_ndjson(&p, stdout);
+		pr_open_object(&p, NULL);
+		pr_string(&p, "status", NULL, "active");
+		pr_string(&p, "phase", NULL, phase);
+		pr_u64(&p, "total-time", NULL, elapsed_ms);
+		pr_u64(&p, "transferred", NULL, t->raw_bytes);
+		pr_u64(&p, "wire-bytes", NULL, t->wire_bytes);
+		pr_u64(&p, "throughput", NULL, (uint64_t)rate);
+		if (est != -ENOENT && e.size == sizeof(e))
+			pr_estimate(&p, &e, est, limit_ms(a));
+		pr_close_object(&p);
+		pr_end(&p);
 		return;
 	}
 	if (!isatty(STDERR_FILENO))
@@ -357,7 +457,30 @@ void mig_progress(void *arg, const struct vfmig_transfer *t,
 	fprintf(stderr, "\r%-10s %10s %10s/s", phase, h, r);
 	if (t->wire_bytes)
 		fprintf(stderr, "  wire/raw %.3f", ratio(t));
+	if (est == 0)
+		fprintf(stderr, "  exp. downtime %llu ms (%s)",
+			(unsigned long long)e.expected_downtime_ms,
+			vfmig_verdict_name(e.verdict));
 	fprintf(stderr, "  %6.1f s ", (double)elapsed_ms / 1000.0);
+}
+
+/* The estimate, before switchover: its figures, the link, the devices'. */
+static void report_estimate(struct printer *p, const struct mig_args *a)
+{
+	struct vfmig_estimate e = { .size = sizeof(e) };
+	int ret = vfmig_source_estimate(a->src, &e);
+	char ifname[64];
+	uint64_t bps;
+
+	if (ret == -EINVAL || e.size != sizeof(e))
+		return;
+	pr_estimate(p, &e, ret, limit_ms(a));
+	if (vfmig_source_link(a->src, ifname, sizeof(ifname), &bps) == 0) {
+		pr_open_object(p, "link");
+		pr_string(p, "name", "link", ifname);
+		pr_u64(p, "speed", "  speed (bit/s)", bps);
+		pr_close_object(p);
+	}
 }
 
 void mig_report(const struct mig_args *a, struct vfmig_device **devs,
@@ -374,6 +497,8 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_u64(&p, "total-time", "total time (ms)", r->total_ms);
 	if (r->have_downtime)
 		pr_u64(&p, "downtime", "downtime (ms)", r->downtime_ms);
+	if (a->mode == MIG_SEND && a->src)
+		report_estimate(&p, a);
 	pr_bytes(&p, "transferred", "transferred", r->total.raw_bytes);
 	if (r->have_wire) {
 		pr_bytes(&p, "wire-bytes", "on the wire", r->total.wire_bytes);
@@ -399,6 +524,20 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 			 t->stopcopy_bytes);
 		if (vfmig_device_state_hash(devs[i], &h) == 0)
 			pr_hex64(&p, "state-hash", "  state hash", h);
+		if (a->mode == MIG_SEND && vfmig_source_stats(a->src)) {
+			uint64_t pend;
+			double rt;
+			int src, untrusted;
+
+			vfmig_stats_device(vfmig_source_stats(a->src), i, &pend,
+					   &rt, &src, &untrusted);
+			pr_bytes(&p, "pending", "  pending", pend);
+			pr_double(&p, "ratio", "  ratio used", rt, 4);
+			pr_string(&p, "ratio-source", "  ratio source",
+				  vfmig_ratio_source_name(src));
+			pr_string(&p, "size-report", "  size report",
+				  untrusted ? "untrusted" : "trusted");
+		}
 		pr_close_object(&p);
 	}
 	pr_close_array(&p);

@@ -19,6 +19,7 @@ struct mig_args {
 	char uri[4200];
 	bool json;
 	struct vfmig_stream_opts o;
+	struct vfmig_source *src; /* send, save: the running source */
 };
 
 /* Parse argv; returns -1 to go on, or the exit status (help, usage). */

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "print.h"
+#include "vfmig.h"
 
 void pr_init(struct printer *p, FILE *out, bool json)
 {
@@ -33,10 +34,15 @@ static void json_string(FILE *f, const char *s)
 /* Separator, indentation and key of the next JSON value. */
 static void json_key(struct printer *p, const char *key)
 {
-	if (p->need_comma[p->depth])
+	bool comma = p->need_comma[p->depth];
+
+	if (comma)
 		fputc(',', p->out);
 	p->need_comma[p->depth] = true;
-	if (p->depth) {
+	if (p->depth && p->compact) {
+		if (comma)
+			fputc(' ', p->out);
+	} else if (p->depth) {
 		fputc('\n', p->out);
 		fprintf(p->out, "%*s", p->depth * 2, "");
 	}
@@ -79,7 +85,7 @@ static void pop(struct printer *p, char close)
 		p->depth--;
 	if (!p->json)
 		return;
-	if (had) {
+	if (had && !p->compact) {
 		fputc('\n', p->out);
 		fprintf(p->out, "%*s", p->depth * 2, "");
 	}
@@ -199,6 +205,36 @@ void pr_null(struct printer *p, const char *key, const char *label,
 		text_label(p, label);
 		fprintf(p->out, "%s\n", text);
 	}
+}
+
+void pr_init_ndjson(struct printer *p, FILE *out)
+{
+	pr_init(p, out, true);
+	p->compact = true;
+}
+
+void pr_estimate(struct printer *p, const struct vfmig_estimate *e, int ret,
+		 uint64_t limit_ms)
+{
+	if (ret == 0)
+		pr_u64(p, "expected-downtime", "expected downtime (ms)",
+		       e->expected_downtime_ms);
+	else
+		pr_null(p, "expected-downtime", "expected downtime",
+			"unknown (no bandwidth yet)");
+	pr_bytes(p, "remaining", "remaining", e->remaining);
+	if (ret == 0) {
+		pr_string(p, "verdict", "verdict",
+			  vfmig_verdict_name(e->verdict));
+		pr_u64(p, "recommended-downtime-limit",
+		       "recommended limit (ms)", e->recommended_limit_ms);
+	}
+	pr_u64(p, "downtime-limit", "downtime limit (ms)", limit_ms);
+	pr_u64(p, "bandwidth", "bandwidth (B/s)", e->bandwidth);
+	pr_string(p, "bandwidth-source", "bandwidth source",
+		  vfmig_bandwidth_source_name(e->bandwidth_source));
+	pr_string(p, "ratio-source", "ratio source",
+		  vfmig_ratio_source_name(e->ratio_source));
 }
 
 void pr_end(struct printer *p)

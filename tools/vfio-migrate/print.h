@@ -15,6 +15,7 @@
 struct printer {
 	FILE *out;
 	bool json;
+	bool compact; /* one line: NDJSON records */
 	int depth;
 	bool need_comma[PR_MAX_DEPTH];
 	bool in_array[PR_MAX_DEPTH];
@@ -39,6 +40,13 @@ void pr_hex64(struct printer *p, const char *key, const char *label,
 void pr_null(struct printer *p, const char *key, const char *label,
 	     const char *text);
 /* Finish the document (JSON: a newline after the top-level value). */
+/* A JSON printer writing one line per top-level value. */
+void pr_init_ndjson(struct printer *p, FILE *out);
+/* The estimate's figures (vfio-migrate estimate, send's report and its
+ * progress records); @ret as vfmig_stats_estimate() returned. */
+struct vfmig_estimate;
+void pr_estimate(struct printer *p, const struct vfmig_estimate *e, int ret,
+		 uint64_t limit_ms);
 void pr_end(struct printer *p);
 
 /* "1.5 GiB" */
