@@ -425,6 +425,8 @@ int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw);
  */
 int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 		     uint64_t busy_bytes);
+/* Replace opts.fixed_cost_ms, e.g. once a transition was measured. */
+int vfmig_stats_set_fixed_cost(struct vfmig_stats *s, uint64_t ms);
 /* Replace opts.bandwidth_prior (bytes/s; 0: none). */
 int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth);
 

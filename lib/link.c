@@ -38,7 +38,8 @@ static int nl_errno(int err)
 	}
 }
 
-static int egress_ifindex(struct nl_sock *sk, const struct sockaddr_storage *peer)
+static int egress_ifindex(struct nl_sock *sk,
+			  const struct sockaddr_storage *peer)
 {
 	struct rtnl_route *route = NULL;
 	struct rtnl_nexthop *nh;
@@ -46,13 +47,13 @@ static int egress_ifindex(struct nl_sock *sk, const struct sockaddr_storage *pee
 	int ret, ifindex = -ENOENT;
 
 	if (peer->ss_family == AF_INET)
-		dst = nl_addr_build(AF_INET,
-				    &((const struct sockaddr_in *)peer)->sin_addr,
-				    4);
+		dst = nl_addr_build(
+			AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
+			4);
 	else
-		dst = nl_addr_build(AF_INET6,
-				    &((const struct sockaddr_in6 *)peer)->sin6_addr,
-				    16);
+		dst = nl_addr_build(
+			AF_INET6,
+			&((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
 	if (!dst)
 		return -ENOMEM;
 	ret = rtnl_route_lookup(sk, dst, &route);
@@ -99,13 +100,13 @@ static int link_speed(int ifindex, uint32_t *mbps)
 	}
 	msg = nlmsg_alloc();
 	ret = -NLE_NOMEM;
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0,
-				 ETHTOOL_MSG_LINKMODES_GET,
-				 ETHTOOL_GENL_VERSION))
+	if (!msg ||
+	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0,
+			 ETHTOOL_MSG_LINKMODES_GET, ETHTOOL_GENL_VERSION))
 		goto out;
 	hdr = nla_nest_start(msg, ETHTOOL_A_LINKMODES_HEADER);
-	if (!hdr || nla_put_u32(msg, ETHTOOL_A_HEADER_DEV_INDEX,
-				(uint32_t)ifindex) < 0)
+	if (!hdr ||
+	    nla_put_u32(msg, ETHTOOL_A_HEADER_DEV_INDEX, (uint32_t)ifindex) < 0)
 		goto out;
 	nla_nest_end(msg, hdr);
 	ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, speed_cb,

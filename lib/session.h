@@ -45,6 +45,7 @@ int manifest_check(const struct wire_device *got, int n,
 void session_id(uint8_t id[16]);
 
 uint64_t now_ms(void);
+uint64_t now_us(void);
 
 /* Add @x's byte and frame counts to @sum. */
 void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x);

@@ -482,6 +482,8 @@ static void dispatch(struct sdev *d)
 static void read_done(struct ring_op *op, int res);
 static void maybe_switch(struct src *s);
 static void give_up(struct src *s, bool shrinkable);
+static bool acked(const struct src *s);
+static void unacked(struct src *s);
 
 static void start_read(struct sdev *d)
 {
@@ -534,14 +536,6 @@ static void timer_done(struct ring_op *op, int res)
 
 /* ------------------------------------------------------- estimate */
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Saturated: the pipeline holds more than it can pass on: a read waits for
  * a buffer, the bandwidth cap holds a channel back, frames queue behind
@@ -551,7 +545,7 @@ static uint64_t now_us(void)
  */
 static bool saturated(const struct src *s)
 {
-	if (s->encoding > s->nworkers || s->frames_queued > s->nchan)
+	if (s->frames_queued > s->nchan)
 		return true;
 	for (unsigned i = 0; i < s->ndev; i++)
 		if (s->d[i].waiting_slot)
@@ -649,6 +643,11 @@ static void precopy_tick(struct src *s)
 		return;
 	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS) {
 		stats_update(s);
+		if (now_ms() - s->t_precopy >= s->o.precopy_timeout_ms &&
+		    !acked(s)) {
+			unacked(s);
+			return;
+		}
 		if (s->o.switchover == VFMIG_SWITCHOVER_AUTO &&
 		    !s->switch_asked &&
 		    now_ms() - s->t_precopy >= s->o.precopy_timeout_ms) {
@@ -804,6 +803,31 @@ static bool acked(const struct src *s)
 		if (s->d[i].precopy && (!s->d[i].init_sent || !s->d[i].acked))
 			return false;
 	return true;
+}
+
+/* Whatever the policy, no switchover without the initial data acked. */
+static void unacked(struct src *s)
+{
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct sdev *d = &s->d[i];
+
+		if (!d->precopy || d->acked)
+			continue;
+		if (!d->init_sent)
+			fail(s, ECANCELED,
+			     "device %s: its initial data did not end in %llu s (PRECOPY_INFO still reports %llu initial bytes)",
+			     vfmig_device_name(d->dev),
+			     (unsigned long long)(s->o.precopy_timeout_ms /
+						  1000),
+			     (unsigned long long)d->last.initial_bytes);
+		else
+			fail(s, ECANCELED,
+			     "device %s: the destination did not acknowledge its initial data in %llu s",
+			     vfmig_device_name(d->dev),
+			     (unsigned long long)(s->o.precopy_timeout_ms /
+						  1000));
+		return;
+	}
 }
 
 static bool any_precopy(const struct src *s)
@@ -1346,8 +1370,10 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 		.ndev = s->ndev,
 		.bandwidth = s->o.switchover_bandwidth,
 		.ratio = s->o.ratio,
-		/* the destination's loads are assumed to take as long as the
-		 * source's transitions: both are driver work on the state */
+		/* The handshake's round trip stands in for the destination's
+		 * tail (the last frames decoded, written and loaded, and the
+		 * answer): both are its per-session work and a round trip.
+		 * Its loads are assumed to take as long as our transitions. */
 		.fixed_cost_ms = s->fixed_ms + 2 * transitions_us / 1000,
 		.downtime_limit_ms = s->o.downtime_limit_ms,
 		.bandwidth_prior = s->o.max_bandwidth,
@@ -1360,6 +1386,7 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 	ret = vfmig_stats_new(&so, &s->stats);
 	if (ret < 0)
 		return fail(s, ret, "the estimator: %s", errno_name(ret));
+
 	return 0;
 }
 
@@ -1415,6 +1442,18 @@ static void report(struct src *s)
 				     "pre-copy");
 }
 
+/* Sends in flight, or answers due: a silence now is the peer's.  (An idle
+ * pre-copy waiting for dirty data is nobody's silence.) */
+static bool waiting_on_peer(const struct src *s)
+{
+	if (s->frames_queued || s->done_sent)
+		return true;
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->d[i].init_sent && !s->d[i].acked)
+			return true;
+	return false;
+}
+
 static void drain(struct src *s)
 {
 	/* Cancel what is in flight and wait for it: buffers must outlive
@@ -1451,8 +1490,9 @@ int vfmig_source_run(struct vfmig_source *src)
 				fail(s, ret, "io_uring: %s", errno_name(ret));
 				break;
 			}
-			if (now_ms() - s->last_activity >
-			    (uint64_t)s->o.timeout_ms)
+			if (waiting_on_peer(s) &&
+			    now_ms() - s->last_activity >
+				    (uint64_t)s->o.timeout_ms)
 				fail(s, ETIMEDOUT,
 				     "no progress for %d ms: the destination is silent",
 				     s->o.timeout_ms);

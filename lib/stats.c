@@ -192,6 +192,14 @@ int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 	return 0;
 }
 
+int vfmig_stats_set_fixed_cost(struct vfmig_stats *s, uint64_t ms)
+{
+	if (!s)
+		return -EINVAL;
+	s->o.fixed_cost_ms = ms > MAX_MS ? MAX_MS : ms;
+	return 0;
+}
+
 int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth)
 {
 	if (!s)

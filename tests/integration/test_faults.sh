@@ -2,10 +2,6 @@
 # devices back in RUNNING and destination devices reset out of RESUMING.
 . tests/integration/lib.sh
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-RJ=$(mktemp) RE=$(mktemp)
 trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE" /tmp/vfmig-ft-$$*' EXIT
 running() { json 'all(d["state"] == "running" for d in j["devices"]) and j["status"] == "failed"'; }
 

@@ -1,25 +1,7 @@
 # Migrations between two processes: hashes equal on both sides.
 . tests/integration/lib.sh
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-RJ=$(mktemp)
-trap 'rm -f "$OUT" "$ERR" "$RJ" /tmp/vfmig-it-$$*' EXIT
-
-# same_hashes: the send report in $OUT, the recv report in $RJ
-same_hashes() {
-	python3 - "$OUT" "$RJ" <<'PY' || fail "hashes differ or a side failed"
-import json, sys
-s, r = (json.load(open(f)) for f in sys.argv[1:3])
-assert s["status"] == r["status"] == "completed", (s.get("error"), r.get("error"))
-assert len(s["devices"]) == len(r["devices"])
-for a, b in zip(s["devices"], r["devices"]):
-    assert a["state-hash"] == b["state-hash"], (a["name"], a["state-hash"], b["state-hash"])
-    assert a["state"] == "stop" and b["state"] == "running", (a["state"], b["state"])
-    assert a["raw-bytes"] == b["raw-bytes"]
-PY
-}
+trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE" /tmp/vfmig-it-$$*' EXIT
 
 # tcp, 3 devices, 2 channels, pre-copy with dirtying
 port=$(free_port)

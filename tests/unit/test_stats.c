@@ -137,6 +137,10 @@ Test(stats, bandwidth_prior_until_measured)
 	e = est(s);
 	cr_expect_eq(e.remaining, 300000000);
 	cr_expect_eq(e.expected_downtime_ms, 6000);
+	/* fixed costs learned later */
+	cr_expect_eq(vfmig_stats_set_fixed_cost(s, 25), 0);
+	cr_expect_eq(est(s).expected_downtime_ms, 6025);
+	cr_expect_eq(vfmig_stats_set_fixed_cost(NULL, 25), -EINVAL);
 	cr_expect_str_eq(vfmig_bandwidth_source_name(VFMIG_BANDWIDTH_PRIOR),
 			 "prior");
 	cr_expect_str_eq(vfmig_bandwidth_source_name(7), "unknown");
