@@ -165,16 +165,17 @@ def accuracy(runs):
             rep, err = migrate(devs(n, size, pattern, extra), n, size, args)
             if rep["status"] != "completed":
                 sys.exit(f"bench: accuracy run failed: {err}")
-            if rep["expected-downtime"] is None:
+            if rep.get("expected-downtime-us") is None:
                 sys.exit("bench: no estimate (bandwidth unknown)")
-            pairs.append((rep["expected-downtime"], rep["downtime"]))
-        pairs.sort(key=lambda p: abs(p[0] - p[1]) / max(p[1], 1))
+            pairs.append((rep["expected-downtime-us"] / 1000,
+                          rep["downtime-us"] / 1000))
+        pairs.sort(key=lambda p: abs(p[0] - p[1]) / max(p[1], 0.001))
         e, d = pairs[len(pairs) // 2]
-        err = abs(e - d) / max(d, 1)
+        err = abs(e - d) / max(d, 0.001)
         name = (f"{n} x {size} {pattern}, {cap or 'no cap'}, "
                 + (f"pre-copy dirty {dirty}" if dirty else "stop-copy only"))
         rows.append((name, e, d, err))
-        print(f"   {name:52s} predicted {e:6d} ms  measured {d:6d} ms  "
+        print(f"   {name:52s} predicted {e:8.1f} ms  measured {d:8.1f} ms  "
               f"error {100 * err:5.1f}%")
     errs = sorted(r[3] for r in rows)
     med, worst = errs[len(errs) // 2], errs[-1]

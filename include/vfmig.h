@@ -286,6 +286,7 @@ int vfmig_source_transfer(const struct vfmig_source *s, int dev,
  * the destination confirmed every device (the measured downtime). */
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *s);
+uint64_t vfmig_source_downtime_us(const struct vfmig_source *s);
 void vfmig_source_free(struct vfmig_source *s);
 
 struct vfmig_estimate;
@@ -411,9 +412,14 @@ int vfmig_stats_set_device(struct vfmig_stats *s, unsigned dev,
  * observed compression ratio. */
 int vfmig_stats_moved(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 		      uint64_t wire);
-/* Bytes read from @dev and not yet sent: they go out before its stop-copy
- * data, so they count in the remaining bytes. */
+/* Bytes read from @dev and not yet loaded at the destination (or not yet
+ * sent): they go before its stop-copy data, so they count as remaining. */
 int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw);
+/* What the destination loaded into @dev so far, and the time it spent
+ * writing: its load rate.  When a device loads slower than the wire
+ * carries, its loading is the bottleneck. */
+int vfmig_stats_loaded(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		       uint64_t busy_us);
 /*
  * A bandwidth sample at @now_ms: for how long, in all, the sender has been
  * saturated (it had more to send than went out: the link or the pipeline
@@ -425,8 +431,8 @@ int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw);
  */
 int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 		     uint64_t busy_bytes);
-/* Replace opts.fixed_cost_ms, e.g. once a transition was measured. */
-int vfmig_stats_set_fixed_cost(struct vfmig_stats *s, uint64_t ms);
+/* Replace opts.fixed_cost_ms, in microseconds (measured costs). */
+int vfmig_stats_set_fixed_cost_us(struct vfmig_stats *s, uint64_t us);
 /* Replace opts.bandwidth_prior (bytes/s; 0: none). */
 int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth);
 
@@ -441,6 +447,7 @@ struct vfmig_estimate {
 	unsigned untrusted; /* devices whose size report was replaced */
 	int bandwidth_source; /* enum vfmig_bandwidth_source */
 	uint64_t stalled_ms; /* since remaining last fell by 5% */
+	uint64_t expected_downtime_us; /* the same, finer */
 };
 
 /* The estimate now.  -EAGAIN when no bandwidth is known yet. */

@@ -31,7 +31,8 @@
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
 #define OUR_CAPS                                            \
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
-	 WIRE_CAP_SWITCHOVER_ACK)
+	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
+#define PROGRESS_MS 20 /* how often the source hears what was loaded */
 
 struct snk;
 struct rdev;
@@ -57,6 +58,7 @@ struct rdev {
 	bool async, writing, end_seen, init_seen, ack_sent, loaded;
 	struct ring_op wop;
 	uint64_t next, init_bytes;
+	uint64_t t_write_us, busy_us, reported, received; /* PROGRESS */
 	uint32_t crc;
 	struct rslot **win;
 	struct wire_device_end end;
@@ -96,7 +98,7 @@ struct snk {
 	uint64_t evbuf;
 	unsigned loaded;
 	bool peer_done, failed, stop, resuming;
-	uint64_t last_activity, t_start, t_report, t_end;
+	uint64_t last_activity, t_start, t_report, t_end, t_progress;
 	int err;
 	char errmsg[512];
 };
@@ -137,6 +139,32 @@ static void reply(struct snk *k, enum wire_type type, uint16_t dev,
 		fail(k, ret, "answering the source: %s", errno_name(ret));
 }
 
+static void progress_one(struct rdev *d)
+{
+	struct wire_progress m = { .loaded = d->t.raw_bytes,
+				   .busy_us = d->busy_us,
+				   .received = d->received };
+	unsigned char p[WIRE_PROGRESS_LEN];
+
+	if (!(d->k->lim.caps & WIRE_CAP_PROGRESS))
+		return;
+	d->reported = d->t.raw_bytes;
+	wire_progress_encode(&m, p);
+	reply(d->k, WIRE_PROGRESS, (uint16_t)d->idx, p, sizeof(p));
+}
+
+/* The initial data is in the device: the source may stop.  What waits
+ * here goes first: the source decides on it. */
+static void send_ack(struct rdev *d)
+{
+	unsigned char p[WIRE_COUNT_LEN];
+
+	d->ack_sent = true;
+	progress_one(d);
+	wire_count_encode(d->t.raw_bytes, p);
+	reply(d->k, WIRE_SWITCHOVER_ACK, (uint16_t)d->idx, p, sizeof(p));
+}
+
 /* ------------------------------------------------------------ slots */
 
 static void chan_read(struct rchan *c);
@@ -174,6 +202,7 @@ static void try_write(struct rdev *d)
 	if (d->async)
 		sqe->flags |= IOSQE_ASYNC;
 	d->writing = true;
+	d->t_write_us = now_us();
 }
 
 static void device_complete(struct rdev *d)
@@ -223,6 +252,7 @@ static void write_done(struct ring_op *op, int res)
 	struct rslot *sl = d->win[d->next % WINDOW];
 
 	d->writing = false;
+	d->busy_us += now_us() - d->t_write_us;
 	if (k->stop)
 		return;
 	if (res == -EINTR || res == -EAGAIN) {
@@ -256,12 +286,7 @@ static void write_done(struct ring_op *op, int res)
 	d->next++;
 	slot_put(k, sl);
 	if (d->init_seen && !d->ack_sent && d->t.raw_bytes >= d->init_bytes) {
-		unsigned char p[WIRE_COUNT_LEN];
-
-		/* The initial data is in the device: the source may stop. */
-		d->ack_sent = true;
-		wire_count_encode(d->t.raw_bytes, p);
-		reply(k, WIRE_SWITCHOVER_ACK, (uint16_t)d->idx, p, sizeof(p));
+		send_ack(d);
 	}
 	device_complete(d);
 	try_write(d);
@@ -338,6 +363,7 @@ static void data_ready(struct rchan *c)
 {
 	struct rslot *sl = c->slot;
 
+	c->k->d[sl->h.device].received += sl->h.raw_len;
 	sl->work.run = decode_run;
 	sl->work.done = decode_done;
 	workers_submit(c->k->workers, &sl->work);
@@ -422,11 +448,7 @@ static void control(struct rchan *c)
 		}
 		d->init_seen = true;
 		if (d->t.raw_bytes >= d->init_bytes && !d->ack_sent) {
-			unsigned char p[WIRE_COUNT_LEN];
-
-			d->ack_sent = true;
-			wire_count_encode(d->t.raw_bytes, p);
-			reply(k, WIRE_SWITCHOVER_ACK, h->device, p, sizeof(p));
+			send_ack(d);
 		}
 		break;
 	}
@@ -453,6 +475,10 @@ static void control(struct rchan *c)
 		device_complete(d);
 		break;
 	}
+	case WIRE_NOP:
+		if (!(k->lim.caps & WIRE_CAP_PROGRESS))
+			goto unexpected;
+		break;
 	case WIRE_DONE:
 		k->peer_done = true;
 		if (k->loaded == k->ndev)
@@ -465,6 +491,7 @@ static void control(struct rchan *c)
 		     "source: %s", text);
 		return;
 	default:
+unexpected:
 		fail(k, EPROTO, "channel %d: unexpected %s frame", c->idx,
 		     wire_type_name(h->type));
 		return;
@@ -911,6 +938,22 @@ static int setup(struct snk *k)
 	return 0;
 }
 
+/* Tell the source what each device has loaded, and how fast: the
+ * source's estimate counts what waits here and this side's load rate. */
+static void progress(struct snk *k)
+{
+	uint64_t now = now_ms();
+
+	if (!(k->lim.caps & WIRE_CAP_PROGRESS) ||
+	    now - k->t_progress < PROGRESS_MS)
+		return;
+	k->t_progress = now;
+	for (unsigned i = 0; i < k->ndev && !k->stop; i++)
+		if (k->d[i].reported != k->d[i].t.raw_bytes &&
+		    !k->d[i].end_seen)
+			progress_one(&k->d[i]);
+}
+
 static void report(struct snk *k)
 {
 	struct vfmig_transfer t;
@@ -961,6 +1004,7 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 				fail(k, ETIMEDOUT,
 				     "the source said nothing for %d ms",
 				     k->o.timeout_ms);
+			progress(k);
 			report(k);
 		}
 	}

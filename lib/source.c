@@ -81,6 +81,7 @@ struct sdev {
 	uint32_t crc;
 	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
 	uint64_t raw_released, raw_sent;
+	struct wire_progress dest; /* the destination's PROGRESS */
 	struct vfmig_transfer t;
 };
 
@@ -127,12 +128,13 @@ struct src {
 	struct vfmig_stats *stats;
 	struct vfmig_estimate est;
 	int est_ret;
-	uint64_t t_stats, fixed_ms;
+	uint64_t t_stats, rtt_us, t_down_us, t_end_us;
 	bool sat, switch_asked;
 	uint64_t sat_t0, sat_b0, sat_us, sat_bytes, wire_sent;
 	unsigned encoding, nworkers, frames_queued;
 	struct link_info link;
 	int link_ret;
+	uint64_t t_sent; /* the last byte sent: NOP after silence */
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
 	unsigned loaded;
@@ -341,6 +343,7 @@ static void send_done(struct ring_op *op, int res)
 	}
 	s->last_activity = now_ms();
 	s->wire_sent += (uint64_t)res;
+	s->t_sent = s->last_activity;
 	f->sent += (size_t)res;
 	if (f->sent < f->len) {
 		chan_kick(c);
@@ -596,7 +599,15 @@ static void stats_update(struct src *s)
 		vfmig_stats_set_device(s->stats, i, size, 0);
 		vfmig_stats_moved(s->stats, i, d->raw_released,
 				  d->t.wire_bytes);
-		vfmig_stats_queued(s->stats, i, d->t.raw_bytes - d->raw_sent);
+		/* On its way: read here and not yet sent, and what waited at
+		 * the destination when it last said (a report is up to
+		 * PROGRESS_MS old: its backlog then stands for its backlog
+		 * now).  What sits in socket buffers is in neither. */
+		vfmig_stats_queued(s->stats, i,
+				   d->t.raw_bytes - d->raw_sent +
+					   d->dest.received - d->dest.loaded);
+		vfmig_stats_loaded(s->stats, i, d->dest.loaded,
+				   d->dest.busy_us);
 	}
 	s->est.size = sizeof(s->est);
 	s->est_ret = vfmig_stats_estimate(s->stats, &s->est);
@@ -641,6 +652,12 @@ static void precopy_tick(struct src *s)
 	}
 	if (s->stop)
 		return;
+	/* An idle pre-copy still tells the destination it is alive. */
+	if ((s->caps & WIRE_CAP_PROGRESS) && !s->frames_queued &&
+	    now_ms() - s->t_sent > (uint64_t)s->o.timeout_ms / 3) {
+		s->t_sent = now_ms();
+		send_control(s, WIRE_NOP, WIRE_NO_DEVICE, NULL, 0);
+	}
 	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS) {
 		stats_update(s);
 		if (now_ms() - s->t_precopy >= s->o.precopy_timeout_ms &&
@@ -764,7 +781,8 @@ static int to_stopcopy(struct src *s)
 
 	for (unsigned i = 0; i < s->ndev; i++)
 		p2p = p2p && has_p2p(s->d[i].dev);
-	s->t_down = now_ms();
+	s->t_down_us = now_us();
+	s->t_down = s->t_down_us / 1000;
 	/* Several devices: quiesce peer-to-peer DMA on all before any stops. */
 	for (unsigned i = 0; p2p && i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
@@ -954,7 +972,8 @@ static void check_finished(struct src *s)
 		if (s->c[i].head)
 			return;
 	if (s->file || (s->peer_done && s->loaded == s->ndev)) {
-		s->t_end = now_ms();
+		s->t_end_us = now_us();
+		s->t_end = s->t_end_us / 1000;
 		s->stop = true;
 	}
 }
@@ -994,6 +1013,38 @@ static void control(struct src *s, const struct wire_hdr *h,
 			s->loaded++;
 		}
 		break;
+	case WIRE_PROGRESS: {
+		struct sdev *d = &s->d[h->device];
+		struct wire_progress m;
+
+		if (!(s->caps & WIRE_CAP_PROGRESS) ||
+		    wire_progress_decode(p, h->enc_len, &m, err, sizeof(err)) <
+			    0) {
+			fail(s, EPROTO, "destination: %s",
+			     s->caps & WIRE_CAP_PROGRESS ?
+				     err :
+				     "PROGRESS was not negotiated");
+			return;
+		}
+		/* never more than was released, never backwards */
+		if (m.received > d->raw_released ||
+		    m.received < d->dest.received ||
+		    m.loaded < d->dest.loaded || m.busy_us < d->dest.busy_us) {
+			fail(s, EPROTO,
+			     "destination: device %s: PROGRESS says %llu bytes received, %llu loaded in %llu us, after %llu, %llu in %llu us, of %llu sent",
+			     vfmig_device_name(d->dev),
+			     (unsigned long long)m.received,
+			     (unsigned long long)m.loaded,
+			     (unsigned long long)m.busy_us,
+			     (unsigned long long)d->dest.received,
+			     (unsigned long long)d->dest.loaded,
+			     (unsigned long long)d->dest.busy_us,
+			     (unsigned long long)d->raw_released);
+			return;
+		}
+		d->dest = m;
+		break;
+	}
 	case WIRE_DONE:
 		s->peer_done = true;
 		break;
@@ -1154,7 +1205,7 @@ static int handshake(struct src *s)
 		.major = WIRE_VERSION_MAJOR,
 		.minor = WIRE_VERSION_MINOR,
 		.caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
-			WIRE_CAP_SWITCHOVER_ACK |
+			WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS |
 			(s->o.codec == VFMIG_CODEC_ZSTD ? WIRE_CAP_ZSTD : 0),
 		.max_chunk = s->o.chunk,
 	};
@@ -1218,6 +1269,7 @@ static int handshake(struct src *s)
 			return fail(s, ret, "%s: channel %u: sending HELLO: %s",
 				    s->o.uri, i, errno_name(ret));
 	}
+	t0 = now_us();
 	s->caps = hello.caps & ~WIRE_CAP_SWITCHOVER_ACK;
 	for (unsigned i = 0; !s->file && i < s->nchan; i++) {
 		struct wire_accept acc;
@@ -1230,6 +1282,9 @@ static int handshake(struct src *s)
 		if (ret < 0)
 			return fail(s, ret, "%s: channel %u: %s", s->o.uri, i,
 				    err);
+		/* every HELLO is out: the first answer is one round trip */
+		if (!i)
+			s->rtt_us = now_us() - t0;
 		if (h.type == WIRE_REJECT || h.type == WIRE_ERROR) {
 			wire_text_decode(p, h.enc_len, &code, text,
 					 sizeof(text), err, sizeof(err));
@@ -1267,7 +1322,6 @@ static int handshake(struct src *s)
 			return fail(s, ENOMEM, "out of memory");
 		}
 		wire_manifest_encode(man, s->ndev, mp);
-		t0 = now_ms();
 		ret = frame_send(s->c[0].fd, WIRE_MANIFEST, WIRE_NO_DEVICE, mp,
 				 len, s->o.timeout_ms);
 		free(mp);
@@ -1294,10 +1348,6 @@ static int handshake(struct src *s)
 		if (h.type != WIRE_MANIFEST_ACK)
 			return fail(s, EPROTO, "expected MANIFEST_ACK, got %s",
 				    wire_type_name(h.type));
-		/* a round trip, and the destination's devices entering
-		 * RESUMING: the part of the downtime's fixed cost that
-		 * is measurable before it */
-		s->fixed_ms = now_ms() - t0;
 	}
 	return 0;
 }
@@ -1370,11 +1420,6 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 		.ndev = s->ndev,
 		.bandwidth = s->o.switchover_bandwidth,
 		.ratio = s->o.ratio,
-		/* The handshake's round trip stands in for the destination's
-		 * tail (the last frames decoded, written and loaded, and the
-		 * answer): both are its per-session work and a round trip.
-		 * Its loads are assumed to take as long as our transitions. */
-		.fixed_cost_ms = s->fixed_ms + 2 * transitions_us / 1000,
 		.downtime_limit_ms = s->o.downtime_limit_ms,
 		.bandwidth_prior = s->o.max_bandwidth,
 	};
@@ -1386,6 +1431,10 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 	ret = vfmig_stats_new(&so, &s->stats);
 	if (ret < 0)
 		return fail(s, ret, "the estimator: %s", errno_name(ret));
+	/* Our transitions, and the destination's load assumed to take as
+	 * long (both are driver work on the state), and the round trip of
+	 * the last answer. */
+	vfmig_stats_set_fixed_cost_us(s->stats, s->rtt_us + 2 * transitions_us);
 
 	return 0;
 }
@@ -1516,8 +1565,10 @@ int vfmig_source_run(struct vfmig_source *src)
 		for (unsigned i = 0; i < s->ndev; i++)
 			vfmig_device_set_state(s->devs[i], VFMIG_STATE_STOP,
 					       NULL);
-		if (!s->t_end)
-			s->t_end = now_ms();
+		if (!s->t_end) {
+			s->t_end_us = now_us();
+			s->t_end = s->t_end_us / 1000;
+		}
 	}
 	for (unsigned i = 0; i < s->nchan; i++) {
 		if (s->c[i].fd >= 0) {
@@ -1568,7 +1619,14 @@ uint64_t vfmig_source_total_ms(const struct vfmig_source *src)
 
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)
 {
-	return src->s.t_end && src->s.t_down ? src->s.t_end - src->s.t_down : 0;
+	return (vfmig_source_downtime_us(src) + 500) / 1000;
+}
+
+uint64_t vfmig_source_downtime_us(const struct vfmig_source *src)
+{
+	return src->s.t_end_us && src->s.t_down_us ?
+		       src->s.t_end_us - src->s.t_down_us :
+		       0;
 }
 
 void vfmig_source_free(struct vfmig_source *src)

@@ -22,6 +22,7 @@
 #define JUMP_FACTOR 16
 #define JUMP_SLACK (64ull << 20) /* small devices may jump by this */
 #define MEASURED_MIN (1ull << 20) /* raw bytes before a ratio counts */
+#define LOAD_MIN_US 100000 /* destination write time before its rate counts */
 #define WINDOW 16 /* busy intervals in the bandwidth window */
 #define BUSY_MIN_MS 200 /* busy time before a measurement counts */
 #define TREND_POINTS 4 /* estimates without progress: stalled */
@@ -36,10 +37,12 @@ struct dev_stats {
 	uint64_t dirty_rate;
 	uint64_t raw, wire; /* sent so far */
 	uint64_t queued; /* read, not yet sent */
+	uint64_t load_rate; /* the destination's, bytes/s; 0: unknown */
 };
 
 struct vfmig_stats {
 	struct vfmig_stats_opts o;
+	uint64_t fixed_us;
 	struct dev_stats *d;
 	uint64_t ram_pending, ram_dirty;
 	/* bandwidth: the last sample, and a ring of busy intervals */
@@ -95,6 +98,8 @@ int vfmig_stats_new(const struct vfmig_stats_opts *opts,
 		free(s);
 		return -EINVAL;
 	}
+	s->fixed_us = s->o.fixed_cost_ms > MAX_MS ? MAX_MS * 1000 :
+						    s->o.fixed_cost_ms * 1000;
 	if (!s->o.downtime_limit_ms)
 		s->o.downtime_limit_ms = SESSION_DEFAULT_DOWNTIME_LIMIT_MS;
 	s->d = calloc(s->o.ndev, sizeof(*s->d));
@@ -170,6 +175,19 @@ int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw)
 	return 0;
 }
 
+int vfmig_stats_loaded(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		       uint64_t busy_us)
+{
+	if (!s || dev >= s->o.ndev)
+		return -EINVAL;
+	/* a rate from too little is noise */
+	s->d[dev].load_rate =
+		busy_us >= LOAD_MIN_US && raw >= MEASURED_MIN ?
+			(uint64_t)((double)clamp(raw) * 1e6 / (double)busy_us) :
+			0;
+	return 0;
+}
+
 int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 		     uint64_t busy_bytes)
 {
@@ -192,11 +210,11 @@ int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 	return 0;
 }
 
-int vfmig_stats_set_fixed_cost(struct vfmig_stats *s, uint64_t ms)
+int vfmig_stats_set_fixed_cost_us(struct vfmig_stats *s, uint64_t us)
 {
 	if (!s)
 		return -EINVAL;
-	s->o.fixed_cost_ms = ms > MAX_MS ? MAX_MS : ms;
+	s->fixed_us = us > MAX_MS * 1000 ? MAX_MS * 1000 : us;
 	return 0;
 }
 
@@ -324,7 +342,7 @@ static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 {
 	struct vfmig_estimate e;
-	double wire, ms;
+	double wire, us, ms, load_us = 0;
 	uint64_t dirty;
 
 	if (!s || !out || out->size < sizeof(size_t))
@@ -344,6 +362,10 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		double r = ratio_of(s, d, &src);
 
 		wire += (double)p * r;
+		/* devices load in parallel: the slowest one's time */
+		if (d->load_rate &&
+		    (double)p * 1e6 / (double)d->load_rate > load_us)
+			load_us = (double)p * 1e6 / (double)d->load_rate;
 		e.remaining = e.remaining + p < e.remaining ? UINT64_MAX :
 							      e.remaining + p;
 		dirty = clamp(dirty + d->dirty_rate);
@@ -355,10 +377,21 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		memcpy(out, &e, out->size < sizeof(e) ? out->size : sizeof(e));
 		return -EAGAIN;
 	}
-	/* nearest ms: 1.91 GiB at 1 GiB/s is 1910 ms, not 1911 */
-	ms = (double)s->o.fixed_cost_ms + wire * 1000.0 / (double)e.bandwidth;
-	e.expected_downtime_ms = ms >= (double)MAX_MS ? MAX_MS :
-							(uint64_t)llround(ms);
+	/* A pipeline moves its data at its bottleneck's rate: the wire's (or
+	 * the codec's, which the measured bandwidth then is), or a
+	 * destination device's loading. */
+	us = wire * 1e6 / (double)e.bandwidth;
+	if (load_us > us)
+		us = load_us;
+	us += (double)s->fixed_us;
+	if (us >= (double)MAX_MS * 1000) {
+		e.expected_downtime_us = MAX_MS * 1000;
+		e.expected_downtime_ms = MAX_MS;
+	} else {
+		e.expected_downtime_us = (uint64_t)llround(us);
+		/* nearest ms: 1.91 GiB at 1 GiB/s is 1910 ms, not 1911 */
+		e.expected_downtime_ms = (uint64_t)llround(us / 1000);
+	}
 	/* the smallest limit that holds now, with a tenth of margin */
 	ms = ceil((double)e.expected_downtime_ms * 1.1 / 10.0) * 10.0;
 	e.recommended_limit_ms = ms >= (double)MAX_MS ? MAX_MS : (uint64_t)ms;

@@ -23,6 +23,8 @@ static const char *const type_names[] = {
 	[WIRE_DATA] = "DATA",
 	[WIRE_INIT_DONE] = "INIT_DONE",
 	[WIRE_SWITCHOVER_ACK] = "SWITCHOVER_ACK",
+	[WIRE_PROGRESS] = "PROGRESS",
+	[WIRE_NOP] = "NOP",
 	[WIRE_DEVICE_END] = "DEVICE_END",
 	[WIRE_DEVICE_LOADED] = "DEVICE_LOADED",
 	[WIRE_DONE] = "DONE",
@@ -107,6 +109,9 @@ static void control_len(unsigned type, uint32_t *min, uint32_t *max)
 	case WIRE_DEVICE_END:
 		*min = *max = WIRE_DEVICE_END_LEN;
 		break;
+	case WIRE_PROGRESS:
+		*min = *max = WIRE_PROGRESS_LEN;
+		break;
 	case WIRE_REJECT:
 	case WIRE_ERROR:
 	case WIRE_DEVICE_LOADED:
@@ -117,7 +122,7 @@ static void control_len(unsigned type, uint32_t *min, uint32_t *max)
 		*min = 4;
 		*max = WIRE_MAX_CONTROL;
 		break;
-	default: /* MANIFEST_ACK, DONE */
+	default: /* MANIFEST_ACK, DONE, NOP */
 		*min = *max = 0;
 		break;
 	}
@@ -126,7 +131,8 @@ static void control_len(unsigned type, uint32_t *min, uint32_t *max)
 static bool per_device(unsigned type)
 {
 	return type == WIRE_INIT_DONE || type == WIRE_SWITCHOVER_ACK ||
-	       type == WIRE_DEVICE_END || type == WIRE_DEVICE_LOADED;
+	       type == WIRE_DEVICE_END || type == WIRE_DEVICE_LOADED ||
+	       type == WIRE_PROGRESS;
 }
 
 static int check_data(const struct wire_hdr *h, const struct wire_limits *lim,
@@ -486,6 +492,31 @@ int wire_count_decode(const unsigned char *p, uint32_t len, uint64_t *v,
 	if (len != WIRE_COUNT_LEN)
 		return set_errbuf(err, es, -EPROTO, "count of %u bytes", len);
 	*v = get_le64(p);
+	return 0;
+}
+
+void wire_progress_encode(const struct wire_progress *m, unsigned char *p)
+{
+	put_le64(p, m->loaded);
+	put_le64(p + 8, m->busy_us);
+	put_le64(p + 16, m->received);
+}
+
+int wire_progress_decode(const unsigned char *p, uint32_t len,
+			 struct wire_progress *m, char *err, size_t es)
+{
+	if (len != WIRE_PROGRESS_LEN)
+		return set_errbuf(err, es, -EPROTO, "PROGRESS of %u bytes",
+				  len);
+	m->loaded = get_le64(p);
+	m->busy_us = get_le64(p + 8);
+	m->received = get_le64(p + 16);
+	if (m->loaded > m->received)
+		return set_errbuf(
+			err, es, -EPROTO,
+			"PROGRESS: %llu bytes loaded of %llu received",
+			(unsigned long long)m->loaded,
+			(unsigned long long)m->received);
 	return 0;
 }
 

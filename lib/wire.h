@@ -29,8 +29,10 @@ enum wire_type {
 	WIRE_DEVICE_LOADED = 10,
 	WIRE_DONE = 11,
 	WIRE_ERROR = 12,
+	WIRE_PROGRESS = 13, /* destination: a device's bytes loaded */
+	WIRE_NOP = 14, /* either side: still here */
 };
-#define WIRE_TYPE_MAX WIRE_ERROR
+#define WIRE_TYPE_MAX WIRE_NOP
 
 enum wire_codec {
 	WIRE_CODEC_RAW = 0,
@@ -46,7 +48,8 @@ enum wire_codec {
 #define WIRE_CAP_ZERO (1u << 1)
 #define WIRE_CAP_PRECOPY (1u << 2)
 #define WIRE_CAP_SWITCHOVER_ACK (1u << 3)
-#define WIRE_CAPS_KNOWN 0x0fu
+#define WIRE_CAP_PROGRESS (1u << 4) /* PROGRESS and NOP */
+#define WIRE_CAPS_KNOWN 0x1fu
 
 /* Limits every receiver enforces, whatever it was sent. */
 #define WIRE_MAX_CHUNK (16u << 20)
@@ -164,6 +167,19 @@ int wire_manifest_decode(const unsigned char *p, uint32_t len,
 			 struct wire_device *devs, char *err, size_t err_size);
 
 /* INIT_DONE and SWITCHOVER_ACK: one byte count. */
+/* PROGRESS: raw bytes of the device received and written to it, and for
+ * how long a write was in flight (us): the destination's backlog and its
+ * load rate. */
+struct wire_progress {
+	uint64_t loaded;
+	uint64_t busy_us;
+	uint64_t received;
+};
+#define WIRE_PROGRESS_LEN 24u
+void wire_progress_encode(const struct wire_progress *m, unsigned char *p);
+int wire_progress_decode(const unsigned char *p, uint32_t len,
+			 struct wire_progress *m, char *err, size_t es);
+
 #define WIRE_COUNT_LEN 8u
 void wire_count_encode(uint64_t v, unsigned char *p);
 int wire_count_decode(const unsigned char *p, uint32_t len, uint64_t *v,

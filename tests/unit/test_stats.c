@@ -138,12 +138,42 @@ Test(stats, bandwidth_prior_until_measured)
 	cr_expect_eq(e.remaining, 300000000);
 	cr_expect_eq(e.expected_downtime_ms, 6000);
 	/* fixed costs learned later */
-	cr_expect_eq(vfmig_stats_set_fixed_cost(s, 25), 0);
-	cr_expect_eq(est(s).expected_downtime_ms, 6025);
-	cr_expect_eq(vfmig_stats_set_fixed_cost(NULL, 25), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_fixed_cost_us(s, 25400), 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 6025);
+	cr_expect_eq(e.expected_downtime_us, 6025400);
+	cr_expect_eq(vfmig_stats_set_fixed_cost_us(NULL, 25), -EINVAL);
 	cr_expect_str_eq(vfmig_bandwidth_source_name(VFMIG_BANDWIDTH_PRIOR),
 			 "prior");
 	cr_expect_str_eq(vfmig_bandwidth_source_name(7), "unknown");
+	vfmig_stats_free(s);
+}
+
+Test(stats, a_slow_destination_device_is_the_bottleneck)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 2,
+				      .bandwidth = 100000000,
+				      .ratio = 0.5 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, 100000000, 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 500, "the wire: 50 MB");
+	/* device 0 loads at 80 MB/s on the destination: 1250 ms */
+	vfmig_stats_loaded(s, 0, 80000000, 1000000);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 1250);
+	/* too little loading to judge a rate */
+	vfmig_stats_loaded(s, 0, 80000000, 50000);
+	cr_expect_eq(est(s).expected_downtime_ms, 500);
+	/* queued bytes wait their turn on the same device */
+	vfmig_stats_loaded(s, 0, 80000000, 1000000);
+	vfmig_stats_queued(s, 0, 20000000);
+	cr_expect_eq(est(s).expected_downtime_ms, 1500);
+	cr_expect_eq(vfmig_stats_loaded(s, 2, 0, 0), -EINVAL);
 	vfmig_stats_free(s);
 }
 

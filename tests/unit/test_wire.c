@@ -306,3 +306,28 @@ Test(wire, device_end_and_counts)
 	cr_expect_eq(v, 42);
 	cr_expect_eq(wire_count_decode(p, 7, &v, err, sizeof(err)), -EPROTO);
 }
+
+Test(wire, progress)
+{
+	struct wire_progress m = { .loaded = 3 << 20,
+				   .busy_us = 12345,
+				   .received = 5 << 20 },
+			     n;
+	unsigned char p[WIRE_PROGRESS_LEN];
+
+	wire_progress_encode(&m, p);
+	cr_assert_eq(wire_progress_decode(p, sizeof(p), &n, err, sizeof(err)),
+		     0);
+	cr_expect(n.loaded == m.loaded && n.busy_us == m.busy_us &&
+		  n.received == m.received);
+	cr_expect_eq(wire_progress_decode(p, 16, &n, err, sizeof(err)),
+		     -EPROTO);
+	/* loaded more than it received: a lie */
+	m.loaded = m.received + 1;
+	wire_progress_encode(&m, p);
+	cr_expect_eq(wire_progress_decode(p, sizeof(p), &n, err, sizeof(err)),
+		     -EPROTO);
+	cr_expect(strstr(err, "loaded of"), "%s", err);
+	cr_expect_str_eq(wire_type_name(WIRE_PROGRESS), "PROGRESS");
+	cr_expect_str_eq(wire_type_name(WIRE_NOP), "NOP");
+}

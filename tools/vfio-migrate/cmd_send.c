@@ -26,6 +26,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	r.error = vfmig_source_strerror(s);
 	r.total_ms = vfmig_source_total_ms(s);
 	r.downtime_ms = vfmig_source_downtime_ms(s);
+	r.downtime_us = vfmig_source_downtime_us(s);
 	r.channels = a.o.channels ? a.o.channels : 1;
 	r.have_downtime = mode == MIG_SEND && !r.ret;
 	vfmig_source_transfer(s, -1, &r.total);

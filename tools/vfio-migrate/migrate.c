@@ -495,8 +495,10 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_open_object(&p, NULL);
 	pr_string(&p, "status", "status", r->ret ? "failed" : "completed");
 	pr_u64(&p, "total-time", "total time (ms)", r->total_ms);
-	if (r->have_downtime)
+	if (r->have_downtime) {
 		pr_u64(&p, "downtime", "downtime (ms)", r->downtime_ms);
+		pr_u64(&p, "downtime-us", "  in us", r->downtime_us);
+	}
 	if (a->mode == MIG_SEND && a->src)
 		report_estimate(&p, a);
 	pr_bytes(&p, "transferred", "transferred", r->total.raw_bytes);

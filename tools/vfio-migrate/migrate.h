@@ -38,7 +38,7 @@ void mig_progress(void *arg, const struct vfmig_transfer *t,
 struct mig_result {
 	int ret;
 	const char *error;
-	uint64_t total_ms, downtime_ms;
+	uint64_t total_ms, downtime_ms, downtime_us;
 	struct vfmig_transfer total;
 	struct vfmig_transfer dev[MIG_MAX_DEV];
 	unsigned channels;

@@ -216,10 +216,12 @@ void pr_init_ndjson(struct printer *p, FILE *out)
 void pr_estimate(struct printer *p, const struct vfmig_estimate *e, int ret,
 		 uint64_t limit_ms)
 {
-	if (ret == 0)
+	if (ret == 0) {
 		pr_u64(p, "expected-downtime", "expected downtime (ms)",
 		       e->expected_downtime_ms);
-	else
+		pr_u64(p, "expected-downtime-us", "  in us",
+		       e->expected_downtime_us);
+	} else
 		pr_null(p, "expected-downtime", "expected downtime",
 			"unknown (no bandwidth yet)");
 	pr_bytes(p, "remaining", "remaining", e->remaining);
