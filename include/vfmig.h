@@ -415,9 +415,15 @@ int vfmig_stats_moved(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 /* Bytes read from @dev and not yet loaded at the destination (or not yet
  * sent): they go before its stop-copy data, so they count as remaining. */
 int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw);
-/* What the destination loaded into @dev so far, and the time it spent
- * writing: its load rate.  When a device loads slower than the wire
- * carries, its loading is the bottleneck. */
+/*
+ * Bytes read from @dev so far and the time reads that returned data were in
+ * flight; what the destination loaded into its device and the time it spent
+ * writing.  Both cumulative: the device's read and load rates over the
+ * last samples.  A device read or loaded slower than the wire carries is
+ * the bottleneck.
+ */
+int vfmig_stats_read(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		     uint64_t busy_us);
 int vfmig_stats_loaded(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 		       uint64_t busy_us);
 /*

@@ -82,6 +82,7 @@ struct sdev {
 	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
 	uint64_t raw_released, raw_sent;
 	struct wire_progress dest; /* the destination's PROGRESS */
+	uint64_t t_read_us, read_us, read_bytes; /* reads that got data */
 	struct vfmig_transfer t;
 };
 
@@ -517,6 +518,7 @@ static void start_read(struct sdev *d)
 	if (d->async)
 		sqe->flags |= IOSQE_ASYNC;
 	d->reading = true;
+	d->t_read_us = now_us();
 }
 
 static void poll_later(struct sdev *d, unsigned ms)
@@ -608,6 +610,7 @@ static void stats_update(struct src *s)
 					   d->dest.received - d->dest.loaded);
 		vfmig_stats_loaded(s->stats, i, d->dest.loaded,
 				   d->dest.busy_us);
+		vfmig_stats_read(s->stats, i, d->read_bytes, d->read_us);
 	}
 	s->est.size = sizeof(s->est);
 	s->est_ret = vfmig_stats_estimate(s->stats, &s->est);
@@ -726,6 +729,8 @@ static void read_done(struct ring_op *op, int res)
 	if (res > 0) {
 		struct slot *sl = d->cur;
 
+		d->read_us += now_us() - d->t_read_us;
+		d->read_bytes += (uint64_t)res;
 		sl->fill += (size_t)res;
 		d->t.raw_bytes += (uint64_t)res;
 		if (d->stopcopy)

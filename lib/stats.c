@@ -22,7 +22,9 @@
 #define JUMP_FACTOR 16
 #define JUMP_SLACK (64ull << 20) /* small devices may jump by this */
 #define MEASURED_MIN (1ull << 20) /* raw bytes before a ratio counts */
-#define LOAD_MIN_US 100000 /* destination write time before its rate counts */
+#define STAGE_MIN_US \
+	100000 /* a device's read or load time before its rate
+			      * counts */
 #define WINDOW 16 /* busy intervals in the bandwidth window */
 #define BUSY_MIN_MS 200 /* busy time before a measurement counts */
 #define TREND_POINTS 4 /* estimates without progress: stalled */
@@ -31,13 +33,54 @@
 #define GROWTH 1.25 /* 25% above the low: diverging */
 #define MAX_MS 1000000000000ull /* 31 years: "forever", not an overflow */
 
+/*
+ * A rate from cumulative samples (bytes, and the time spent moving them):
+ * the last sample, and a ring of the last WINDOW intervals that moved
+ * something, so that the rate follows what a device does now.
+ */
+struct rate {
+	uint64_t bytes, us;
+	bool have;
+	uint64_t db[WINDOW], dt[WINDOW];
+	unsigned n;
+};
+
+static void rate_sample(struct rate *r, uint64_t bytes, uint64_t us)
+{
+	if (r->have && us > r->us && bytes >= r->bytes) {
+		unsigned i = r->n++ % WINDOW;
+
+		r->dt[i] = us - r->us;
+		r->db[i] = bytes - r->bytes;
+	}
+	r->bytes = bytes;
+	r->us = us;
+	r->have = true;
+}
+
+/* bytes/s over the window; 0 when it holds too little to judge */
+static uint64_t rate_get(const struct rate *r, uint64_t min_us,
+			 uint64_t min_bytes)
+{
+	unsigned n = r->n < WINDOW ? r->n : WINDOW;
+	uint64_t dt = 0, db = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		dt += r->dt[i];
+		db += r->db[i];
+	}
+	if (dt < min_us || db < min_bytes)
+		return 0;
+	return (uint64_t)((double)db * 1e6 / (double)dt);
+}
+
 struct dev_stats {
 	uint64_t stopcopy; /* last good report */
 	bool have, untrusted;
 	uint64_t dirty_rate;
 	uint64_t raw, wire; /* sent so far */
 	uint64_t queued; /* read, not yet sent */
-	uint64_t load_rate; /* the destination's, bytes/s; 0: unknown */
+	struct rate read, load; /* the device here, and its peer there */
 };
 
 struct vfmig_stats {
@@ -45,11 +88,10 @@ struct vfmig_stats {
 	uint64_t fixed_us;
 	struct dev_stats *d;
 	uint64_t ram_pending, ram_dirty;
-	/* bandwidth: the last sample, and a ring of busy intervals */
-	uint64_t t_last, busy_last, bytes_last;
+	/* bandwidth, over saturated time; the samples' clock */
+	struct rate wire;
+	uint64_t t_last;
 	bool have_sample;
-	uint64_t dt[WINDOW], db[WINDOW];
-	unsigned nbusy;
 	/* trend: the lowest remaining, when, and estimates since */
 	uint64_t rem_min, t_min;
 	unsigned since_min;
@@ -180,11 +222,16 @@ int vfmig_stats_loaded(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 {
 	if (!s || dev >= s->o.ndev)
 		return -EINVAL;
-	/* a rate from too little is noise */
-	s->d[dev].load_rate =
-		busy_us >= LOAD_MIN_US && raw >= MEASURED_MIN ?
-			(uint64_t)((double)clamp(raw) * 1e6 / (double)busy_us) :
-			0;
+	rate_sample(&s->d[dev].load, raw, busy_us);
+	return 0;
+}
+
+int vfmig_stats_read(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		     uint64_t busy_us)
+{
+	if (!s || dev >= s->o.ndev)
+		return -EINVAL;
+	rate_sample(&s->d[dev].read, raw, busy_us);
 	return 0;
 }
 
@@ -196,16 +243,8 @@ int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 	/* Only time in which the sender had more to send than went out
 	 * measures the link (or the pipeline): an idle pre-copy moves what
 	 * the device dirties, not what the link can carry. */
-	if (s->have_sample && busy_ms > s->busy_last &&
-	    busy_bytes >= s->bytes_last) {
-		unsigned i = s->nbusy++ % WINDOW;
-
-		s->dt[i] = busy_ms - s->busy_last;
-		s->db[i] = busy_bytes - s->bytes_last;
-	}
+	rate_sample(&s->wire, busy_bytes, busy_ms * 1000);
 	s->t_last = now_ms;
-	s->busy_last = busy_ms;
-	s->bytes_last = busy_bytes;
 	s->have_sample = true;
 	return 0;
 }
@@ -273,21 +312,6 @@ int vfmig_stats_device(const struct vfmig_stats *s, unsigned dev,
 	return 0;
 }
 
-/* bytes/s over the busy window; 0 when too little is known */
-static uint64_t measured_bandwidth(const struct vfmig_stats *s)
-{
-	unsigned n = s->nbusy < WINDOW ? s->nbusy : WINDOW;
-	uint64_t dt = 0, db = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		dt += s->dt[i];
-		db += s->db[i];
-	}
-	if (dt < BUSY_MIN_MS)
-		return 0;
-	return (uint64_t)((double)db * 1000.0 / (double)dt);
-}
-
 static uint64_t bandwidth(const struct vfmig_stats *s, int *src)
 {
 	uint64_t bw;
@@ -296,7 +320,7 @@ static uint64_t bandwidth(const struct vfmig_stats *s, int *src)
 		*src = VFMIG_BANDWIDTH_GIVEN;
 		return s->o.bandwidth;
 	}
-	bw = measured_bandwidth(s);
+	bw = rate_get(&s->wire, BUSY_MIN_MS * 1000, 0);
 	if (bw) {
 		*src = VFMIG_BANDWIDTH_MEASURED;
 		return bw;
@@ -342,7 +366,7 @@ static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 {
 	struct vfmig_estimate e;
-	double wire, us, ms, load_us = 0;
+	double wire, us, ms, dev_us = 0;
 	uint64_t dirty;
 
 	if (!s || !out || out->size < sizeof(size_t))
@@ -358,14 +382,19 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		const struct dev_stats *d = &s->d[i];
 		/* what is queued goes out before the stop-copy data */
 		uint64_t p = clamp(pending(d) + d->queued);
+		uint64_t rd = rate_get(&d->read, STAGE_MIN_US, MEASURED_MIN);
+		uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
 		int src;
 		double r = ratio_of(s, d, &src);
 
 		wire += (double)p * r;
-		/* devices load in parallel: the slowest one's time */
-		if (d->load_rate &&
-		    (double)p * 1e6 / (double)d->load_rate > load_us)
-			load_us = (double)p * 1e6 / (double)d->load_rate;
+		/* Devices are read and loaded in parallel: the slowest one's
+		 * time.  Reading has the stop-copy data left, loading also
+		 * what is on its way. */
+		if (rd && (double)pending(d) * 1e6 / (double)rd > dev_us)
+			dev_us = (double)pending(d) * 1e6 / (double)rd;
+		if (ld && (double)p * 1e6 / (double)ld > dev_us)
+			dev_us = (double)p * 1e6 / (double)ld;
 		e.remaining = e.remaining + p < e.remaining ? UINT64_MAX :
 							      e.remaining + p;
 		dirty = clamp(dirty + d->dirty_rate);
@@ -381,8 +410,8 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 	 * the codec's, which the measured bandwidth then is), or a
 	 * destination device's loading. */
 	us = wire * 1e6 / (double)e.bandwidth;
-	if (load_us > us)
-		us = load_us;
+	if (dev_us > us)
+		us = dev_us;
 	us += (double)s->fixed_us;
 	if (us >= (double)MAX_MS * 1000) {
 		e.expected_downtime_us = MAX_MS * 1000;
