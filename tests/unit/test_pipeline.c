@@ -36,6 +36,12 @@ static void *sink_main(void *arg)
 	return NULL;
 }
 
+/* A test may adjust the source's options, and reach the running source
+ * from its progress callback. */
+static void (*tweak_source)(struct vfmig_stream_opts *o);
+static struct vfmig_source *running;
+static struct vfmig_estimate last_estimate = { .size = sizeof(last_estimate) };
+
 struct result {
 	int src_ret, dst_ret;
 	char src_err[512], dst_err[512];
@@ -86,8 +92,19 @@ static struct result migrate(const char *const *src_specs,
 					     .workers = 2,
 					     .timeout_ms = 10000,
 					     .precopy = 1 };
+	if (tweak_source)
+		tweak_source(&src->o);
 	cr_assert_eq(vfmig_source_new(src->dev, n, &src->o, &s), 0);
+	running = s;
 	r.src_ret = vfmig_source_run(s);
+	if (tweak_source) { /* after the run: the estimate at switchover */
+		char ifname[32];
+
+		cr_expect_eq(vfmig_source_estimate(s, &last_estimate), 0);
+		cr_expect_eq(vfmig_source_link(s, ifname, sizeof(ifname), NULL),
+			     -ENOENT, "loopback has no link prior");
+		cr_expect_not_null(vfmig_source_stats(s));
+	}
 	snprintf(r.src_err, sizeof(r.src_err), "%s", vfmig_source_strerror(s));
 	vfmig_source_transfer(s, -1, &r.t);
 	vfmig_source_free(s);
@@ -96,6 +113,35 @@ static struct result migrate(const char *const *src_specs,
 	snprintf(r.dst_err, sizeof(r.dst_err), "%s", dst->err);
 	vfmig_sink_free(dst->sink);
 	return r;
+}
+
+/* VMM-style control: the caller owns RAM and decides the switchover. */
+static unsigned precopy_calls, ram_seen;
+
+static void vmm_progress(void *arg, const struct vfmig_transfer *t,
+			 uint64_t elapsed_ms, const char *phase)
+{
+	struct vfmig_estimate e = { .size = sizeof(e) };
+	int ret = vfmig_source_estimate(running, &e);
+
+	(void)arg, (void)t, (void)elapsed_ms;
+	if (strcmp(phase, "pre-copy"))
+		return;
+	cr_expect(ret == 0 || ret == -EAGAIN, "estimate: %d", ret);
+	ram_seen += e.remaining >= (1ull << 30);
+	if (++precopy_calls == 10) {
+		/* the VMM's RAM has converged: say so, and switch over */
+		cr_expect_eq(vfmig_source_set_ram(running, 0, 0), 0);
+		cr_expect_eq(vfmig_source_switchover(running), 0);
+	}
+}
+
+static void manual_opts(struct vfmig_stream_opts *o)
+{
+	o->switchover = VFMIG_SWITCHOVER_MANUAL;
+	o->ram_pending = 1ull << 30;
+	o->progress = vmm_progress;
+	o->interval_ms = 20;
 }
 
 static void close_all(struct side *a, struct side *b)
@@ -344,4 +390,28 @@ Test(pipeline, switchover_under_dirtying_many_times, .timeout = 120)
 		expect_same(&src, &dst);
 		close_all(&src, &dst);
 	}
+}
+
+Test(pipeline, the_vmm_decides_the_switchover, .timeout = 60)
+{
+	const char *s[] = { "sim:size=32M,pattern=fb,dirty=8M/s,seed=5" };
+	const char *d[] = { "sim:size=32M" };
+	struct side src, dst;
+	struct result r;
+
+	tweak_source = manual_opts;
+	r = migrate(s, d, 1, "tcp:127.0.0.1:0", 2, VFMIG_CODEC_ZSTD, 16 << 20,
+		    &src, &dst);
+	tweak_source = NULL;
+	cr_assert_eq(r.src_ret, 0, "source: %s", r.src_err);
+	cr_assert_eq(r.dst_ret, 0, "sink: %s", r.dst_err);
+	expect_same(&src, &dst);
+	/* it waited for the call: ten progress calls in pre-copy, the RAM
+	 * counted in the estimate until the VMM said it had moved */
+	cr_expect_geq(precopy_calls, 10);
+	cr_expect_geq(ram_seen, 5, "RAM in remaining %u times", ram_seen);
+	cr_expect_lt(last_estimate.remaining, 1ull << 30,
+		     "the switchover's estimate has no RAM left");
+	cr_expect_lt(last_estimate.expected_downtime_ms, 300);
+	close_all(&src, &dst);
 }
