@@ -412,20 +412,21 @@ int vfmig_stats_set_device(struct vfmig_stats *s, unsigned dev,
  * observed compression ratio. */
 int vfmig_stats_moved(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 		      uint64_t wire);
-/* Bytes read from @dev and not yet loaded at the destination (or not yet
- * sent): they go before its stop-copy data, so they count as remaining. */
+/* Bytes read from @dev and not yet sent: they go before its stop-copy
+ * data, so they count as remaining. */
 int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw);
 /*
  * Bytes read from @dev so far and the time reads that returned data were in
  * flight; what the destination loaded into its device and the time it spent
  * writing.  Both cumulative: the device's read and load rates over the
  * last samples.  A device read or loaded slower than the wire carries is
- * the bottleneck.
+ * the bottleneck.  @waiting: bytes the destination holds, not yet loaded
+ * (remaining, ahead of the stop-copy data in the load).
  */
 int vfmig_stats_read(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 		     uint64_t busy_us);
 int vfmig_stats_loaded(struct vfmig_stats *s, unsigned dev, uint64_t raw,
-		       uint64_t busy_us);
+		       uint64_t busy_us, uint64_t waiting);
 /*
  * A bandwidth sample at @now_ms: for how long, in all, the sender has been
  * saturated (it had more to send than went out: the link or the pipeline

@@ -132,7 +132,7 @@ struct src {
 	uint64_t t_stats, rtt_us, t_down_us, t_end_us;
 	bool sat, switch_asked;
 	uint64_t sat_t0, sat_b0, sat_us, sat_bytes, wire_sent;
-	unsigned encoding, nworkers, frames_queued;
+	unsigned frames_queued;
 	struct link_info link;
 	int link_ret;
 	uint64_t t_sent; /* the last byte sent: NOP after silence */
@@ -450,7 +450,6 @@ static void encode_done(struct work *w)
 	struct slot *sl = (struct slot *)w;
 	struct sdev *d = sl->d;
 
-	d->s->encoding--;
 	if (sl->err) {
 		fail(d->s, sl->err, "device %s: compressing: %s",
 		     vfmig_device_name(d->dev), errno_name(sl->err));
@@ -477,7 +476,6 @@ static void dispatch(struct sdev *d)
 	sl->stopcopy = d->stopcopy;
 	sl->work.run = encode_run;
 	sl->work.done = encode_done;
-	d->s->encoding++;
 	workers_submit(d->s->workers, &sl->work);
 }
 
@@ -543,10 +541,11 @@ static void timer_done(struct ring_op *op, int res)
 
 /*
  * Saturated: the pipeline holds more than it can pass on: a read waits for
- * a buffer, the bandwidth cap holds a channel back, frames queue behind
- * those being sent, or more chunks wait for the codec than it has threads.
- * What is sent while saturated, per second, is what stop-copy will get;
- * what an idle pre-copy sends is only what the devices dirty.
+ * a buffer (the codec or the channels are behind), the bandwidth cap holds
+ * a channel back, or frames queue behind those being sent.  What is sent
+ * while saturated, per second, is what stop-copy will get; what an idle
+ * pre-copy sends is only what the devices dirty.  (A codec backlog alone
+ * does not count: at the start of every run it says nothing of the wire.)
  */
 static bool saturated(const struct src *s)
 {
@@ -592,12 +591,11 @@ static void stats_update(struct src *s)
 
 		/* MIG_DATA_SIZE counts everything left, pre-copy's part too;
 		 * without it, PRECOPY_INFO's two figures are the best. */
-		if (vfmig_device_stopcopy_size(d->dev, &size) < 0)
-			size = d->last.initial_bytes + d->last.dirty_bytes <
-					       d->last.initial_bytes ?
-				       UINT64_MAX :
-				       d->last.initial_bytes +
-					       d->last.dirty_bytes;
+		if (vfmig_device_stopcopy_size(d->dev, &size) < 0) {
+			size = d->last.initial_bytes + d->last.dirty_bytes;
+			if (size < d->last.initial_bytes) /* garbage */
+				size = UINT64_MAX;
+		}
 		vfmig_stats_set_device(s->stats, i, size, 0);
 		vfmig_stats_moved(s->stats, i, d->raw_released,
 				  d->t.wire_bytes);
@@ -605,11 +603,9 @@ static void stats_update(struct src *s)
 		 * the destination when it last said (a report is up to
 		 * PROGRESS_MS old: its backlog then stands for its backlog
 		 * now).  What sits in socket buffers is in neither. */
-		vfmig_stats_queued(s->stats, i,
-				   d->t.raw_bytes - d->raw_sent +
-					   d->dest.received - d->dest.loaded);
-		vfmig_stats_loaded(s->stats, i, d->dest.loaded,
-				   d->dest.busy_us);
+		vfmig_stats_queued(s->stats, i, d->t.raw_bytes - d->raw_sent);
+		vfmig_stats_loaded(s->stats, i, d->dest.loaded, d->dest.busy_us,
+				   d->dest.received - d->dest.loaded);
 		vfmig_stats_read(s->stats, i, d->read_bytes, d->read_us);
 	}
 	s->est.size = sizeof(s->est);
@@ -1406,7 +1402,6 @@ static int setup(struct src *s)
 	if (ret < 0)
 		return fail(s, ret, "codec workers: %s (zstd level %d?)",
 			    errno_name(ret), s->o.level);
-	s->nworkers = (unsigned)workers_count(s->workers);
 	ret = ring_init(&s->ring, 256, err, sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s", err);

@@ -80,6 +80,7 @@ struct dev_stats {
 	uint64_t dirty_rate;
 	uint64_t raw, wire; /* sent so far */
 	uint64_t queued; /* read, not yet sent */
+	uint64_t waiting; /* at the destination, not yet loaded */
 	struct rate read, load; /* the device here, and its peer there */
 };
 
@@ -218,11 +219,12 @@ int vfmig_stats_queued(struct vfmig_stats *s, unsigned dev, uint64_t raw)
 }
 
 int vfmig_stats_loaded(struct vfmig_stats *s, unsigned dev, uint64_t raw,
-		       uint64_t busy_us)
+		       uint64_t busy_us, uint64_t waiting)
 {
 	if (!s || dev >= s->o.ndev)
 		return -EINVAL;
 	rate_sample(&s->d[dev].load, raw, busy_us);
+	s->d[dev].waiting = clamp(waiting);
 	return 0;
 }
 
@@ -380,8 +382,10 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 	dirty = s->ram_dirty;
 	for (unsigned i = 0; i < s->o.ndev; i++) {
 		const struct dev_stats *d = &s->d[i];
-		/* what is queued goes out before the stop-copy data */
+		/* what is queued goes out before the stop-copy data, and
+		 * what waits at the destination is loaded before it */
 		uint64_t p = clamp(pending(d) + d->queued);
+		uint64_t pl = clamp(p + d->waiting);
 		uint64_t rd = rate_get(&d->read, STAGE_MIN_US, MEASURED_MIN);
 		uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
 		int src;
@@ -393,10 +397,10 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		 * what is on its way. */
 		if (rd && (double)pending(d) * 1e6 / (double)rd > dev_us)
 			dev_us = (double)pending(d) * 1e6 / (double)rd;
-		if (ld && (double)p * 1e6 / (double)ld > dev_us)
-			dev_us = (double)p * 1e6 / (double)ld;
-		e.remaining = e.remaining + p < e.remaining ? UINT64_MAX :
-							      e.remaining + p;
+		if (ld && (double)pl * 1e6 / (double)ld > dev_us)
+			dev_us = (double)pl * 1e6 / (double)ld;
+		e.remaining = e.remaining + pl < e.remaining ? UINT64_MAX :
+							       e.remaining + pl;
 		dirty = clamp(dirty + d->dirty_rate);
 		e.untrusted += d->untrusted;
 		if (src < e.ratio_source)
@@ -407,8 +411,8 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		return -EAGAIN;
 	}
 	/* A pipeline moves its data at its bottleneck's rate: the wire's (or
-	 * the codec's, which the measured bandwidth then is), or a
-	 * destination device's loading. */
+	 * the codec's, which the measured bandwidth then is), or a device's
+	 * reading here or loading there. */
 	us = wire * 1e6 / (double)e.bandwidth;
 	if (dev_us > us)
 		us = dev_us;

@@ -163,23 +163,25 @@ Test(stats, a_slow_device_is_the_bottleneck)
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 500, "the wire: 50 MB");
 	/* 50 ms of loading is too little to judge a rate */
-	vfmig_stats_loaded(s, 0, 0, 0);
-	vfmig_stats_loaded(s, 0, 4000000, 50000);
+	vfmig_stats_loaded(s, 0, 0, 0, 0);
+	vfmig_stats_loaded(s, 0, 4000000, 50000, 0);
 	cr_expect_eq(est(s).expected_downtime_ms, 500);
 	/* device 0 loads at 80 MB/s on the destination: 1250 ms */
-	vfmig_stats_loaded(s, 0, 80000000, 1000000);
+	vfmig_stats_loaded(s, 0, 80000000, 1000000, 0);
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 1250);
-	/* queued bytes wait their turn on the same device */
-	vfmig_stats_queued(s, 0, 20000000);
-	cr_expect_eq(est(s).expected_downtime_ms, 1500);
+	/* bytes waiting there are loaded first, but crossed the wire */
+	vfmig_stats_loaded(s, 0, 80000000, 1000000, 20000000);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 1500);
+	cr_expect_eq(e.remaining, 120000000);
 	/* device 1 is read at 25 MB/s here: its 50 MB take 2000 ms */
 	vfmig_stats_set_device(s, 1, 50000000, 0);
 	vfmig_stats_read(s, 1, 0, 0);
 	vfmig_stats_read(s, 1, 25000000, 1000000);
 	cr_expect_eq(est(s).expected_downtime_ms, 2000);
 	cr_expect_eq(vfmig_stats_read(s, 2, 0, 0), -EINVAL);
-	cr_expect_eq(vfmig_stats_loaded(s, 2, 0, 0), -EINVAL);
+	cr_expect_eq(vfmig_stats_loaded(s, 2, 0, 0, 0), -EINVAL);
 	vfmig_stats_free(s);
 }
 
