@@ -88,7 +88,7 @@ class RssWatch(threading.Thread):
 
 def ours(n, size, pattern, channels, codec, extra_send=(), rss=None):
     port = free_port()
-    recv = subprocess.Popen([TOOL, "recv", "-l", f"tcp:127.0.0.1:{port}",
+    recv = subprocess.Popen([TOOL, "recv", "--timeout", "120", "-l", f"tcp:127.0.0.1:{port}",
                              "-j"] + dst_devs(n, size),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_listen(port)
@@ -122,7 +122,7 @@ def ours(n, size, pattern, channels, codec, extra_send=(), rss=None):
 def migrate(src_devs, n, size, send_args):
     """One migration over loopback; the send report."""
     port = free_port()
-    recv = subprocess.Popen([TOOL, "recv", "-l", f"tcp:127.0.0.1:{port}",
+    recv = subprocess.Popen([TOOL, "recv", "--timeout", "120", "-l", f"tcp:127.0.0.1:{port}",
                              "-j"] + dst_devs(n, size),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_listen(port)
@@ -191,7 +191,7 @@ def stall():
     d = devs(1, "64M", "random", ",dirty=256M/s")
     rep_first = None
     port = free_port()
-    recv = subprocess.Popen([TOOL, "recv", "-l", f"tcp:127.0.0.1:{port}",
+    recv = subprocess.Popen([TOOL, "recv", "--timeout", "120", "-l", f"tcp:127.0.0.1:{port}",
                              "-j"] + dst_devs(1, "64M"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_listen(port)
@@ -272,7 +272,23 @@ def main():
 
     fb = state_file(4, a.size, "fb")
     rnd = state_file(4, a.size, "random")
+    try:
+        throughput(a, res, fb, rnd)
+    finally:
+        for f in (fb, rnd):
+            os.unlink(f)
+    if not a.no_accuracy:
+        print("\nestimate accuracy (expected-downtime before switchover against the"
+              " measured downtime; median of 3 runs each):")
+        rows, med, worst = accuracy(3)
+        res["accuracy"] = {"rows": rows, "median": med, "worst": worst}
+        res["stall"] = stall()
+    if a.json:
+        print(json.dumps(res))
 
+
+def throughput(a, res, fb, rnd):
+    """Throughput against the baselines, and peak memory."""
     m, v = median_of(lambda: ours(4, a.size, "fb", 2, "auto")[0], a.runs)
     res["ours-fb"] = m
     print(f"1. ours, 4 x {a.size} fb, 2 channels, -z auto  {gbps(m)}  runs {[round(x / 1e9, 3) for x in v]}")
@@ -312,16 +328,6 @@ def main():
               f"recv {r / 2**20:.0f} MiB (bound {bound / 2**20:.0f} MiB: "
               f"{'met' if max(s, r) <= bound else 'MISSED'})")
         res["rss-send"], res["rss-recv"] = s, r
-    for f in (fb, rnd):
-        os.unlink(f)
-    if not a.no_accuracy:
-        print("\nestimate accuracy (expected-downtime before switchover against the"
-              " measured downtime; median of 3 runs each):")
-        rows, med, worst = accuracy(3)
-        res["accuracy"] = {"rows": rows, "median": med, "worst": worst}
-        res["stall"] = stall()
-    if a.json:
-        print(json.dumps(res))
 
 
 if __name__ == "__main__":
