@@ -1,7 +1,8 @@
 # vfio-migrate: libvfmig, the vfio-migrate tool, and their tests.
 #
 #   make            library (lib/libvfmig.{so,a}) and tools/vfio-migrate/vfio-migrate
-#   make check      dependencies, build, unit + integration tests, ASan/UBSan unit tests
+#   make check      dependencies, build, unit + integration tests, ASan/UBSan unit tests,
+#                   the VM test of kmod-shim (make check-vm)
 #   make demo       a two-process migration of four simulated devices (no hardware)
 #   make deps       install missing Debian packages (as root) or name them
 #   make bench      throughput and memory against baselines run alongside
@@ -49,7 +50,7 @@ UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 
-.PHONY: all check demo deps install clean unit integration asan format format-check man-check bench
+.PHONY: all check check-vm demo deps install clean unit integration asan format format-check man-check bench
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -143,7 +144,13 @@ man-check:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
-	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration asan
+	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration asan check-vm
+
+# vfio_shim.ko built for each installed kernel, booted under qemu (TCG) with
+# vfio-migrate: the real kernel path (tests/vm/run.sh; skips, saying why,
+# without qemu or kernels).
+check-vm: $(TOOL)
+	$(Q)sh tests/vm/run.sh; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 # Throughput against baselines measured in the same run (BENCH="--runs 5").
 bench: deps

@@ -5,7 +5,10 @@ set -eu
 
 PKGS="gcc make pkg-config liburing-dev libzstd-dev libnl-3-dev \
 libnl-genl-3-dev libnl-route-3-dev libcap-dev libcriterion-dev \
-zstd netcat-openbsd python3 groff-base iproute2"
+zstd netcat-openbsd python3 groff-base iproute2 \
+qemu-system-x86 busybox-static cpio kmod xz-utils \
+linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 \
+linux-headers-6.12-amd64"
 
 missing=""
 for p in $PKGS; do
@@ -28,6 +31,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# the VM test boots the kernel images directly: no initramfs to regenerate
+export INITRD=No
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,74 @@
+#!/bin/sh
+# The VM test: for every kernel with headers and an image here, build
+# vfio_shim.ko, pack an initramfs (busybox, the kernel's vfio modules, ours,
+# vfio-migrate and its libraries, guest-test.sh), boot it under
+# qemu-system-x86_64 -accel tcg (KVM here is PVM and hangs guests), and read
+# the results from the second serial port.  Exit 77 (skip) without qemu or
+# kernels, naming what is missing.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+TOOL=$ROOT/tools/vfio-migrate/vfio-migrate
+OUT=${VM_OUT:-$ROOT/build/vm}
+
+for c in qemu-system-x86_64 busybox cpio xz; do
+	command -v $c >/dev/null || { echo "skip: $c is not installed (make deps)"; exit 77; }
+done
+kvers=$(make -s -C kmod-shim list)
+[ -n "$kvers" ] || { echo "skip: no linux-headers-*-amd64 installed (make deps)"; exit 77; }
+
+fails=0 ran=0
+for kver in $kvers; do
+	vmlinuz=/boot/vmlinuz-$kver
+	if [ ! -r "$vmlinuz" ]; then
+		echo "VM $kver: SKIP (no $vmlinuz)"
+		continue
+	fi
+	w=$OUT/$kver
+	rm -rf "$w" && mkdir -p "$w/kmod" "$w/root/bin" "$w/root/mods" "$w/root/lib64" \
+		"$w/root/lib/x86_64-linux-gnu" "$w/root/proc" "$w/root/sys" "$w/root/dev"
+	cp kmod-shim/vfio_shim.c kmod-shim/Kbuild kmod-shim/Makefile "$w/kmod/"
+	if ! make -s -C "$w/kmod" KVER="$kver" >"$w/kmod.log" 2>&1; then
+		echo "VM $kver: FAIL (module build)"; sed 's/^/    /' "$w/kmod.log"
+		fails=$((fails + 1)); continue
+	fi
+	cp "$w/kmod/vfio_shim.ko" "$w/root/mods/"
+	for m in vfio vfio_iommu_type1 mdev/mdev; do
+		f=$(ls /lib/modules/"$kver"/kernel/drivers/vfio/$m.ko* | head -n 1)
+		case $f in
+		*.xz) xz -dc "$f" ;;
+		*) cat "$f" ;;
+		esac >"$w/root/mods/$(basename $m).ko"
+	done
+	cp "$(command -v busybox)" "$w/root/bin/busybox"
+	cp "$TOOL" "$w/root/bin/vfio-migrate"
+	# the tool's shared libraries and the loader, where ldd finds them
+	ldd "$TOOL" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
+		while read -r lib; do
+			mkdir -p "$w/root$(dirname "$lib")"
+			cp -L "$lib" "$w/root$lib"
+		done
+	cp tests/vm/init "$w/root/init"
+	cp tests/vm/guest-test.sh "$w/root/guest-test.sh"
+	chmod +x "$w/root/init"
+	(cd "$w/root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$w/initrd.gz"
+	start=$(date +%s)
+	timeout 180 qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -display none \
+		-no-reboot -kernel "$vmlinuz" -initrd "$w/initrd.gz" \
+		-serial file:"$w/console.log" -serial file:"$w/result.txt" \
+		-append "console=ttyS0 panic=-1 quiet" </dev/null >"$w/qemu.log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	ran=$((ran + 1))
+	tr -d '\r' <"$w/result.txt" >"$w/result.clean"
+	if [ $rc -ne 0 ] || ! grep -q '^EXIT=0$' "$w/result.clean"; then
+		echo "VM $kver: FAIL (qemu exit $rc, ${secs}s)"
+		sed 's/^/    /' "$w/result.clean" | tail -n 40
+		[ -s "$w/qemu.log" ] && sed 's/^/    qemu: /' "$w/qemu.log" | tail -n 5
+		fails=$((fails + 1))
+	else
+		echo "VM $kver: PASS ($(grep -c '^RESULT .* PASS' "$w/result.clean") checks, ${secs}s)"
+	fi
+done
+[ $ran -gt 0 ] || { echo "skip: no kernel image to boot"; exit 77; }
+[ $fails -eq 0 ]
