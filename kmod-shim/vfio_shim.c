@@ -30,6 +30,8 @@
 #define SHIM_MAGIC 0x31304d4948534656ull /* "VFSHIM01" */
 #define SHIM_VERSION 1
 #define SHIM_MAX_SIZE (1ull << 30)
+/* 6.2 brought PRE_COPY, PRECOPY_INFO and MIG_DATA_SIZE to the core. */
+#define SHIM_PRECOPY (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
 
 static unsigned long small_size = 1 << 20;
 module_param(small_size, ulong, 0444);
@@ -125,6 +127,16 @@ static ssize_t shim_save_read(struct file *filp, char __user *ubuf, size_t len,
 		done = -ENODEV;
 		goto out;
 	}
+#if SHIM_PRECOPY
+	/* the temporary end of a pre-copy stream (no workload yet: the
+	 * state read in pre-copy is the state STOP_COPY would send) */
+	if (len && f->pos == stream_len(s) &&
+	    (s->state == VFIO_DEVICE_STATE_PRE_COPY ||
+	     s->state == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+		done = -ENOMSG;
+		goto out;
+	}
+#endif
 	while (len && f->pos < stream_len(s)) {
 		const u8 *src;
 		size_t n;
@@ -193,9 +205,48 @@ out:
 	return done;
 }
 
+#if SHIM_PRECOPY
+static long shim_save_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct shim_file *f = filp->private_data;
+	struct shim *s = f->s;
+	struct vfio_precopy_info info;
+	unsigned long minsz =
+		offsetofend(struct vfio_precopy_info, dirty_bytes);
+	long ret = 0;
+
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	mutex_lock(&s->lock);
+	if (f->disabled) {
+		ret = -ENODEV;
+	} else if (s->state != VFIO_DEVICE_STATE_PRE_COPY &&
+		   s->state != VFIO_DEVICE_STATE_PRE_COPY_P2P) {
+		ret = -EINVAL;
+	} else {
+		info.flags = 0;
+		info.initial_bytes = stream_len(s) - f->pos;
+		info.dirty_bytes = 0;
+	}
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret;
+	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+}
+#endif
+
 static const struct file_operations shim_save_fops = {
 	.owner = THIS_MODULE,
 	.read = shim_save_read,
+#if SHIM_PRECOPY
+	.unlocked_ioctl = shim_save_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+#endif
 	.release = shim_release_file,
 };
 
@@ -285,8 +336,31 @@ static struct file *shim_step(struct shim *s, enum vfio_device_mig_state next)
 	    (cur == VFIO_DEVICE_STATE_STOP &&
 	     next == VFIO_DEVICE_STATE_RUNNING_P2P))
 		return NULL;
-	if (cur == VFIO_DEVICE_STATE_STOP &&
-	    next == VFIO_DEVICE_STATE_STOP_COPY) {
+#if SHIM_PRECOPY
+	/* the saving group shares one session: PRE_COPY's fd goes on */
+	if ((cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	     next == VFIO_DEVICE_STATE_PRE_COPY_P2P) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	     (next == VFIO_DEVICE_STATE_PRE_COPY ||
+	      next == VFIO_DEVICE_STATE_STOP_COPY)))
+		return NULL;
+	if ((cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	     next == VFIO_DEVICE_STATE_RUNNING) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	     next == VFIO_DEVICE_STATE_RUNNING_P2P)) {
+		shim_file_drop(&s->save);
+		return NULL;
+	}
+#endif
+	if ((cur == VFIO_DEVICE_STATE_STOP &&
+	     next == VFIO_DEVICE_STATE_STOP_COPY)
+#if SHIM_PRECOPY
+	    || (cur == VFIO_DEVICE_STATE_RUNNING &&
+		next == VFIO_DEVICE_STATE_PRE_COPY) ||
+	    (cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
+	     next == VFIO_DEVICE_STATE_PRE_COPY_P2P)
+#endif
+	) {
 		f = shim_file_new(s, true);
 		if (IS_ERR(f))
 			return ERR_CAST(f);
@@ -361,11 +435,16 @@ static int shim_get_state(struct vfio_device *vdev,
 	return 0;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if SHIM_PRECOPY
 /* MIG_DATA_SIZE: the core calls it unchecked from 6.2 on. */
 static int shim_get_data_size(struct vfio_device *vdev, unsigned long *len)
 {
-	*len = stream_len(to_shim(vdev));
+	struct shim *s = to_shim(vdev);
+
+	/* all still left: what a pre-copy session has not read yet */
+	mutex_lock(&s->lock);
+	*len = stream_len(s) - (s->save ? s->save->pos : 0);
+	mutex_unlock(&s->lock);
 	return 0;
 }
 #endif
@@ -373,7 +452,7 @@ static int shim_get_data_size(struct vfio_device *vdev, unsigned long *len)
 static const struct vfio_migration_ops shim_mig_ops = {
 	.migration_set_state = shim_set_state,
 	.migration_get_state = shim_get_state,
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if SHIM_PRECOPY
 	.migration_get_data_size = shim_get_data_size,
 #endif
 };
@@ -459,6 +538,9 @@ static int shim_init_dev(struct vfio_device *vdev)
 	shim_fill(s);
 	s->state = VFIO_DEVICE_STATE_RUNNING;
 	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P;
+#if SHIM_PRECOPY
+	vdev->migration_flags |= VFIO_MIGRATION_PRE_COPY;
+#endif
 	vdev->mig_ops = &shim_mig_ops;
 	return 0;
 }

@@ -52,6 +52,12 @@ expect send 0 $T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j
 wait $rpid
 rrc=$?
 [ $rrc -eq 0 ] && result recv PASS "" || result recv FAIL "exit $rrc: $(tr '\n' ' ' </tmp/recv.err)"
+# where the kernel has PRE_COPY (6.2+), the state went in pre-copy
+if $T info -d mdev:$U1 | grep -q pre-copy; then
+	sed -n 's/.*"precopy-bytes": \([0-9]*\).*/\1/p' /tmp/out | head -n 1 >/tmp/pre
+	[ "$(cat /tmp/pre)" -gt 0 ] && result precopy PASS "" ||
+		result precopy FAIL "precopy-bytes $(cat /tmp/pre)"
+fi
 
 # a corrupted stream: refused before it reaches the driver (the stream's
 # crc32c), and the device is reset out of RESUMING
