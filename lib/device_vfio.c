@@ -214,7 +214,7 @@ struct ctx {
 	char name[DEVICE_NAME_MAX]; /* BDF, UUID or cdev name */
 	const char *kind; /* "pci", "mdev", "cdev", "fd" */
 	char sysdir[PATH_MAX];
-	char driver[NAME_MAX + 1];
+	char driver[NAME_MAX + 1]; /* the identity: driver, or mdev type */
 };
 
 /* snprintf for paths: a path that does not fit is an error, not a cut. */
@@ -382,6 +382,11 @@ static int check_sysfs(struct ctx *c)
 			c->err, c->err_size, ENODEV,
 			"%s %s: bound to %s, not to a vfio driver (bind it to vfio-pci or a vfio variant driver)",
 			c->kind, c->name, driver);
+	/* one mdev driver serves several types, and a state only loads
+	 * into its own type: the type ("vfio_shim-large") identifies it */
+	if (!strcmp(c->kind, "mdev") &&
+	    link_base(c->sysdir, "mdev_type", driver, sizeof(driver)) == 0)
+		memcpy(c->driver, driver, sizeof(c->driver));
 	return 0;
 }
 

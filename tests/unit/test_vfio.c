@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "device_vfio.h"
 #include "uapi/vfio_compat.h"
 
@@ -319,6 +320,8 @@ static void setup(void)
 	   "sys/bus/mdev/devices/" UUID "/driver");
 	ln("../../../../kernel/iommu_groups/13",
 	   "sys/bus/mdev/devices/" UUID "/iommu_group");
+	ln("../../../../devices/virtual/vfio_shim/vfio_shim/mdev_supported_types/vfio_shim-large",
+	   "sys/bus/mdev/devices/" UUID "/mdev_type");
 	/* a cdev-only device (iommufd, no group node) */
 	mk(PCI "0000:5e:00.0/vfio-dev/vfio4");
 	ln("../../../../bus/pci/drivers/mlx5_vfio_pci",
@@ -413,9 +416,12 @@ Test(vfio, short_bdf_and_mdev)
 	struct vfmig_device *dev = opened("pci:3b:00.1");
 
 	cr_expect_str_eq(vfmig_device_name(dev), BDF);
+	cr_expect_str_eq(dev->ident, "vfio-pci");
 	vfmig_device_close(dev);
 	dev = opened("mdev:" UUID);
 	cr_expect_str_eq(fk.devname, UUID);
+	/* the manifest's identity of an mdev is its type, not the driver */
+	cr_expect_str_eq(dev->ident, "vfio_shim-large");
 	vfmig_device_close(dev);
 }
 
