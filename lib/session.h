@@ -15,6 +15,8 @@
 
 /* Defaults of struct vfmig_stream_opts, the same at both ends. */
 #define SESSION_DEFAULT_MEMORY (64ull << 20)
+/* 64 TiB: no device holds more; a driver's larger size report is garbage */
+#define SESSION_PLAUSIBLE_MAX (1ull << 46)
 #define SESSION_DEFAULT_TIMEOUT_MS 30000
 #define SESSION_DEFAULT_DOWNTIME_LIMIT_MS VFMIG_DOWNTIME_LIMIT_DEFAULT_MS
 

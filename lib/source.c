@@ -72,6 +72,7 @@ struct sdev {
 	int fd;
 	bool async; /* IOSQE_ASYNC: fds without nowait support */
 	bool precopy, stopcopy, eof, ended, loaded, acked, init_sent;
+	bool at_end; /* a pre-copy read after data found the stream's end */
 	bool reading, waiting_slot;
 	struct ring_op rop, top;
 	struct __kernel_timespec ts;
@@ -631,12 +632,23 @@ static void precopy_tick(struct src *s)
 			continue;
 		if (d->reading && d->cur && d->cur->fill)
 			ring_cancel(&s->ring, &d->rop);
+		/* a read that waited a whole tick, like one that found
+		 * nothing, says the stream is at its end for now */
+		if (d->reading && d->t.precopy_bytes &&
+		    now_us() - d->t_read_us >= PRECOPY_POLL_MS * 1000)
+			d->at_end = true;
 		ret = vfmig_device_precopy_info(d->dev, &d->last);
 		if (ret < 0) {
 			fail(s, ret, "%s", vfmig_device_strerror(d->dev));
 			return;
 		}
-		if (!d->last.initial_bytes && !d->init_sent) {
+		/* Initial data is done when the driver says none is left; a
+		 * figure no device could hold is garbage, and then the stream
+		 * reaching its end for now says it instead. */
+		if (!d->init_sent &&
+		    (!d->last.initial_bytes ||
+		     (d->last.initial_bytes > SESSION_PLAUSIBLE_MAX &&
+		      d->at_end))) {
 			unsigned char p[WIRE_COUNT_LEN];
 
 			d->init_sent = true;
@@ -692,6 +704,8 @@ static void tick_done(struct ring_op *op, int res)
 /* PRE_COPY has nothing now: send what we have, read again soon. */
 static void precopy_idle(struct sdev *d)
 {
+	if (d->t.precopy_bytes)
+		d->at_end = true;
 	dispatch(d);
 	poll_later(d, PRECOPY_POLL_MS);
 }

@@ -18,7 +18,6 @@
 #include "session.h"
 #include "vfmig.h"
 
-#define PLAUSIBLE_MAX (1ull << 46) /* 64 TiB: no device holds more */
 #define JUMP_FACTOR 16
 #define JUMP_SLACK (64ull << 20) /* small devices may jump by this */
 #define MEASURED_MIN (1ull << 20) /* raw bytes before a ratio counts */
@@ -164,7 +163,7 @@ void vfmig_stats_free(struct vfmig_stats *s)
 
 static uint64_t clamp(uint64_t v)
 {
-	return v > PLAUSIBLE_MAX ? PLAUSIBLE_MAX : v;
+	return v > SESSION_PLAUSIBLE_MAX ? SESSION_PLAUSIBLE_MAX : v;
 }
 
 int vfmig_stats_set_ram(struct vfmig_stats *s, uint64_t pending,
@@ -187,7 +186,7 @@ int vfmig_stats_set_device(struct vfmig_stats *s, unsigned dev,
 		return -EINVAL;
 	d = &s->d[dev];
 	d->dirty_rate = clamp(dirty_rate);
-	bad = stopcopy > PLAUSIBLE_MAX ||
+	bad = stopcopy > SESSION_PLAUSIBLE_MAX ||
 	      (d->have && stopcopy > JUMP_SLACK &&
 	       stopcopy / JUMP_FACTOR > d->stopcopy);
 	if (bad) {

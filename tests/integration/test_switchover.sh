@@ -108,13 +108,21 @@ wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "did not converge: expected downtime"
 grep -q "source: did not converge" "$RE" || fail "recv: $(cat "$RE")"
 
-# a driver whose initial data never ends: cancelled at the timeout, whatever
-# the policy
+# a driver whose initial data never ends (its PRECOPY_INFO keeps the first,
+# plausible figure): cancelled at the timeout, whatever the policy
 recv_bg -d $dev
-run 1 send -d $dev,sizes=huge -t tcp:127.0.0.1:$port --switchover immediate --precopy-timeout 2 -j
+run 1 send -d $dev,sizes=stale -t tcp:127.0.0.1:$port --switchover immediate --precopy-timeout 2 -j
 wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "device sim: its initial data did not end in 2 s (PRECOPY_INFO still reports"
 json 'j["devices"][0]["state"] == "running"'
+
+# an initial-bytes figure no device holds is garbage: the stream's end
+# says when the initial data is done (kmod-shim's size-report=huge found it)
+recv_bg -d $dev
+run 0 send -d $dev,sizes=huge -t tcp:127.0.0.1:$port --switchover immediate --precopy-timeout 20 -j
+wait $rpid || fail "recv failed"
+same_hashes
+json 'j["devices"][0]["size-report"] == "untrusted" and j["devices"][0]["precopy-bytes"] > 0'
 
 run 2 send -d $dev -t tcp:127.0.0.1:1 --switchover later; stderr_has "--switchover: bad value 'later'"
 run 2 send -d $dev -t tcp:127.0.0.1:1 --downtime-limit 0; stderr_has "--downtime-limit: must be above 0"
