@@ -70,6 +70,7 @@ build/asan/%.o: %.c
 CFLAGS_test_compat_new := -Itests/unit/uapi-new
 CFLAGS_main := -DVFMIG_MIGRATE_VERSION=\"$(VERSION)\"
 CFLAGS_link = $(NL_CFLAGS)
+CFLAGS_cmd_shim = $(NL_CFLAGS) -Ikmod-shim
 
 $(LIB_A): $(call obj,obj,$(LIB_SRCS))
 	$(quiet) AR $@

@@ -118,6 +118,7 @@ static void usage(FILE *f)
 		"  info   show a device's migration capabilities, state and sizes\n"
 		"  estimate  the expected downtime of a planned migration\n"
 		"  demo   migrate a simulated device locally and compare state hashes\n"
+		"  shim   list, inspect and configure vfio_shim test devices\n"
 		"\n"
 		"'%s COMMAND -h' describes a command; vfio-migrate(8) has the details.\n",
 		prog, prog, prog);
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 		{ "send", cmd_send }, { "recv", cmd_recv },
 		{ "save", cmd_save }, { "load", cmd_load },
 		{ "info", cmd_info }, { "estimate", cmd_estimate },
-		{ "demo", cmd_demo },
+		{ "demo", cmd_demo }, { "shim", cmd_shim },
 	};
 
 	/* Writes to a closed pipe or socket are errors we report. */
