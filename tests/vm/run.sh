@@ -27,7 +27,7 @@ for kver in $kvers; do
 	w=$OUT/$kver
 	rm -rf "$w" && mkdir -p "$w/kmod" "$w/root/bin" "$w/root/mods" "$w/root/lib64" \
 		"$w/root/lib/x86_64-linux-gnu" "$w/root/proc" "$w/root/sys" "$w/root/dev"
-	cp kmod-shim/vfio_shim.c kmod-shim/Kbuild kmod-shim/Makefile "$w/kmod/"
+	cp kmod-shim/vfio_shim.c kmod-shim/vfio_shim_nl.h kmod-shim/Kbuild kmod-shim/Makefile "$w/kmod/"
 	if ! make -s -C "$w/kmod" KVER="$kver" >"$w/kmod.log" 2>&1; then
 		echo "VM $kver: FAIL (module build)"; sed 's/^/    /' "$w/kmod.log"
 		fails=$((fails + 1)); continue
@@ -68,6 +68,7 @@ for kver in $kvers; do
 		fails=$((fails + 1))
 	else
 		echo "VM $kver: PASS ($(grep -c '^RESULT .* PASS' "$w/result.clean") checks, ${secs}s)"
+		sed -n 's/^TIME /    /p; s/^RESULT \([^ ]*\) INFO /    \1: /p' "$w/result.clean"
 	fi
 done
 [ $ran -gt 0 ] || { echo "skip: no kernel image to boot"; exit 77; }
