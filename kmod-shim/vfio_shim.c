@@ -829,7 +829,8 @@ static struct file *shim_open_save(struct shim *s, bool track)
 /*
  * 6.1's core stops at RUNNING_P2P, so the driver walks PRE_COPY itself:
  * next_hop[cur][target] is the first arc of the shortest path that passes
- * through no state with a data_fd on the way (uAPI rules, P2P supported).
+ * through no state with a data_fd on the way (uAPI rules, P2P supported);
+ * ERROR marks a target that cannot be reached from there.
  */
 #if !SHIM_CORE_PRECOPY
 static const u8 next_hop[S_COUNT][S_COUNT] = {
@@ -838,8 +839,9 @@ static const u8 next_hop[S_COUNT][S_COUNT] = {
 	[S_RUNNING] = { S_ERROR, S_RUNNING_P2P, S_RUNNING, S_RUNNING_P2P,
 			S_RUNNING_P2P, S_RUNNING_P2P, S_PRE_COPY,
 			S_RUNNING_P2P },
+	/* a saving session does not go back to pre-copy */
 	[S_STOP_COPY] = { S_ERROR, S_STOP, S_STOP, S_STOP_COPY, S_STOP, S_STOP,
-			  S_STOP, S_STOP },
+			  S_ERROR, S_ERROR },
 	[S_RESUMING] = { S_ERROR, S_STOP, S_STOP, S_STOP, S_RESUMING, S_STOP,
 			 S_STOP, S_STOP },
 	[S_RUNNING_P2P] = { S_ERROR, S_STOP, S_RUNNING, S_STOP, S_STOP,
@@ -865,7 +867,7 @@ static int shim_next_state(struct shim *s, enum vfio_device_mig_state cur,
 	if (is_precopy(target) && !s->cfg.precopy)
 		return -EINVAL;
 	*next = next_hop[cur][target];
-	return 0;
+	return *next == S_ERROR ? -EINVAL : 0;
 #endif
 }
 
