@@ -49,6 +49,7 @@ TOOL := tools/vfio-migrate/vfio-migrate
 UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
+SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
 .PHONY: all check check-vm demo deps install clean unit integration asan format format-check man-check bench
 all: $(LIB_A) $(LIB_SO) $(TOOL)
@@ -85,6 +86,11 @@ $(LIB_SO): $(call obj,obj,$(LIB_SRCS)) lib/libvfmig.map
 	$(Q)ln -sf libvfmig.so.$(VERSION) lib/libvfmig.so
 
 $(TOOL): $(call obj,obj,$(TOOL_SRCS)) $(LIB_A)
+	$(quiet) LD $@
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+
+# raw-ioctl checks of vfio_shim's uAPI, run in the VM
+$(SHIM_UAPI): build/obj/tests/vm/shim-uapi.o $(LIB_A)
 	$(quiet) LD $@
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
@@ -150,7 +156,7 @@ check: deps
 # vfio_shim.ko built for each installed kernel, booted under qemu (TCG) with
 # vfio-migrate: the real kernel path (tests/vm/run.sh; skips, saying why,
 # without qemu or kernels).
-check-vm: $(TOOL)
+check-vm: $(TOOL) $(SHIM_UAPI)
 	$(Q)sh tests/vm/run.sh; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 # Throughput against baselines measured in the same run (BENCH="--runs 5").

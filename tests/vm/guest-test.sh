@@ -102,6 +102,12 @@ expect shim-resize 0 $T shim set $U3 size=16M
 expect shim-resize-dst 0 $T shim set $U4 size=16M
 case_end
 
+# the driver's uAPI with raw ioctls: every (from, to) pair against the
+# library's model, MIG_DATA_SIZE, ends, ENODEV, O_NONBLOCK, .poll, gating
+case_start uapi
+shim-uapi $U2 || true
+case_end
+
 case_start info
 expect info 0 $T info -d mdev:$U1 -j
 cp /tmp/out /tmp/info.json

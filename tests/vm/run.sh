@@ -9,6 +9,7 @@ set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TOOL=$ROOT/tools/vfio-migrate/vfio-migrate
+UAPI=$ROOT/build/obj/tests/vm/shim-uapi
 OUT=${VM_OUT:-$ROOT/build/vm}
 
 for c in qemu-system-x86_64 busybox cpio xz; do
@@ -42,6 +43,7 @@ for kver in $kvers; do
 	done
 	cp "$(command -v busybox)" "$w/root/bin/busybox"
 	cp "$TOOL" "$w/root/bin/vfio-migrate"
+	cp "$UAPI" "$w/root/bin/shim-uapi"
 	# the tool's shared libraries and the loader, where ldd finds them
 	ldd "$TOOL" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
 		while read -r lib; do
@@ -61,7 +63,9 @@ for kver in $kvers; do
 	secs=$(($(date +%s) - start))
 	ran=$((ran + 1))
 	tr -d '\r' <"$w/result.txt" >"$w/result.clean"
-	if [ $rc -ne 0 ] || ! grep -q '^EXIT=0$' "$w/result.clean"; then
+	# every FAIL line counts, whoever printed it (shim-uapi prints its own)
+	if [ $rc -ne 0 ] || ! grep -q '^EXIT=0$' "$w/result.clean" ||
+		grep -q '^RESULT [^ ]* FAIL' "$w/result.clean"; then
 		echo "VM $kver: FAIL (qemu exit $rc, ${secs}s)"
 		sed 's/^/    /' "$w/result.clean" | tail -n 40
 		[ -s "$w/qemu.log" ] && sed 's/^/    qemu: /' "$w/qemu.log" | tail -n 5
