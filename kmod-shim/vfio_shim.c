@@ -19,6 +19,7 @@
  * that finds shim.lock taken is deferred to whoever holds it.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/bitmap.h>
 #include <linux/device.h>
 #include <linux/file.h>
@@ -111,6 +112,7 @@ struct shim_cfg {
 	u64 dirty_rate;
 	u32 end, read, size_report, fail_mode;
 	u32 fail_from, fail_to;
+	u32 arc_delay_ms;
 	bool gated, precopy;
 	u64 eio_after, corrupt_at;
 };
@@ -149,6 +151,7 @@ struct shim_file {
 	struct file *filp;
 	struct shim *s;
 	bool disabled; /* the device left the arc, or was reset: ENODEV */
+	int broken; /* the stream failed (EIO fault): every call says so */
 	u8 hb[sizeof(struct shim_hdr)]; /* header bytes pending or parsed */
 	u32 hb_len, hb_pos;
 	u64 data_off, data_left; /* the current DATA record's state bytes */
@@ -487,6 +490,7 @@ static ssize_t shim_save_read(struct file *filp, char __user *ubuf, size_t len,
 				"save stream: EIO after %llu bytes (fault switch)\n",
 				f->pos);
 			s->state = S_ERROR;
+			f->broken = -EIO;
 			ret = -EIO;
 			break;
 		}
@@ -553,6 +557,8 @@ static long shim_save_ioctl(struct file *filp, unsigned int cmd,
 	mutex_lock(&s->lock);
 	if (f->disabled) {
 		ret = -ENODEV;
+	} else if (f->broken) {
+		ret = f->broken;
 	} else if (!is_precopy(s->state)) {
 		ret = -EINVAL;
 	} else {
@@ -969,6 +975,9 @@ static struct file *shim_set_state(struct vfio_device *vdev,
 			res = ERR_PTR(-EIO);
 			break;
 		}
+		/* a slow device: the lock is held, as a real transition's is */
+		if (s->cfg.arc_delay_ms)
+			msleep(s->cfg.arc_delay_ms);
 		res = shim_step(s, next);
 		if (IS_ERR(res)) {
 			/* a failed load leaves nothing usable: ERROR */
@@ -1185,6 +1194,7 @@ static const struct nla_policy shim_policy[VFIO_SHIM_A_MAX + 1] = {
 	[VFIO_SHIM_A_FAIL_MODE] = NLA_POLICY_MAX(NLA_U32, VFIO_SHIM_FAIL_ERROR),
 	[VFIO_SHIM_A_EIO_AFTER] = { .type = NLA_U64 },
 	[VFIO_SHIM_A_CORRUPT_AT] = { .type = NLA_U64 },
+	[VFIO_SHIM_A_ARC_DELAY] = NLA_POLICY_MAX(NLA_U32, 10000),
 };
 
 static struct shim *shim_find(const char *name)
@@ -1225,6 +1235,7 @@ static int shim_fill_msg(struct sk_buff *skb, struct shim *s, u32 portid,
 	    nla_put_u32(skb, VFIO_SHIM_A_FAIL_FROM, c->fail_from) ||
 	    nla_put_u32(skb, VFIO_SHIM_A_FAIL_TO, c->fail_to) ||
 	    nla_put_u32(skb, VFIO_SHIM_A_FAIL_MODE, c->fail_mode) ||
+	    nla_put_u32(skb, VFIO_SHIM_A_ARC_DELAY, c->arc_delay_ms) ||
 	    nla_put_u64_64bit(skb, VFIO_SHIM_A_EIO_AFTER, c->eio_after,
 			      VFIO_SHIM_A_PAD) ||
 	    nla_put_u64_64bit(skb, VFIO_SHIM_A_CORRUPT_AT, c->corrupt_at,
@@ -1350,6 +1361,8 @@ static int shim_nl_set(struct sk_buff *skb, struct genl_info *info)
 		c.eio_after = nla_get_u64(a[VFIO_SHIM_A_EIO_AFTER]);
 	if (a[VFIO_SHIM_A_CORRUPT_AT])
 		c.corrupt_at = nla_get_u64(a[VFIO_SHIM_A_CORRUPT_AT]);
+	if (a[VFIO_SHIM_A_ARC_DELAY])
+		c.arc_delay_ms = nla_get_u32(a[VFIO_SHIM_A_ARC_DELAY]);
 	/* what shapes a session cannot change under one */
 	idle = s->state == S_RUNNING && !s->save && !s->resume;
 	flags_change = c.precopy != s->cfg.precopy;

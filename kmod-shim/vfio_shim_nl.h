@@ -44,6 +44,7 @@ enum vfio_shim_attr {
 	VFIO_SHIM_A_LOAD_ERRORS, /* u64: resume streams refused */
 	VFIO_SHIM_A_SENT_HASH, /* u64: xxh64 of the state the last stream ended
 				* with (0: none yet) */
+	VFIO_SHIM_A_ARC_DELAY, /* u32: ms each arc takes (a slow device) */
 	__VFIO_SHIM_A_MAX,
 };
 #define VFIO_SHIM_A_MAX (__VFIO_SHIM_A_MAX - 1)

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -45,6 +47,14 @@ static void result(bool ok, const char *name, const char *fmt, ...)
 	}
 	printf("\n");
 	fflush(stdout);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void shim_set(const char *settings)
@@ -100,6 +110,22 @@ static int set_state(int dev, int state)
 	if (ioctl(dev, VFIO_DEVICE_FEATURE, &a))
 		return -errno;
 	return a.m.data_fd;
+}
+
+/* a transition on another thread: PRE_COPY -> STOP_COPY, two arcs */
+struct slow {
+	int dev, ret;
+	double secs;
+};
+
+static void *slow_stop_copy(void *arg)
+{
+	struct slow *sl = arg;
+	double t0 = now_s();
+
+	sl->ret = set_state(sl->dev, VFMIG_STATE_STOP_COPY);
+	sl->secs = now_s() - t0;
+	return NULL;
 }
 
 static int get_state(int dev)
@@ -381,6 +407,33 @@ int main(int argc, char **argv)
 	result(fresh(dev) == VFMIG_STATE_RUNNING, "reset-from-error", "%s",
 	       vfmig_state_name(get_state(dev)));
 	shim_set("fail=none");
+
+	/* deferred reset: while a slow transition holds the device's lock
+	 * (arc-delay), VFIO_DEVICE_RESET returns at once and the holder
+	 * resets on unlock: the session's fd then gives ENODEV */
+	fd = set_state(dev, VFMIG_STATE_PRE_COPY);
+	shim_set("arc-delay=400");
+	{
+		struct slow sl = { .dev = dev };
+		pthread_t th;
+		double t0, t1;
+
+		pthread_create(&th, NULL, slow_stop_copy, &sl);
+		usleep(100000);
+		t0 = now_s();
+		err = ioctl(dev, VFIO_DEVICE_RESET) ? errno : 0;
+		t1 = now_s();
+		pthread_join(th, NULL);
+		err = err ? err : (read(fd, &pi, 8) < 0 ? errno : 0);
+		result(t1 - t0 < 0.2 && sl.secs > 0.7 && err == ENODEV &&
+			       get_state(dev) == VFMIG_STATE_RUNNING,
+		       "deferred-reset",
+		       "reset took %.3f s during a %.3f s transition (%d), then read: %s, state %s",
+		       t1 - t0, sl.secs, sl.ret, strerror(err),
+		       vfmig_state_name(get_state(dev)));
+	}
+	close(fd);
+	shim_set("arc-delay=0");
 
 	/* closing the device ends the session: ENODEV, and RUNNING again */
 	fd = set_state(dev, VFMIG_STATE_PRE_COPY);

@@ -43,7 +43,8 @@ static void usage(FILE *f)
 		"  precopy=on|off          offer PRE_COPY (off: the stop-copy-only path)\n"
 		"  fail=FROM-TO:stay|error the arc FROM->TO fails with EIO; fail=none\n"
 		"  eio-after=BYTES|off     save reads fail with EIO after BYTES\n"
-		"  corrupt-at=N|off        flip the save stream's byte N (from 1)\n",
+		"  corrupt-at=N|off        flip the save stream's byte N (from 1)\n"
+		"  arc-delay=MS            each state arc takes MS (a slow device), 0 off\n",
 		prog, prog, prog, prog);
 }
 
@@ -170,6 +171,7 @@ static int on_device(struct nl_msg *msg, void *arg)
 	else
 		snprintf(fail, sizeof(fail), "none");
 	pr_string(p, "fail", "failing arc", fail);
+	pr_u64(p, "arc-delay", "ms per arc", u32_of(tb, VFIO_SHIM_A_ARC_DELAY));
 	pr_u64(p, "eio-after", "EIO after (bytes)",
 	       u64_of(tb, VFIO_SHIM_A_EIO_AFTER));
 	pr_u64(p, "corrupt-at", "corrupt byte",
@@ -366,6 +368,12 @@ static int put_setting(struct nl_msg *msg, const char *kv)
 		bad = on_off(v, &b) || nla_put_u8(msg, VFIO_SHIM_A_GATED, b);
 	} else if (!strcmp(key, "precopy")) {
 		bad = on_off(v, &b) || nla_put_u8(msg, VFIO_SHIM_A_PRECOPY, b);
+	} else if (!strcmp(key, "arc-delay")) {
+		char *end;
+		unsigned long ms = strtoul(v, &end, 10);
+
+		bad = !*v || *end || ms > 10000 ||
+		      nla_put_u32(msg, VFIO_SHIM_A_ARC_DELAY, (uint32_t)ms);
 	} else if (!strcmp(key, "fail")) {
 		bad = put_fail(msg, v);
 	} else if (!strcmp(key, "eio-after") || !strcmp(key, "corrupt-at")) {
