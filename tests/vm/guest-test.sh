@@ -100,6 +100,11 @@ check shim-no-device-message "$(cat /tmp/err)" 'has /tmp/err "no vfio_shim devic
 expect shim-bad-key 2 $T shim set $U1 colour=blue
 expect shim-resize 0 $T shim set $U3 size=16M
 expect shim-resize-dst 0 $T shim set $U4 size=16M
+$T shim set $U3 dirty-rate=8M/s
+expect shim-list-text 0 $T shim list
+check shim-list-lines "$(tr '\n' ' ' </tmp/out)" '[ "$(grep -c vfio_shim- /tmp/out)" -eq 4 ]'
+sed 's/^/LIST /' /tmp/out
+$T shim set $U3 dirty-rate=off
 case_end
 
 # the driver's uAPI with raw ioctls: every (from, to) pair against the
