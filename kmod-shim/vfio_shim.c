@@ -724,7 +724,10 @@ static int shim_check_resume(struct shim *s, struct shim_file *f)
 
 static int shim_release_file(struct inode *inode, struct file *filp)
 {
-	kfree(filp->private_data);
+	struct shim_file *f = filp->private_data;
+
+	vfio_put_device(&f->s->vdev);
+	kfree(f);
 	return 0;
 }
 
@@ -774,6 +777,9 @@ static struct shim_file *shim_file_new(struct shim *s, bool save)
 		return ERR_CAST(err);
 	}
 	stream_open(f->filp->f_inode, f->filp);
+	/* a data_fd may outlive the device fd and the mdev: it keeps the
+	 * device's memory until it is closed, answering ENODEV */
+	get_device(&s->vdev.device);
 	f->published = !s->cfg.gated;
 	if (!save) {
 		f->phase = PH_HDR;

@@ -55,10 +55,12 @@ for kver in $kvers; do
 	chmod +x "$w/root/init"
 	(cd "$w/root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$w/initrd.gz"
 	start=$(date +%s)
+	# slub_debug poisons freed objects: a use-after-free in the module
+	# oopses instead of passing silently
 	timeout 180 qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -display none \
 		-no-reboot -kernel "$vmlinuz" -initrd "$w/initrd.gz" \
 		-serial file:"$w/console.log" -serial file:"$w/result.txt" \
-		-append "console=ttyS0 panic=-1 quiet" </dev/null >"$w/qemu.log" 2>&1
+		-append "console=ttyS0 panic=-1 quiet slub_debug=FZP" </dev/null >"$w/qemu.log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
 	ran=$((ran + 1))

@@ -274,6 +274,41 @@ static void state_pairs(int dev, uint32_t flags)
 	       bad, tried, first);
 }
 
+/*
+ * --remove: a session's fd outlives its device fd and the mdev itself
+ * (removed while the fd is open): it answers ENODEV, and closing it last
+ * frees the device without a kernel warning (the caller checks dmesg).
+ */
+static int outlive(void)
+{
+	struct vfio_precopy_info pi;
+	char path[PATH_MAX];
+	int dev = open_device(), fd, rfd, err;
+
+	fd = dev < 0 ? dev : set_state(dev, VFMIG_STATE_PRE_COPY);
+	if (fd < 0) {
+		result(false, "outlive", "no session: %s", strerror(-fd));
+		return 1;
+	}
+	close(dev);
+	close(group);
+	close(container);
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", uuid);
+	rfd = open(path, O_WRONLY);
+	err = rfd < 0 || write(rfd, "1", 1) != 1 ? errno : 0;
+	if (rfd >= 0)
+		close(rfd);
+	result(!err && access(path, F_OK) != 0, "outlive-remove", "%s",
+	       strerror(err));
+	err = read(fd, &pi, 8) < 0 ? errno : 0;
+	result(err == ENODEV, "outlive-read", "read: %s", strerror(err));
+	err = precopy_info(fd, &pi);
+	result(err == -ENODEV, "outlive-ioctl", "PRECOPY_INFO: %s",
+	       strerror(-err));
+	close(fd);
+	return fails;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfio_device_feature_migration mig;
@@ -289,8 +324,12 @@ int main(int argc, char **argv)
 	uint64_t got;
 	struct pollfd pfd;
 
+	if (argc == 3 && !strcmp(argv[1], "--remove")) {
+		uuid = argv[2];
+		return outlive();
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: shim-uapi UUID\n");
+		fprintf(stderr, "usage: shim-uapi UUID | --remove UUID\n");
 		return 2;
 	}
 	uuid = argv[1];
