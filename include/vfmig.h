@@ -121,6 +121,15 @@ void vfmig_device_close(struct vfmig_device *dev);
 const char *vfmig_device_name(const struct vfmig_device *dev);
 /* Rename the device (for reports).  Returns 0 or -EINVAL. */
 int vfmig_device_set_name(struct vfmig_device *dev, const char *name);
+/*
+ * What the destination's manifest check compares, besides the backend: a
+ * PCI function's driver ("vfio-pci", "mlx5_vfio_pci"), an mdev's type
+ * ("vfio_shim-large"), a sim's size.  A device handed over as fd:N has
+ * none (a group's device fd does not say); a VMM that opened it sets the
+ * one its peer will have.  Printable ASCII, at most 127 bytes; -EINVAL.
+ */
+int vfmig_device_set_identity(struct vfmig_device *dev, const char *identity);
+const char *vfmig_device_identity(const struct vfmig_device *dev);
 /* "vfio" or "sim". */
 const char *vfmig_device_backend(const struct vfmig_device *dev);
 
@@ -240,7 +249,8 @@ struct vfmig_stream_opts {
 	unsigned workers; /* codec threads; 0: one per CPU */
 	uint64_t max_bandwidth; /* source: wire bytes/s; 0: unlimited */
 	int timeout_ms; /* a silent peer fails the migration; 0: 30 s */
-	int precopy; /* source: 1 use PRE_COPY where offered, 0 never */
+	int precopy; /* source: 0 (default) or 1 use PRE_COPY where offered,
+		      * -1 never */
 	int no_start; /* sink: leave devices in STOP after loading */
 	/* Called from the running loop every interval_ms (0: 1000) with
 	 * the totals so far; keep it short. */
@@ -279,6 +289,19 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
  */
 int vfmig_source_run(struct vfmig_source *s);
 const char *vfmig_source_strerror(const struct vfmig_source *s);
+/*
+ * Or drive it from your own event loop (Documentation/examples/toy-vmm.c):
+ * vfmig_source_start() connects, negotiates and starts the devices
+ * (blocking for the handshake, at most the timeout); then poll
+ * vfmig_source_fd() for POLLIN (it is readable at least every 200 ms) and
+ * call vfmig_source_step(), which never blocks: 1 while the migration
+ * runs, then 0 or -errno exactly as vfmig_source_run() would return (and
+ * the same again on later calls).  Call both from one thread.  -EALREADY
+ * if the source was started before; -EINVAL from _fd() before a start.
+ */
+int vfmig_source_start(struct vfmig_source *s);
+int vfmig_source_fd(const struct vfmig_source *s);
+int vfmig_source_step(struct vfmig_source *s);
 /* Totals (@dev -1) or one device's figures, and times in ms. */
 int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 			  struct vfmig_transfer *t);

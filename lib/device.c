@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "wire.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -155,6 +156,25 @@ int vfmig_device_set_name(struct vfmig_device *dev, const char *name)
 		return -EINVAL;
 	memcpy(dev->name, name, strlen(name) + 1);
 	return 0;
+}
+
+int vfmig_device_set_identity(struct vfmig_device *dev, const char *identity)
+{
+	size_t n = identity ? strlen(identity) : 0;
+
+	/* it goes into the manifest: printable ASCII that fits there */
+	if (!dev || !identity || n > WIRE_MAX_IDENT || n >= sizeof(dev->ident))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (identity[i] < 0x20 || identity[i] > 0x7e)
+			return -EINVAL;
+	memcpy(dev->ident, identity, n + 1);
+	return 0;
+}
+
+const char *vfmig_device_identity(const struct vfmig_device *dev)
+{
+	return dev ? dev->ident : "";
 }
 
 const char *vfmig_device_backend(const struct vfmig_device *dev)

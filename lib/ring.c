@@ -9,7 +9,9 @@
  * The setup flags we would like, best first.  DEFER_TASKRUN (6.1) runs
  * completion work only when our one loop thread asks for events;
  * COOP_TASKRUN (5.19) at least avoids interrupting it.  Older kernels
- * refuse unknown flags with EINVAL, so fall back in order.
+ * refuse unknown flags with EINVAL, so fall back in order.  Both leave
+ * completions unposted while the task sleeps in someone else's poll(), so
+ * a ring polled by a caller's loop is a basic one (the last entry).
  */
 static const struct {
 	unsigned flags;
@@ -22,12 +24,14 @@ static const struct {
 	{ 0, "basic" },
 };
 
-int ring_init(struct ring *r, unsigned entries, char *err, size_t es)
+int ring_init(struct ring *r, unsigned entries, bool pollable, char *err,
+	      size_t es)
 {
+	unsigned n = sizeof(setups) / sizeof(setups[0]);
 	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
-	for (unsigned i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+	for (unsigned i = pollable ? n - 1 : 0; i < n; i++) {
 		struct io_uring_params p;
 
 		memset(&p, 0, sizeof(p));

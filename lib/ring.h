@@ -26,8 +26,14 @@ struct ring {
 	unsigned inflight;
 };
 
-/* Set up a ring of @entries, probing the setup flags the kernel offers. */
-int ring_init(struct ring *r, unsigned entries, char *err, size_t err_size);
+/*
+ * Set up a ring of @entries, probing the setup flags the kernel offers.
+ * @pollable: another thread's poll() on the ring fd is what wakes us
+ * (a caller's event loop), so completion work must be signalled to the
+ * task rather than deferred until it enters the ring itself.
+ */
+int ring_init(struct ring *r, unsigned entries, bool pollable, char *err,
+	      size_t err_size);
 void ring_exit(struct ring *r);
 
 /* An SQE for @op (submitting queued ones if the SQ is full). */

@@ -929,7 +929,7 @@ static int setup(struct snk *k)
 	ret = workers_new((int)k->o.workers, CODEC_ZSTD, 1, &k->workers);
 	if (ret < 0)
 		return fail(k, ret, "codec workers: %s", errno_name(ret));
-	ret = ring_init(&k->ring, 256, err, sizeof(err));
+	ret = ring_init(&k->ring, 256, false, err, sizeof(err));
 	if (ret < 0)
 		return fail(k, ret, "%s", err);
 	ring_bound_workers(&k->ring, k->ndev, k->ndev);

@@ -34,6 +34,7 @@
 #define MIN_DEFAULT_CHUNK (64u << 10)
 #define PRECOPY_POLL_MS 5 /* re-read after "no data now" */
 #define STATS_MS 100 /* estimate cadence in pre-copy */
+#define LOOP_MS 200 /* the loop wakes at least this often: silence, reports */
 #define DEFAULT_PRECOPY_TIMEOUT_MS 120000
 
 struct src;
@@ -108,6 +109,12 @@ struct src {
 	struct sdev *d;
 	struct chan c[CHAN_MAX];
 	struct ring ring;
+	/* driven by the caller's loop: vfmig_source_start()/step() */
+	bool external, started, finished;
+	int result; /* of a finished external run */
+	struct ring_op beat; /* wakes the caller's poll() at least every
+			      * LOOP_MS, for the silence check and reports */
+	struct __kernel_timespec beat_ts;
 	struct workers *workers;
 	struct slot *slots, *free_slots;
 	unsigned nslots;
@@ -1416,7 +1423,7 @@ static int setup(struct src *s)
 	if (ret < 0)
 		return fail(s, ret, "codec workers: %s (zstd level %d?)",
 			    errno_name(ret), s->o.level);
-	ret = ring_init(&s->ring, 256, err, sizeof(err));
+	ret = ring_init(&s->ring, 256, s->external, err, sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s", err);
 	/* VFIO reads that cannot run inline go to io-wq: one per device. */
@@ -1466,7 +1473,7 @@ static int start_devices(struct src *s)
 		struct sdev *d = &s->d[i];
 		int flags = vfmig_device_migration_flags(d->dev);
 
-		if (s->o.precopy && flags > 0 &&
+		if (s->o.precopy >= 0 && flags > 0 &&
 		    (flags & VFMIG_MIGRATION_PRE_COPY) &&
 		    (s->caps & WIRE_CAP_PRECOPY)) {
 			uint64_t t0 = now_us();
@@ -1535,36 +1542,45 @@ static void drain(struct src *s)
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
 	ring_cancel(&s->ring, &s->tick);
+	ring_cancel(&s->ring, &s->beat);
 	for (int i = 0; i < 100 && s->ring.inflight; i++)
 		ring_run_once(&s->ring, 100);
 }
 
-int vfmig_source_run(struct vfmig_source *src)
+/* Connect, negotiate and start every device: 0, or -errno (failed). */
+static int start(struct src *s)
 {
-	struct src *s = &src->s;
-	int ret = 0;
-
 	s->t_start = s->last_activity = now_ms();
-	if (handshake(s) == 0 && setup(s) == 0) {
-		arm_workers(s);
-		recv_control(s);
-		start_devices(s);
-		while (!s->stop) {
-			ret = ring_run_once(&s->ring, 200);
-			sat_account(s);
-			if (ret < 0) {
-				fail(s, ret, "io_uring: %s", errno_name(ret));
-				break;
-			}
-			if (waiting_on_peer(s) &&
-			    now_ms() - s->last_activity >
-				    (uint64_t)s->o.timeout_ms)
-				fail(s, ETIMEDOUT,
-				     "no progress for %d ms: the destination is silent",
-				     s->o.timeout_ms);
-			report(s);
-		}
+	if (handshake(s) || setup(s))
+		return s->err ? s->err : -EIO;
+	arm_workers(s);
+	recv_control(s);
+	start_devices(s);
+	return s->failed ? s->err : 0;
+}
+
+/* One turn of the loop, waiting up to @timeout_ms for a completion. */
+static void loop_once(struct src *s, int timeout_ms)
+{
+	int ret = ring_run_once(&s->ring, timeout_ms);
+
+	sat_account(s);
+	if (ret < 0) {
+		fail(s, ret, "io_uring: %s", errno_name(ret));
+		return;
 	}
+	if (waiting_on_peer(s) &&
+	    now_ms() - s->last_activity > (uint64_t)s->o.timeout_ms)
+		fail(s, ETIMEDOUT,
+		     "no progress for %d ms: the destination is silent",
+		     s->o.timeout_ms);
+	report(s);
+}
+
+/* Stop everything in flight, leave the devices as the outcome says (run
+ * on: RUNNING; migrated: STOP), close the channels.  0 or -errno. */
+static int finish(struct src *s)
+{
 	if (s->ring.mode)
 		drain(s);
 	if (s->failed) {
@@ -1604,6 +1620,80 @@ int vfmig_source_run(struct vfmig_source *src)
 		}
 	}
 	return s->failed ? s->err : 0;
+}
+
+int vfmig_source_run(struct vfmig_source *src)
+{
+	struct src *s = &src->s;
+
+	if (s->started)
+		return -EALREADY;
+	s->started = true;
+	if (start(s) == 0)
+		while (!s->stop)
+			loop_once(s, LOOP_MS);
+	return finish(s);
+}
+
+static void beat_done(struct ring_op *op, int res)
+{
+	struct src *s = (struct src *)((char *)op - offsetof(struct src, beat));
+
+	(void)res;
+	if (s->stop)
+		return;
+	s->beat_ts.tv_nsec = LOOP_MS * 1000000ll;
+	io_uring_prep_timeout(ring_sqe(&s->ring, &s->beat), &s->beat_ts, 0, 0);
+}
+
+int vfmig_source_start(struct vfmig_source *src)
+{
+	struct src *s;
+	int ret;
+
+	if (!src)
+		return -EINVAL;
+	s = &src->s;
+	if (s->started)
+		return -EALREADY;
+	s->started = s->external = true;
+	ret = start(s);
+	if (ret < 0) {
+		s->result = finish(s);
+		s->finished = true;
+		return s->result;
+	}
+	s->beat.done = beat_done;
+	beat_done(&s->beat, 0);
+	/* queued requests reach the kernel now: the caller may poll */
+	io_uring_submit(&s->ring.uring);
+	return 0;
+}
+
+int vfmig_source_fd(const struct vfmig_source *src)
+{
+	if (!src || !src->s.external || !src->s.ring.mode)
+		return -EINVAL;
+	return src->s.ring.uring.ring_fd;
+}
+
+int vfmig_source_step(struct vfmig_source *src)
+{
+	struct src *s;
+
+	if (!src || !src->s.external)
+		return -EINVAL;
+	s = &src->s;
+	if (s->finished)
+		return s->result;
+	loop_once(s, 0);
+	if (!s->stop) {
+		io_uring_submit(&s->ring.uring);
+		return 1;
+	}
+	s->result = finish(s);
+	s->finished = true;
+	return s->result;
 }
 
 const char *vfmig_source_strerror(const struct vfmig_source *src)

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -414,4 +415,67 @@ Test(pipeline, the_vmm_decides_the_switchover, .timeout = 60)
 		     "the switchover's estimate has no RAM left");
 	cr_expect_lt(last_estimate.expected_downtime_ms, 300);
 	close_all(&src, &dst);
+}
+
+/*
+ * A VMM's own loop: poll the source's fd, step, switch over when it
+ * decides.  Options left at zero pre-copy where the device offers it.
+ */
+Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
+{
+	struct vfmig_device *a = open_ok("sim:size=16M,pattern=fb,seed=21");
+	struct vfmig_device *b = open_ok("sim:size=16M");
+	struct vfmig_stream_opts ko = { .size = sizeof(ko),
+					.uri = "tcp:127.0.0.1:0",
+					.workers = 1,
+					.timeout_ms = 10000 };
+	struct vfmig_stream_opts so = { .size = sizeof(so),
+					.workers = 1,
+					.timeout_ms = 10000,
+					.switchover = VFMIG_SWITCHOVER_MANUAL };
+	struct vfmig_transfer t;
+	struct vfmig_source *s;
+	struct vfmig_sink *k;
+	unsigned polls = 0, asked = 0;
+	char uri[64];
+	pthread_t th;
+	void *kret;
+	int ret;
+
+	cr_assert_eq(vfmig_sink_new(&b, 1, &ko, &k), 0);
+	cr_assert_eq(vfmig_sink_listen(k), 0);
+	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", vfmig_sink_port(k));
+	so.uri = uri;
+	cr_assert_eq(pthread_create(&th, NULL, sink_thread, k), 0);
+	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
+	cr_expect_eq(vfmig_source_fd(s), -EINVAL, "no fd before start");
+	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
+	cr_expect_eq(vfmig_source_run(s), -EALREADY);
+	cr_assert_geq(vfmig_source_fd(s), 0);
+	while ((ret = vfmig_source_step(s)) == 1) {
+		struct pollfd p = { .fd = vfmig_source_fd(s),
+				    .events = POLLIN };
+
+		cr_assert_geq(poll(&p, 1, 5000), 0);
+		polls++;
+		vfmig_source_transfer(s, -1, &t);
+		/* the initial data is across: the VMM decides to switch */
+		if (!asked && t.precopy_bytes >= (16u << 20)) {
+			cr_expect_eq(vfmig_source_switchover(s), 0);
+			asked = polls;
+		}
+	}
+	cr_expect_eq(ret, 0, "%s", vfmig_source_strerror(s));
+	cr_expect_eq(vfmig_source_step(s), ret, "the result again");
+	cr_expect(asked, "pre-copy never moved the initial data");
+	cr_expect_gt(polls, asked, "it waited for the VMM's call");
+	vfmig_source_transfer(s, -1, &t);
+	cr_expect_geq(t.precopy_bytes, 16u << 20, "zero options pre-copy");
+	pthread_join(th, &kret);
+	cr_expect_eq((intptr_t)kret, 0, "%s", vfmig_sink_strerror(k));
+	cr_expect_eq(hash_of(b), hash_of(a));
+	vfmig_source_free(s);
+	vfmig_sink_free(k);
+	vfmig_device_close(a);
+	vfmig_device_close(b);
 }

@@ -25,7 +25,7 @@ static void setup(void)
 {
 	char err[256];
 
-	cr_assert_eq(ring_init(&r, 64, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ring_init(&r, 64, false, err, sizeof(err)), 0, "%s", err);
 }
 
 static void teardown(void)

@@ -422,6 +422,19 @@ Test(vfio, short_bdf_and_mdev)
 	cr_expect_str_eq(fk.devname, UUID);
 	/* the manifest's identity of an mdev is its type, not the driver */
 	cr_expect_str_eq(dev->ident, "vfio_shim-large");
+	/* a caller's own identity: printable, and fitting the manifest */
+	cr_expect_eq(vfmig_device_set_identity(dev, "bad\nname"), -EINVAL);
+	cr_expect_eq(vfmig_device_set_identity(dev, NULL), -EINVAL);
+	{
+		char big[200];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		cr_expect_eq(vfmig_device_set_identity(dev, big), -EINVAL);
+	}
+	cr_expect_str_eq(vfmig_device_identity(dev), "vfio_shim-large");
+	cr_expect_eq(vfmig_device_set_identity(dev, "mlx5_vfio_pci"), 0);
+	cr_expect_str_eq(vfmig_device_identity(dev), "mlx5_vfio_pci");
 	vfmig_device_close(dev);
 }
 

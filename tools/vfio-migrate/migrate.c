@@ -189,7 +189,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	a->o.size = sizeof(a->o);
 	a->o.codec = VFMIG_CODEC_ZSTD;
 	a->o.level = 1;
-	a->o.precopy = mode == MIG_SEND;
+	a->o.precopy = mode == MIG_SEND ? 0 : -1; /* a file: stop-copy only */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:t:l:o:i:c:z:jhV", opts, NULL)) !=
 	       -1) {
@@ -234,7 +234,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 				return EXIT_USAGE;
 			break;
 		case O_NOPRE:
-			a->o.precopy = 0;
+			a->o.precopy = -1;
 			break;
 		case O_NOSTART:
 			a->o.no_start = 1;
