@@ -6,7 +6,7 @@
 #   make demo       a two-process migration of four simulated devices (no hardware)
 #   make deps       install missing Debian packages (as root) or name them
 #   make bench      throughput and memory against baselines run alongside
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same files)
 #   V=1             show full commands
 
 VERSION := 0.1.0
@@ -51,7 +51,7 @@ UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: all check check-vm demo deps install clean unit integration asan format format-check man-check bench
+.PHONY: all check check-vm demo deps example install uninstall clean unit integration asan format format-check man-check bench
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -151,12 +151,18 @@ man-check:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
-	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration asan check-vm
+	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration example asan check-vm
+
+# The example VMM against the library installed in a prefix of our own.
+EXAMPLE_PREFIX := $(CURDIR)/build/prefix
+example: all
+	$(Q)$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) >/dev/null
+	$(Q)sh tests/example.sh $(EXAMPLE_PREFIX)
 
 # vfio_shim.ko built for each installed kernel, booted under qemu (TCG) with
 # vfio-migrate: the real kernel path (tests/vm/run.sh; skips, saying why,
 # without qemu or kernels).
-check-vm: $(TOOL) $(SHIM_UAPI)
+check-vm: $(TOOL) $(SHIM_UAPI) example
 	$(Q)sh tests/vm/run.sh; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 # Throughput against baselines measured in the same run (BENCH="--runs 5").
@@ -168,10 +174,17 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TOOL) demo
 
+# The files make install puts under $(DESTDIR)$(PREFIX), for uninstall.
+INSTALLED := lib/libvfmig.a lib/libvfmig.so lib/libvfmig.so.$(SOVERSION) \
+	lib/libvfmig.so.$(VERSION) lib/pkgconfig/libvfmig.pc include/vfmig.h \
+	bin/vfio-migrate share/man/man3/libvfmig.3 share/man/man8/vfio-migrate.8
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
 		$(DESTDIR)$(PREFIX)/share/man/man8
+	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' lib/libvfmig.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libvfmig.pc
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvfmig.so.$(SOVERSION)
@@ -180,6 +193,9 @@ install: all
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 Documentation/libvfmig.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 Documentation/vfio-migrate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 clean:
 	rm -rf build $(LIB_A) lib/libvfmig.so* $(TOOL)

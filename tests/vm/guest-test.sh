@@ -219,6 +219,23 @@ check type-nothing-moved "saved $saved -> $(shimget $U3 saved), loaded $loaded -
 	'[ "$(shimget $U3 saved)" = "$saved" ] && [ "$(shimget $U1 loaded)" = "$loaded" ]'
 case_end
 
+# the example VMM opens the device itself (container, group, device fd),
+# hands the fd to libvfmig and drives it from its own poll loop
+case_start toy-vmm
+reset_cfg $U3
+$T shim set $U3 dirty-rate=4M/s
+$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j >/tmp/recv.out 2>/tmp/recv.err &
+rpid=$!
+sleep 0.3
+toy-vmm -t tcp:127.0.0.1:7000 -c 2 -r 64M -b 64M/s -w 1M/s -l 300 mdev:$U3 >/tmp/toy.out 2>/tmp/toy.err
+srs=$?
+wait $rpid
+rrs=$?
+check toy-vmm "toy $srs: $(tail -n 3 /tmp/toy.out /tmp/toy.err | tr '\n' ' ') recv $rrs: $(tr '\n' ' ' </tmp/recv.err)" \
+	'[ $srs -eq 0 ] && [ $rrs -eq 0 ] && grep -q "switching over" /tmp/toy.out'
+same_state toy-vmm-hash $U3 $U4
+case_end
+
 # for reference only (TCG emulates every instruction): 64 MiB of
 # incompressible state, stop-copy only, with and without the codec
 case_start throughput

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TOOL=$ROOT/tools/vfio-migrate/vfio-migrate
 UAPI=$ROOT/build/obj/tests/vm/shim-uapi
+TOY=$ROOT/build/example/toy-vmm # make example: against the installed library
 OUT=${VM_OUT:-$ROOT/build/vm}
 
 for c in qemu-system-x86_64 busybox cpio xz; do
@@ -44,8 +45,9 @@ for kver in $kvers; do
 	cp "$(command -v busybox)" "$w/root/bin/busybox"
 	cp "$TOOL" "$w/root/bin/vfio-migrate"
 	cp "$UAPI" "$w/root/bin/shim-uapi"
+	cp "$TOY" "$w/root/bin/toy-vmm"
 	# the tool's shared libraries and the loader, where ldd finds them
-	ldd "$TOOL" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
+	ldd "$TOOL" "$TOY" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
 		while read -r lib; do
 			mkdir -p "$w/root$(dirname "$lib")"
 			cp -L "$lib" "$w/root$lib"
