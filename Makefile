@@ -5,7 +5,8 @@
 #                   the VM test of kmod-shim (make check-vm)
 #   make demo       a two-process migration of four simulated devices (no hardware)
 #   make deps       install missing Debian packages (as root) or name them
-#   make bench      throughput and memory against baselines run alongside
+#   make bench      vfio-migrate bench: scenarios against baselines, table and plot
+#   make bench-accuracy  the estimate over a scenario matrix, memory over 8 GiB
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same files)
 #   V=1             show full commands
 
@@ -51,7 +52,7 @@ UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: all check check-vm demo deps example install uninstall clean unit integration asan format format-check man-check bench
+.PHONY: all check check-vm demo deps example install uninstall clean unit integration asan format format-check man-check bench bench-accuracy
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -165,10 +166,17 @@ example: all
 check-vm: $(TOOL) $(SHIM_UAPI) example
 	$(Q)sh tests/vm/run.sh; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
-# Throughput against baselines measured in the same run (BENCH="--runs 5").
+# The default scenarios against baselines measured in the same run, the
+# table and build/bench.png (BENCH="--runs 5" for more runs).
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)python3 bench/bench.py $(BENCH)
+	$(Q)$(TOOL) bench --baseline --plot build/bench.png $(BENCH)
+
+# The estimate's accuracy over a scenario matrix, the stall verdict, and
+# peak memory over 8 GiB (separate processes, RSS sampled).
+bench-accuracy: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)python3 bench/bench.py --no-throughput $(BENCH)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

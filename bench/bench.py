@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""make bench: vfio-migrate against the baselines, measured in the same run.
+"""make bench-accuracy (make bench runs `vfio-migrate bench`): the estimate's
+accuracy over a scenario matrix, the stall verdict and peak memory; with
+throughput too unless --no-throughput.
 
 Every figure is the median of --runs runs (the machine is noisy).  Throughput
 is raw device bytes per second, end to end: from the sender's start until the
@@ -263,6 +265,8 @@ def main():
                     help="per device, 4 devices: the memory-bound case")
     ap.add_argument("--no-rss", action="store_true")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--no-throughput", action="store_true",
+                    help="vfio-migrate bench measures it (make bench)")
     ap.add_argument("-j", "--json", action="store_true")
     a = ap.parse_args()
     res = {}
@@ -270,13 +274,16 @@ def main():
     print(f"vfio-migrate bench: {a.runs} runs each, medians; "
           f"{os.cpu_count()} CPUs; source and destination on this machine")
 
-    fb = state_file(4, a.size, "fb")
-    rnd = state_file(4, a.size, "random")
-    try:
-        throughput(a, res, fb, rnd)
-    finally:
-        for f in (fb, rnd):
-            os.unlink(f)
+    if not a.no_throughput:
+        fb = state_file(4, a.size, "fb")
+        rnd = state_file(4, a.size, "random")
+        try:
+            throughput(a, res, fb, rnd)
+        finally:
+            for f in (fb, rnd):
+                os.unlink(f)
+    elif not a.no_rss:
+        peak_rss(a, res)
     if not a.no_accuracy:
         print("\nestimate accuracy (expected-downtime before switchover against the"
               " measured downtime; median of 3 runs each):")
@@ -312,22 +319,27 @@ def throughput(a, res, fb, rnd):
     res["ratio-1"], res["ratio-3"] = r1, r3
 
     if not a.no_rss:
-        rss = []
-        ours(4, a.rss_size, "random", 2, "zstd", extra_send=["--memory", "64M"],
-             rss=rss)
-        s, r = rss[0]
-        bound = 2 * 64 * 2**20 + 32 * 2**20
-        total = 4 * int(subprocess.run([TOOL, "info", "-j", "-d",
-                                        f"sim:size={a.rss_size}"],
-                                       capture_output=True, text=True)
-                        .stdout and json.loads(subprocess.run(
-                            [TOOL, "info", "-j", "-d", f"sim:size={a.rss_size},sizes=exact"],
-                            capture_output=True, text=True).stdout)["stopcopy-bytes"])
-        print(f"peak RSS, 4 x {a.rss_size} random ({total / 2**30:.1f} GiB streamed), "
-              f"--memory 64M, without the sims' state: send {s / 2**20:.0f} MiB, "
-              f"recv {r / 2**20:.0f} MiB (bound {bound / 2**20:.0f} MiB: "
-              f"{'met' if max(s, r) <= bound else 'MISSED'})")
-        res["rss-send"], res["rss-recv"] = s, r
+        peak_rss(a, res)
+
+
+def peak_rss(a, res):
+    """Peak memory of each side over 4 x --rss-size streamed."""
+    rss = []
+    ours(4, a.rss_size, "random", 2, "zstd", extra_send=["--memory", "64M"],
+         rss=rss)
+    s, r = rss[0]
+    bound = 2 * 64 * 2**20 + 32 * 2**20
+    total = 4 * int(subprocess.run([TOOL, "info", "-j", "-d",
+                                    f"sim:size={a.rss_size}"],
+                                   capture_output=True, text=True)
+                    .stdout and json.loads(subprocess.run(
+                        [TOOL, "info", "-j", "-d", f"sim:size={a.rss_size},sizes=exact"],
+                        capture_output=True, text=True).stdout)["stopcopy-bytes"])
+    print(f"peak RSS, 4 x {a.rss_size} random ({total / 2**30:.1f} GiB streamed), "
+          f"--memory 64M, without the sims' state: send {s / 2**20:.0f} MiB, "
+          f"recv {r / 2**20:.0f} MiB (bound {bound / 2**20:.0f} MiB: "
+          f"{'met' if max(s, r) <= bound else 'MISSED'})")
+    res["rss-send"], res["rss-recv"] = s, r
 
 
 if __name__ == "__main__":

@@ -236,6 +236,16 @@ check toy-vmm "toy $srs: $(tail -n 3 /tmp/toy.out /tmp/toy.err | tr '\n' ' ') re
 same_state toy-vmm-hash $U3 $U4
 case_end
 
+# the driver benchmark on a real driver: exact sizes, pre-copy data read
+case_start bench-driver
+reset_cfg $U3
+expect bench-d 0 $T bench -d mdev:$U3 --runs 2 -j
+cp /tmp/out /tmp/bench.json
+check bench-d-precopy "$(tr '\n' ' ' </tmp/bench.json)" '[ "$(field /tmp/bench.json precopy-bytes)" -gt 0 ]'
+check bench-d-exact "$(field /tmp/bench.json stopcopy-size-ratio)" '[ "$(field /tmp/bench.json stopcopy-size-ratio)" = 1.0000 ]'
+result bench-d-figures INFO "$(tr -d ' \n' </tmp/bench.json | cut -c1-400)"
+case_end
+
 # for reference only (TCG emulates every instruction): 64 MiB of
 # incompressible state, stop-copy only, with and without the codec
 case_start throughput

@@ -23,6 +23,7 @@ int cmd_load(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_shim(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* "vfio-migrate: <message>" on stderr. */
 void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -117,6 +117,7 @@ static void usage(FILE *f)
 		"  load   load devices' state from a file\n"
 		"  info   show a device's migration capabilities, state and sizes\n"
 		"  estimate  the expected downtime of a planned migration\n"
+		"  bench  measure scenarios against baselines, or a device's driver\n"
 		"  demo   migrate a simulated device locally and compare state hashes\n"
 		"  shim   list, inspect and configure vfio_shim test devices\n"
 		"\n"
@@ -130,10 +131,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "send", cmd_send }, { "recv", cmd_recv },
-		{ "save", cmd_save }, { "load", cmd_load },
-		{ "info", cmd_info }, { "estimate", cmd_estimate },
-		{ "demo", cmd_demo }, { "shim", cmd_shim },
+		{ "send", cmd_send },	{ "recv", cmd_recv },
+		{ "save", cmd_save },	{ "load", cmd_load },
+		{ "info", cmd_info },	{ "estimate", cmd_estimate },
+		{ "demo", cmd_demo },	{ "shim", cmd_shim },
+		{ "bench", cmd_bench },
 	};
 
 	/* Writes to a closed pipe or socket are errors we report. */

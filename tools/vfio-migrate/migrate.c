@@ -146,6 +146,12 @@ static int codec_arg(const char *text, struct mig_args *a, bool *is_auto)
 	return -1;
 }
 
+int mig_auto_level(uint64_t max_bandwidth)
+{
+	/* without a cap the CPU is the bottleneck; a slow link buys ratio */
+	return !max_bandwidth ? -1 : max_bandwidth <= 200000000 ? 3 : 1;
+}
+
 int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 {
 	static const struct option opts[] = {
@@ -362,9 +368,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	if (mode == MIG_SAVE)
 		a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
 	if (is_auto && a->o.codec == VFMIG_CODEC_ZSTD)
-		a->o.level = !a->o.max_bandwidth	     ? -1 :
-			     a->o.max_bandwidth <= 200000000 ? 3 :
-							       1;
+		a->o.level = mig_auto_level(a->o.max_bandwidth);
 	a->o.uri = a->uri;
 	a->o.progress = mig_progress;
 	a->o.progress_arg = a;

@@ -22,6 +22,9 @@ struct mig_args {
 	struct vfmig_source *src; /* send, save: the running source */
 };
 
+/* -z auto's zstd level for a wire cap (0: none). */
+int mig_auto_level(uint64_t max_bandwidth);
+
 /* Parse argv; returns -1 to go on, or the exit status (help, usage). */
 int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a);
 /* Open every device (sim devices get distinct names); exit status. */
