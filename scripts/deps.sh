@@ -5,7 +5,7 @@ set -eu
 
 PKGS="gcc g++ make pkg-config liburing-dev libzstd-dev libnl-3-dev \
 libnl-genl-3-dev libnl-route-3-dev libcap-dev libcriterion-dev \
-zstd netcat-openbsd python3 groff-base iproute2 gnuplot-nox \
+zstd netcat-openbsd python3 python3-jsonschema groff-base iproute2 gnuplot-nox \
 qemu-system-x86 busybox-static cpio kmod xz-utils \
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 \
 linux-headers-6.12-amd64"
