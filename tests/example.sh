@@ -12,6 +12,12 @@ rm -f "$out/toy-vmm"
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -s -C Documentation/examples \
 	OUT="$out/toy-vmm" CFLAGS="-O2 -Wall -Wextra -Werror" \
 	LDFLAGS="-Wl,-rpath,$prefix/lib"
+# the README's library example, as its reader builds it
+sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' >"$out/readme.c"
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc -std=gnu11 -Wall -Wextra -Werror \
+	-o "$out/readme" "$out/readme.c" \
+	$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs libvfmig) ||
+	{ echo "example: README.md's C example does not build"; exit 1; }
 # it runs on the installed library, not the build tree's
 ldd "$out/toy-vmm" | grep -q "$prefix/lib/libvfmig.so" ||
 	{ echo "example: not linked to $prefix/lib"; exit 1; }
@@ -36,4 +42,4 @@ for h in $(sed -n 's/.*state-hash \([0-9a-f]*\)$/\1/p' "$out/vmm.out"); do
 	grep -q "\"state-hash\": \"$h\"" "$out/recv.out" || fail "hash $h not restored"
 done
 [ "$(grep -c 'state-hash' "$out/vmm.out")" -eq 2 ] || fail "no hashes printed"
-echo "example: toy-vmm built against $prefix through pkg-config; $(grep -c 'expected downtime' "$out/vmm.out") estimates, switched over at $(sed -n 's/.*expected \([0-9]*\) ms <=.*/\1/p' "$out/vmm.out") ms expected, $(sed -n 's/.*device downtime \([0-9]*\) ms$/\1/p' "$out/vmm.out") ms device downtime measured, 2 hashes equal"
+echo "example: README.md example and toy-vmm built against $prefix through pkg-config; $(grep -c 'expected downtime' "$out/vmm.out") estimates, switched over at $(sed -n 's/.*expected \([0-9]*\) ms <=.*/\1/p' "$out/vmm.out") ms expected, $(sed -n 's/.*device downtime \([0-9]*\) ms$/\1/p' "$out/vmm.out") ms device downtime measured, 2 hashes equal"
