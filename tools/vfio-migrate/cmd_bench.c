@@ -74,8 +74,8 @@ struct outcome {
 };
 
 /* "4 x 256 MiB framebuffer-like, 2 channels" */
-static const char *describe(const struct scenario *sc, uint64_t size,
-			    char *buf, size_t len)
+static const char *describe(const struct scenario *sc, uint64_t size, char *buf,
+			    size_t len)
 {
 	char b[32];
 
@@ -229,8 +229,8 @@ static int migrate(struct vfmig_device **src, unsigned first, unsigned n,
 	ret = vfmig_source_new(src, n, &so, &s);
 	ret = ret ? ret : vfmig_source_run(s);
 	if (ret < 0)
-		err_msg("bench: %s", s ? vfmig_source_strerror(s) :
-					 strerror(-ret));
+		err_msg("bench: %s",
+			s ? vfmig_source_strerror(s) : strerror(-ret));
 	if (read(pfd[0], &a, sizeof(a)) != sizeof(a) || a.ret)
 		ret = ret ? ret : -EIO;
 	if (!ret) {
@@ -342,8 +342,8 @@ static double naive_pipeline(const char *path)
 
 	snprintf(rx, sizeof(rx),
 		 "nc -l 127.0.0.1 %d | zstd -q -d -c >/dev/null", port);
-	snprintf(tx, sizeof(tx),
-		 "zstd -q -1 -T2 -c <'%s' | nc -N 127.0.0.1 %d", path, port);
+	snprintf(tx, sizeof(tx), "zstd -q -1 -T2 -c <'%s' | nc -N 127.0.0.1 %d",
+		 path, port);
 	r = shell(rx);
 	for (int i = 0; i < 500 && !listening(port); i++)
 		usleep(10000);
@@ -486,8 +486,8 @@ static void pr_figures(struct printer *p, const char *key,
 		pr_double(p, "estimate-error", "estimate error", f->error, 3);
 	}
 	if (ours && ours != f) {
-		pr_double(p, "ours-vs-this", "ours / this", ours->rate / f->rate,
-			  2);
+		pr_double(p, "ours-vs-this", "ours / this",
+			  ours->rate / f->rate, 2);
 		if (f->down_ms > 0 && ours->down_ms >= 0)
 			pr_double(p, "downtime-ours-vs-this",
 				  "downtime ours / this",
@@ -554,8 +554,7 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 		       (double)f->wire / (double)f->raw, f->rate / 1e9,
 		       f->down_ms);
 		if (f->exp_ms >= 0)
-			printf(" %6.0f ms %6.1f%%", f->exp_ms,
-			       100 * f->error);
+			printf(" %6.0f ms %6.1f%%", f->exp_ms, 100 * f->error);
 		else
 			printf(" %9s %7s", "-", "-");
 		if (baseline) {
@@ -600,24 +599,25 @@ static int plot(const char *png, struct outcome *o, int n)
 			o[i].ours.down_ms);
 	}
 	fclose(f);
-	snprintf(cmd, sizeof(cmd),
-		 "gnuplot -e \"set terminal pngcairo size 1200,480 font ',10';"
-		 "set output '%s'; set datafile missing '?';"
-		 "set multiplot layout 1,2;"
-		 "set title 'throughput (median)'; set ylabel 'GB/s';"
-		 "set style data histograms; set style histogram clustered;"
-		 "set style fill solid 0.8 border -1; set yrange [0:*];"
-		 "set key top right;"
-		 "plot '%s' using 2:xtic(1) title 'vfio-migrate',"
-		 " '' using 3 title 'serial uncompressed',"
-		 " '' using 4 title 'zstd | nc | zstd -d';"
-		 "set style data points; set title 'downtime: predicted vs measured';"
-		 "set xlabel 'measured (ms)'; set ylabel 'predicted (ms)';"
-		 "set logscale xy; set xrange [0.5:*]; set yrange [0.5:*]; set key top left;"
-		 "plot '%s' using 6:(\\$5 > 0 ? \\$5 : 1/0):1 with labels point pt 7 offset 1,1 notitle,"
-		 " x with lines title 'exact';"
-		 "unset multiplot\"",
-		 png, dat, dat);
+	snprintf(
+		cmd, sizeof(cmd),
+		"gnuplot -e \"set terminal pngcairo size 1200,480 font ',10';"
+		"set output '%s'; set datafile missing '?';"
+		"set multiplot layout 1,2;"
+		"set title 'throughput (median)'; set ylabel 'GB/s';"
+		"set style data histograms; set style histogram clustered;"
+		"set style fill solid 0.8 border -1; set yrange [0:*];"
+		"set key top right;"
+		"plot '%s' using 2:xtic(1) title 'vfio-migrate',"
+		" '' using 3 title 'serial uncompressed',"
+		" '' using 4 title 'zstd | nc | zstd -d';"
+		"set style data points; set title 'downtime: predicted vs measured';"
+		"set xlabel 'measured (ms)'; set ylabel 'predicted (ms)';"
+		"set logscale xy; set xrange [0.5:*]; set yrange [0.5:*]; set key top left;"
+		"plot '%s' using 6:(\\$5 > 0 ? \\$5 : 1/0):1 with labels point pt 7 offset 1,1 notitle,"
+		" x with lines title 'exact';"
+		"unset multiplot\"",
+		png, dat, dat);
 	st = system(cmd);
 	unlink(dat);
 	if (st) {
@@ -701,7 +701,8 @@ static int driver_once(struct vfmig_device *dev, struct drv *d)
 	ret = vfmig_device_set_state(dev, VFMIG_STATE_STOP, NULL);
 	d->leave_ms = (now_s() - t0) * 1000;
 	t0 = now_s();
-	ret = ret ? ret : vfmig_device_set_state(dev, VFMIG_STATE_RUNNING, NULL);
+	ret = ret ? ret :
+		    vfmig_device_set_state(dev, VFMIG_STATE_RUNNING, NULL);
 	d->back_ms = (now_s() - t0) * 1000;
 	return ret < 0 ? -1 : 0;
 }
@@ -746,24 +747,21 @@ static int bench_drivers(const char **specs, int ndev, int runs, bool json)
 		pr_u64(&p, "precopy-bytes", "pre-copy initial bytes",
 		       r[0].precopy_bytes);
 		pr_u64(&p, "precopy-read-rate", "pre-copy read (B/s)",
-		       (uint64_t)drv_median(r, runs,
-					    offsetof(struct drv,
-						     precopy_rate)));
+		       (uint64_t)drv_median(
+			       r, runs, offsetof(struct drv, precopy_rate)));
 		pr_double(&p, "stopcopy-entry-ms", "-> STOP_COPY (ms)",
 			  drv_median(r, runs, offsetof(struct drv, stop_ms)),
 			  3);
 		pr_u64(&p, "stopcopy-bytes", "stop-copy bytes",
 		       r[0].stopcopy_bytes);
 		pr_u64(&p, "stopcopy-read-rate", "stop-copy read (B/s)",
-		       (uint64_t)drv_median(r, runs,
-					    offsetof(struct drv,
-						     stopcopy_rate)));
+		       (uint64_t)drv_median(
+			       r, runs, offsetof(struct drv, stopcopy_rate)));
 		pr_u64(&p, "stopcopy-size-reported", "stop-copy size reported",
 		       r[0].reported);
 		pr_double(&p, "stopcopy-size-ratio",
 			  "reported / read (1 is exact)",
-			  drv_median(r, runs,
-				     offsetof(struct drv, size_ratio)),
+			  drv_median(r, runs, offsetof(struct drv, size_ratio)),
 			  4);
 		pr_double(&p, "stop-ms", "STOP_COPY->STOP (ms)",
 			  drv_median(r, runs, offsetof(struct drv, leave_ms)),
