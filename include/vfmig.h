@@ -298,6 +298,8 @@ const char *vfmig_source_strerror(const struct vfmig_source *s);
  * runs, then 0 or -errno exactly as vfmig_source_run() would return (and
  * the same again on later calls).  Call both from one thread.  -EALREADY
  * if the source was started before; -EINVAL from _fd() before a start.
+ * vfmig_source_free() of a source still running ends it as a failure:
+ * the devices run again and the destination is told.
  */
 int vfmig_source_start(struct vfmig_source *s);
 int vfmig_source_fd(const struct vfmig_source *s);

@@ -1743,6 +1743,14 @@ void vfmig_source_free(struct vfmig_source *src)
 	if (!src)
 		return;
 	s = &src->s;
+	if (s->external && !s->finished) {
+		/* given up mid-way: end it as a failure does (requests
+		 * drained before their buffers go, devices running again,
+		 * the destination told why) */
+		fail(s, ECANCELED, "the caller ended the migration");
+		s->result = finish(s);
+		s->finished = true;
+	}
 	workers_free(s->workers);
 	vfmig_stats_free(s->stats);
 	if (s->ring.mode)

@@ -479,3 +479,50 @@ Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
 	vfmig_device_close(a);
 	vfmig_device_close(b);
 }
+
+/* A VMM that gives up mid-way frees the source: nothing in flight outlives
+ * it (ASan), the device runs again, the destination hears why. */
+Test(pipeline, a_source_freed_while_running_ends_cleanly, .timeout = 60)
+{
+	struct vfmig_device *a =
+		open_ok("sim:size=16M,pattern=random,dirty=64M/s,seed=22");
+	struct vfmig_device *b = open_ok("sim:size=16M");
+	struct vfmig_stream_opts ko = { .size = sizeof(ko),
+					.uri = "tcp:127.0.0.1:0",
+					.workers = 1,
+					.timeout_ms = 10000 };
+	struct vfmig_stream_opts so = { .size = sizeof(so),
+					.workers = 1,
+					.timeout_ms = 10000,
+					.switchover = VFMIG_SWITCHOVER_MANUAL };
+	struct vfmig_source *s;
+	struct vfmig_sink *k;
+	char uri[64];
+	pthread_t th;
+	void *kret;
+
+	cr_assert_eq(vfmig_sink_new(&b, 1, &ko, &k), 0);
+	cr_assert_eq(vfmig_sink_listen(k), 0);
+	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", vfmig_sink_port(k));
+	so.uri = uri;
+	cr_assert_eq(pthread_create(&th, NULL, sink_thread, k), 0);
+	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
+	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
+	for (int i = 0; i < 20; i++) {
+		struct pollfd p = { .fd = vfmig_source_fd(s),
+				    .events = POLLIN };
+
+		poll(&p, 1, 50);
+		cr_assert_eq(vfmig_source_step(s), 1, "still pre-copying");
+	}
+	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_PRE_COPY);
+	vfmig_source_free(s);
+	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_RUNNING);
+	pthread_join(th, &kret);
+	cr_expect_neq((intptr_t)kret, 0, "the destination failed too");
+	cr_expect(strstr(vfmig_sink_strerror(k), "the caller ended"),
+		  "told why: %s", vfmig_sink_strerror(k));
+	vfmig_sink_free(k);
+	vfmig_device_close(a);
+	vfmig_device_close(b);
+}
