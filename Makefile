@@ -52,7 +52,7 @@ UNIT_ASAN := build/asan/tests/unit-tests
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: all check check-vm demo deps example install uninstall clean unit integration asan format format-check man-check bench bench-accuracy
+.PHONY: all check check-vm demo deps example fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration asan format format-check man-check bench bench-accuracy
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -152,7 +152,66 @@ man-check:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
-	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration example asan check-vm
+	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration example asan fuzz-check check-vm
+
+# Fuzzing with libFuzzer (clang): the destination's receive path fed as one
+# channel, and the command-line parsers.  The library is rebuilt with
+# coverage and ASan/UBSan; gcc's build stays the warning gate.  make fuzz
+# runs each target FUZZ_SECS (default 300); make check runs fuzz-check: the
+# kept regression inputs, then each target 10 s.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 -Iinclude -Ilib \
+	$(NL_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SECS ?= 300
+FUZZ_TARGETS := build/fuzz/fuzz_recv build/fuzz/fuzz_parse
+FUZZ_LIB = $(call obj,fuzz,$(LIB_SRCS))
+
+# objects of pattern-rule chains are intermediates to make: keep them
+.SECONDARY: $(FUZZ_LIB) $(patsubst build/fuzz/%,build/fuzz/tests/fuzz/%.o,$(FUZZ_TARGETS))
+
+build/fuzz/%.o: %.c
+	$(quiet) CC-FUZZ $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(quiet) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+build/fuzz/mkseeds: build/obj/tests/fuzz/mkseeds.o $(LIB_A)
+	$(quiet) LD $@
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+
+# The seeds: real sessions of our source, recorded (tests/fuzz/mkseeds.c).
+build/fuzz/seeds/recv/.done: build/fuzz/mkseeds
+	$(Q)mkdir -p $(@D) && build/fuzz/mkseeds $(@D) && touch $@
+
+fuzz-prep: $(FUZZ_TARGETS) build/fuzz/seeds/recv/.done
+
+# every kept crasher and slow input replays clean first
+fuzz-regress: fuzz-prep
+	$(Q)for t in recv parse; do \
+		ls tests/fuzz/regressions/$$t/* >/dev/null 2>&1 || continue; \
+		build/fuzz/fuzz_$$t -runs=1 tests/fuzz/regressions/$$t/* \
+			>build/fuzz/regress-$$t.log 2>&1 || \
+			{ echo "fuzz: a regression input of $$t fails:"; \
+			  tail -n 30 build/fuzz/regress-$$t.log; exit 1; }; \
+	done
+
+fuzz fuzz-check: fuzz-regress
+	$(Q)secs=$(if $(filter fuzz-check,$@),10,$(FUZZ_SECS)); \
+	for t in recv parse; do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		seeds=$$( [ $$t = recv ] && echo build/fuzz/seeds/recv ); \
+		build/fuzz/fuzz_$$t -max_total_time=$$secs -max_len=262144 \
+			-timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/crash-$$t- \
+			build/fuzz/corpus/$$t $$seeds >build/fuzz/$$t.log 2>&1 || \
+			{ echo "fuzz: $$t found a failure (build/fuzz/crash-$$t-*):"; \
+			  tail -n 40 build/fuzz/$$t.log; exit 1; }; \
+		echo "fuzz: $$t: $$secs s, $$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$t.log) executions, $$(grep -o 'cov: [0-9]*' build/fuzz/$$t.log | tail -n 1) edges, corpus $$(ls build/fuzz/corpus/$$t | wc -l) inputs"; \
+	done
 
 # The example VMM against the library installed in a prefix of our own.
 EXAMPLE_PREFIX := $(CURDIR)/build/prefix
