@@ -49,10 +49,11 @@ LIB_SO := lib/libvfmig.so.$(VERSION)
 TOOL := tools/vfio-migrate/vfio-migrate
 UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
+UNIT_TSAN := build/tsan/tests/pipeline-race
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: all check check-vm demo deps example fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration asan format format-check man-check bench bench-accuracy
+.PHONY: all check check-vm demo deps example tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration asan format format-check man-check bench bench-accuracy
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 deps:
@@ -62,6 +63,11 @@ build/obj/%.o: %.c
 	$(quiet) CC $<
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(CFLAGS) $(CFLAGS_$(notdir $*)) -MMD -MP -c -o $@ $<
+
+build/tsan/%.o: %.c
+	$(quiet) CC-TSAN $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g -fsanitize=thread $(CFLAGS) $(CFLAGS_$(notdir $*)) -MMD -MP -c -o $@ $<
 
 build/asan/%.o: %.c
 	$(quiet) CC-ASAN $<
@@ -98,6 +104,18 @@ $(SHIM_UAPI): build/obj/tests/vm/shim-uapi.o $(LIB_A)
 $(UNIT): $(call obj,obj,$(UNIT_SRCS)) $(LIB_A)
 	$(quiet) LD $@
 	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+
+$(UNIT_TSAN): $(call obj,tsan,tests/tsan/pipeline-race.c $(LIB_SRCS))
+	$(quiet) LD $@
+	$(Q)$(CC) -fsanitize=thread -o $@ $^ $(LDLIBS)
+
+# ThreadSanitizer over the pipeline: source, sink, codec workers and
+# io_uring's workers in one process; any report fails (tests/tsan/).
+tsan: $(UNIT_TSAN)
+	$(Q)TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(UNIT_TSAN) 3 \
+		>build/tsan.log 2>&1 || \
+		{ echo "tsan: FAIL (build/tsan.log)"; grep -A 30 -m 1 'WARNING: ThreadSanitizer' build/tsan.log; tail -n 5 build/tsan.log; exit 1; }
+	$(Q)cat build/tsan.log
 
 $(UNIT_ASAN): $(call obj,asan,$(UNIT_SRCS) $(LIB_SRCS))
 	$(quiet) LD $@
@@ -152,7 +170,7 @@ man-check:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
-	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration example asan fuzz-check check-vm
+	$(Q)$(MAKE) --no-print-directory format-check man-check unit integration example asan tsan fuzz-check check-vm
 
 # Fuzzing with libFuzzer (clang): the destination's receive path fed as one
 # channel, and the command-line parsers.  The library is rebuilt with
