@@ -361,7 +361,7 @@ static double naive_pipeline(const char *path)
 
 static void summarize(struct sample *s, int n, struct figures *f)
 {
-	double v[MAX_RUNS];
+	double v[MAX_RUNS] = { 0 };
 
 	f->have = true;
 	for (int i = 0; i < n; i++)
@@ -707,12 +707,13 @@ static int driver_once(struct vfmig_device *dev, struct drv *d)
 	return ret < 0 ? -1 : 0;
 }
 
+/* The median of one double field (at @off) over @n runs. */
 static double drv_median(struct drv *r, int n, size_t off)
 {
-	double v[MAX_RUNS];
+	double v[MAX_RUNS] = { 0 };
 
 	for (int i = 0; i < n; i++)
-		v[i] = *(double *)((char *)&r[i] + off);
+		memcpy(&v[i], (char *)&r[i] + off, sizeof(v[i]));
 	return median(v, n);
 }
 

@@ -43,7 +43,7 @@ void err_msg(const char *fmt, ...)
 
 int open_device(const char *spec, struct vfmig_device **out)
 {
-	char why[512];
+	char why[512] = "";
 	struct vfmig_device_opts opts = {
 		.size = sizeof(opts),
 		.errbuf = why,

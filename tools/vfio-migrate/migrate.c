@@ -218,7 +218,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			a->spec[a->ndev++] = optarg;
 			break;
 		case 'c':
-			if (mode >= MIG_SAVE) {
+			if (mode == MIG_SAVE || mode == MIG_LOAD) {
 				err_msg("%s: -c does not apply: a file is one channel",
 					mode_name[mode]);
 				return EXIT_USAGE;

@@ -56,7 +56,7 @@ static void text_label(struct printer *p, const char *label)
 {
 	int indent = p->depth > 1 ? (p->depth - 1) * 2 : 0;
 
-	fprintf(p->out, "%*s%-16s ", indent, "", label);
+	fprintf(p->out, "%*s%-16s ", indent, "", label ? label : "");
 }
 
 static void push(struct printer *p, bool array)
