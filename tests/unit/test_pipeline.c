@@ -418,13 +418,20 @@ Test(pipeline, the_vmm_decides_the_switchover, .timeout = 60)
 }
 
 /*
- * A VMM's own loop: poll the source's fd, step, switch over when it
- * decides.  Options left at zero pre-copy where the device offers it.
+ * A sink for @b listening on loopback in its own thread, and a source of
+ * @a to it whose switchover the test decides (MANUAL), not yet started.
  */
-Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
+struct manual_pair {
+	struct vfmig_device *a, *b; /* the library keeps &a and &b */
+	struct vfmig_source *s;
+	struct vfmig_sink *k;
+	pthread_t th;
+	char uri[64];
+};
+
+static void manual_pair(struct vfmig_device *a, struct vfmig_device *b,
+			struct manual_pair *m)
 {
-	struct vfmig_device *a = open_ok("sim:size=16M,pattern=fb,seed=21");
-	struct vfmig_device *b = open_ok("sim:size=16M");
 	struct vfmig_stream_opts ko = { .size = sizeof(ko),
 					.uri = "tcp:127.0.0.1:0",
 					.workers = 1,
@@ -433,21 +440,37 @@ Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
 					.workers = 1,
 					.timeout_ms = 10000,
 					.switchover = VFMIG_SWITCHOVER_MANUAL };
+
+	m->a = a;
+	m->b = b;
+	cr_assert_eq(vfmig_sink_new(&m->b, 1, &ko, &m->k), 0);
+	cr_assert_eq(vfmig_sink_listen(m->k), 0);
+	snprintf(m->uri, sizeof(m->uri), "tcp:127.0.0.1:%d",
+		 vfmig_sink_port(m->k));
+	so.uri = m->uri;
+	cr_assert_eq(pthread_create(&m->th, NULL, sink_thread, m->k), 0);
+	cr_assert_eq(vfmig_source_new(&m->a, 1, &so, &m->s), 0);
+}
+
+/*
+ * A VMM's own loop: poll the source's fd, step, switch over when it
+ * decides.  Options left at zero pre-copy where the device offers it.
+ */
+Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
+{
+	struct vfmig_device *a = open_ok("sim:size=16M,pattern=fb,seed=21");
+	struct vfmig_device *b = open_ok("sim:size=16M");
 	struct vfmig_transfer t;
+	struct manual_pair m;
 	struct vfmig_source *s;
 	struct vfmig_sink *k;
 	unsigned polls = 0, asked = 0;
-	char uri[64];
-	pthread_t th;
 	void *kret;
 	int ret;
 
-	cr_assert_eq(vfmig_sink_new(&b, 1, &ko, &k), 0);
-	cr_assert_eq(vfmig_sink_listen(k), 0);
-	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", vfmig_sink_port(k));
-	so.uri = uri;
-	cr_assert_eq(pthread_create(&th, NULL, sink_thread, k), 0);
-	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
+	manual_pair(a, b, &m);
+	s = m.s;
+	k = m.k;
 	cr_expect_eq(vfmig_source_fd(s), -EINVAL, "no fd before start");
 	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
 	cr_expect_eq(vfmig_source_run(s), -EALREADY);
@@ -471,7 +494,7 @@ Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
 	cr_expect_gt(polls, asked, "it waited for the VMM's call");
 	vfmig_source_transfer(s, -1, &t);
 	cr_expect_geq(t.precopy_bytes, 16u << 20, "zero options pre-copy");
-	pthread_join(th, &kret);
+	pthread_join(m.th, &kret);
 	cr_expect_eq((intptr_t)kret, 0, "%s", vfmig_sink_strerror(k));
 	cr_expect_eq(hash_of(b), hash_of(a));
 	vfmig_source_free(s);
@@ -487,26 +510,14 @@ Test(pipeline, a_source_freed_while_running_ends_cleanly, .timeout = 60)
 	struct vfmig_device *a =
 		open_ok("sim:size=16M,pattern=random,dirty=64M/s,seed=22");
 	struct vfmig_device *b = open_ok("sim:size=16M");
-	struct vfmig_stream_opts ko = { .size = sizeof(ko),
-					.uri = "tcp:127.0.0.1:0",
-					.workers = 1,
-					.timeout_ms = 10000 };
-	struct vfmig_stream_opts so = { .size = sizeof(so),
-					.workers = 1,
-					.timeout_ms = 10000,
-					.switchover = VFMIG_SWITCHOVER_MANUAL };
+	struct manual_pair m;
 	struct vfmig_source *s;
 	struct vfmig_sink *k;
-	char uri[64];
-	pthread_t th;
 	void *kret;
 
-	cr_assert_eq(vfmig_sink_new(&b, 1, &ko, &k), 0);
-	cr_assert_eq(vfmig_sink_listen(k), 0);
-	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", vfmig_sink_port(k));
-	so.uri = uri;
-	cr_assert_eq(pthread_create(&th, NULL, sink_thread, k), 0);
-	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
+	manual_pair(a, b, &m);
+	s = m.s;
+	k = m.k;
 	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
 	for (int i = 0; i < 20; i++) {
 		struct pollfd p = { .fd = vfmig_source_fd(s),
@@ -518,7 +529,7 @@ Test(pipeline, a_source_freed_while_running_ends_cleanly, .timeout = 60)
 	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_PRE_COPY);
 	vfmig_source_free(s);
 	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_RUNNING);
-	pthread_join(th, &kret);
+	pthread_join(m.th, &kret);
 	cr_expect_neq((intptr_t)kret, 0, "the destination failed too");
 	cr_expect(strstr(vfmig_sink_strerror(k), "the caller ended"),
 		  "told why: %s", vfmig_sink_strerror(k));
