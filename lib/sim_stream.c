@@ -597,6 +597,9 @@ static void *consumer(void *arg)
 	while (!rs->stop) {
 		size_t want;
 		unsigned char *to = next_target(s, rs, discard, &want);
+		/* Sampled before the read: an empty pipe ends the stream only
+		 * if every write was made before we looked at it. */
+		bool finishing = rs->finish;
 		ssize_t n;
 
 		if (!to) { /* no discard buffer: fail rather than stall */
@@ -618,7 +621,7 @@ static void *consumer(void *arg)
 			break;
 		}
 		/* Empty pipe: done once every write has been made. */
-		if (rs->finish)
+		if (finishing)
 			break;
 		wait_for(rs->rfd, POLLIN, rs->evfd, -1);
 	}

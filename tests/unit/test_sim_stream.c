@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -466,4 +467,44 @@ Test(rejected, unchecked_streams)
 		 "sim:size=1M");
 	blob_free(&b);
 	vfmig_device_close(src);
+}
+
+/*
+ * The last bytes written before RESUMING->STOP are loaded, however the
+ * write and the driver's reader interleave: write all but the END record,
+ * wait until the reader has drained the pipe and a few microseconds more
+ * (it is then near a read finding nothing), write the END record and stop
+ * at once.  The reader once took "stopping" after an empty read for the end
+ * of the stream, and lost what came in between.
+ */
+Test(round_trip, last_write_races_the_stop)
+{
+	struct vfmig_device *src = open_ok("sim:size=16K,pattern=random");
+	struct blob b = { 0 };
+
+	cr_assert_eq(save_stream(src, &b, 1 << 20, 10), 0);
+	vfmig_device_close(src);
+	for (int i = 0; i < 6000; i++) {
+		struct vfmig_device *dst = open_ok("sim:size=16K");
+		int fd, n;
+
+		cr_assert_eq(vfmig_device_set_state(dst, VFMIG_STATE_RESUMING,
+						    &fd),
+			     0);
+		cr_assert_eq(write(fd, b.data, b.len - REC),
+			     (ssize_t)(b.len - REC));
+		do {
+			cr_assert_eq(ioctl(fd, FIONREAD, &n), 0);
+		} while (n > 0);
+		/* then a few microseconds more, a different number each round,
+		 * to land between the reader's empty read and its next step */
+		for (double t0 = now_s(); now_s() - t0 < (i % 40) * 0.5e-6;)
+			;
+		cr_assert_eq(write(fd, b.data + b.len - REC, REC), REC);
+		cr_assert_eq(vfmig_device_set_state(dst, VFMIG_STATE_STOP,
+						    NULL),
+			     0, "round %d: %s", i, vfmig_device_strerror(dst));
+		vfmig_device_close(dst);
+	}
+	blob_free(&b);
 }
