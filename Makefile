@@ -94,7 +94,7 @@ $(LIB_SO): $(call obj,obj,$(LIB_SRCS)) lib/libvfmig.map
 
 $(TOOL): $(call obj,obj,$(TOOL_SRCS)) $(LIB_A)
 	$(quiet) LD $@
-	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -o $@ $^ $(LDLIBS) -lcap
 
 # raw-ioctl checks of vfio_shim's uAPI, run in the VM
 $(SHIM_UAPI): build/obj/tests/vm/shim-uapi.o $(LIB_A)

@@ -317,8 +317,12 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 		    listen(fd, CHAN_MAX) < 0) {
 			r = errno;
 			close(fd);
-			return set_errbuf(err, es, r, "%s: cannot listen: %s",
-					  u->text, errno_name(r));
+			return set_errbuf(
+				err, es, r, "%s: cannot listen: %s%s", u->text,
+				errno_name(r),
+				r == EACCES ?
+					" (no write permission on the socket's directory: choose a path in a directory this user may write, or change its permissions)" :
+					"");
 		}
 		return fd;
 	}
@@ -352,10 +356,14 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 		r = errno;
 		freeaddrinfo(ai);
 		close(fd);
-		return set_errbuf(err, es, r, "%s: cannot listen: %s%s",
-				  u->text, errno_name(r),
-				  r == EADDRINUSE ? " (the port is taken)" :
-						    "");
+		return set_errbuf(
+			err, es, r, "%s: cannot listen: %s%s", u->text,
+			errno_name(r),
+			r == EADDRINUSE ?
+				" (the port is taken)" :
+			r == EACCES ?
+				" (ports below net.ipv4.ip_unprivileged_port_start need CAP_NET_BIND_SERVICE: use a higher port, or run as root)" :
+				"");
 	}
 	freeaddrinfo(ai);
 	return fd;
@@ -404,8 +412,11 @@ int chan_open_file(const char *path, bool write, char *err, size_t es)
 			 open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return set_errbuf(err, es, errno, "cannot %s %s: %s",
-				  write ? "create" : "open", path,
-				  errno_name(errno));
+		return set_errbuf(
+			err, es, errno, "cannot %s %s: %s%s",
+			write ? "create" : "open", path, errno_name(errno),
+			errno != EACCES ? "" :
+			write		? " (no write permission on the file or its directory for this user: choose another path or change the permissions)" :
+					  " (no read permission for this user: change the file's permissions, or run as its owner)");
 	return fd;
 }

@@ -18,10 +18,15 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	ret = vfmig_sink_new(devs, a.ndev, &a.o, &k);
 	if (ret < 0) {
 		err_msg("bad options (%d)", ret);
-		mig_close(devs, a.ndev);
+		mig_release(&a, devs);
 		return EXIT_USAGE;
 	}
 	r.ret = vfmig_sink_listen(k);
+	if (!r.ret && mode == MIG_RECV && mig_lockdown(&a)) {
+		vfmig_sink_free(k);
+		mig_release(&a, devs);
+		return EXIT_FAILED;
+	}
 	if (!r.ret) {
 		if (mode == MIG_RECV && vfmig_sink_port(k) >= 0 && !a.json)
 			fprintf(stderr, "%s: listening on port %d\n", prog,

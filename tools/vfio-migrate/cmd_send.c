@@ -18,7 +18,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	ret = vfmig_source_new(devs, a.ndev, &a.o, &s);
 	if (ret < 0) {
 		err_msg("bad options (%d)", ret);
-		mig_close(devs, a.ndev);
+		mig_release(&a, devs);
 		return EXIT_USAGE;
 	}
 	a.src = s;

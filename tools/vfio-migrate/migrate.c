@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "migrate.h"
 #include "print.h"
+#include "privs.h"
 
 static const char *const mode_name[] = { "send", "recv", "save", "load" };
 
@@ -81,6 +83,7 @@ static void usage(FILE *f, enum mig_mode m)
 		"      --workers N        codec threads (default: one per CPU)\n"
 		"      --timeout S        a peer silent this long fails the migration (default 30)\n"
 		"  -j, --json             a JSON report on stdout at the end\n"
+		"  -v, --verbose          say which privileges are kept, and why\n"
 		"      --interval MS      progress every MS (with -j: NDJSON records before the report)\n"
 		"  -h, --help, -V, --version\n");
 }
@@ -178,6 +181,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "ram-dirty-rate", required_argument, NULL, O_RDIRTY },
 		{ "ratio", required_argument, NULL, O_RATIO },
 		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -192,13 +196,14 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->mode = mode;
+	a->file_fd = -1;
 	a->o.size = sizeof(a->o);
 	a->o.codec = VFMIG_CODEC_ZSTD;
 	a->o.level = 1;
 	a->o.precopy = mode == MIG_SEND ? 0 : -1; /* a file: stop-copy only */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:t:l:o:i:c:z:jhV", opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "d:t:l:o:i:c:z:jvhV", opts,
+				NULL)) != -1) {
 		if (c == 't' || c == 'l' || c == 'o' || c == 'i') {
 			if (c != uri_opt[mode]) {
 				err_msg("%s: -%c does not apply (see '%s %s -h')",
@@ -322,6 +327,9 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		case 'j':
 			a->json = true;
 			break;
+		case 'v':
+			a->verbose = true;
+			break;
 		case 'h':
 			usage(stdout, mode);
 			return EXIT_OK;
@@ -347,7 +355,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		return EXIT_USAGE;
 	}
 	if (mode >= MIG_SAVE) {
-		snprintf(a->uri, sizeof(a->uri), "file:%s", where);
+		snprintf(a->path, sizeof(a->path), "%s", where);
 	} else {
 		if (!strncmp(where, "file:", 5)) {
 			err_msg("%s: use '%s' for files", mode_name[mode],
@@ -399,6 +407,44 @@ int mig_open(struct mig_args *a, struct vfmig_device **devs)
 	return EXIT_OK;
 }
 
+/*
+ * The file of save and load, opened here rather than by the library so
+ * that it is open before the privileges go (root's access to another
+ * user's directory is CAP_DAC_OVERRIDE); the library gets it as fd:N.
+ */
+static int open_file(struct mig_args *a)
+{
+	bool out = a->mode == MIG_SAVE;
+	int fd = out ? open(a->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    0600) :
+		       open(a->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		err_msg("cannot %s %s: %s%s", out ? "create" : "open", a->path,
+			strerror(e),
+			e != EACCES ? "" :
+			out	    ? " (no write permission on the file or its directory for this user: choose another path or change the permissions)" :
+				      " (no read permission for this user: change the file's permissions, or run as its owner)");
+		return EXIT_FAILED;
+	}
+	a->file_fd = fd;
+	snprintf(a->uri, sizeof(a->uri), "fd:%d", fd);
+	return EXIT_OK;
+}
+
+int mig_lockdown(struct mig_args *a)
+{
+	struct privs_keep keep = { .net_admin = false };
+
+	/* channels still to connect or accept: not so for fds and files */
+	if (a->mode <= MIG_RECV && strncmp(a->uri, "fd:", 3))
+		keep.net_admin =
+			privs_want_net_admin(keep.why, sizeof(keep.why));
+	return privs_drop(&keep, a->verbose) ? EXIT_FAILED : EXIT_OK;
+}
+
 int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 		struct vfmig_device **devs)
 {
@@ -407,6 +453,13 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 	if (ret >= 0)
 		return ret;
 	ret = mig_open(a, devs);
+	if (!ret && mode >= MIG_SAVE)
+		ret = open_file(a);
+	/* recv drops them once it listens */
+	if (!ret && mode != MIG_RECV)
+		ret = mig_lockdown(a);
+	if (ret)
+		mig_release(a, devs);
 	return ret ? ret : -1;
 }
 
@@ -414,6 +467,14 @@ void mig_close(struct vfmig_device **devs, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		vfmig_device_close(devs[i]);
+}
+
+void mig_release(struct mig_args *a, struct vfmig_device **devs)
+{
+	mig_close(devs, a->ndev);
+	if (a->file_fd >= 0)
+		close(a->file_fd);
+	a->file_fd = -1;
 }
 
 static double ratio(const struct vfmig_transfer *t)
@@ -553,12 +614,12 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_end(&p);
 }
 
-int mig_finish(const struct mig_args *a, struct vfmig_device **devs,
+int mig_finish(struct mig_args *a, struct vfmig_device **devs,
 	       const struct mig_result *r)
 {
 	if (r->ret)
 		err_msg("%s", r->error);
 	mig_report(a, devs, r);
-	mig_close(devs, a->ndev);
+	mig_release(a, devs);
 	return r->ret ? EXIT_FAILED : EXIT_OK;
 }

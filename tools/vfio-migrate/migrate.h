@@ -17,7 +17,9 @@ struct mig_args {
 	const char *spec[MIG_MAX_DEV];
 	unsigned ndev;
 	char uri[4200];
-	bool json;
+	char path[4096]; /* save, load: the file */
+	int file_fd; /* ... opened by us, passed as fd:N */
+	bool json, verbose;
 	struct vfmig_stream_opts o;
 	struct vfmig_source *src; /* send, save: the running source */
 };
@@ -29,10 +31,15 @@ int mig_auto_level(uint64_t max_bandwidth);
 int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a);
 /* Open every device (sim devices get distinct names); exit status. */
 int mig_open(struct mig_args *a, struct vfmig_device **devs);
-/* mig_parse() then mig_open(): -1 to go on, or the exit status. */
+/* mig_parse(), mig_open(), save/load's file, and but for recv (which
+ * listens first) mig_lockdown(): -1 to go on, or the exit status. */
 int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 		struct vfmig_device **devs);
+/* Drop the privileges the rest of the run does not need (privs.h). */
+int mig_lockdown(struct mig_args *a);
 void mig_close(struct vfmig_device **devs, unsigned n);
+/* mig_close() of @a's devices, and its file. */
+void mig_release(struct mig_args *a, struct vfmig_device **devs);
 
 /* Progress on a terminal (stderr), or NDJSON records (-j --interval). */
 void mig_progress(void *arg, const struct vfmig_transfer *t,
@@ -50,7 +57,7 @@ struct mig_result {
 void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		const struct mig_result *r);
 /* Say why it failed, print the report, close the devices: exit status. */
-int mig_finish(const struct mig_args *a, struct vfmig_device **devs,
+int mig_finish(struct mig_args *a, struct vfmig_device **devs,
 	       const struct mig_result *r);
 
 #endif
