@@ -606,6 +606,18 @@ static void *consumer(void *arg)
 			parse_error(rs, "out of memory");
 			break;
 		}
+		/* faults=eio:N: the device takes N bytes, then no more; the
+		 * writer's next write fails (EPIPE, the pipe has no reader) */
+		if (s->cfg.eio_after && rs->received >= s->cfg.eio_after) {
+			parse_error(rs,
+				    "write fault after %llu bytes (injected)",
+				    (unsigned long long)rs->received);
+			close(rs->rfd);
+			rs->rfd = -1;
+			break;
+		}
+		if (s->cfg.eio_after && want > s->cfg.eio_after - rs->received)
+			want = (size_t)(s->cfg.eio_after - rs->received);
 		n = read(rs->rfd, to, want);
 		if (n > 0) {
 			consumed(s, rs, (size_t)n);
@@ -700,7 +712,8 @@ int sim_resume_finish(struct sim *s, char *why, size_t why_size)
 	} else {
 		ret = 0;
 	}
-	close(rs->rfd);
+	if (rs->rfd >= 0)
+		close(rs->rfd);
 	close(rs->evfd);
 	/* rs->wfd is the session's data_fd: device.c closes it. */
 	s->resume = NULL;
@@ -715,7 +728,8 @@ void sim_resume_stop(struct sim *s)
 	if (!rs)
 		return;
 	resume_end(s, false);
-	close(rs->rfd);
+	if (rs->rfd >= 0)
+		close(rs->rfd);
 	close(rs->evfd);
 	s->resume = NULL;
 	free(rs);

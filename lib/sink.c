@@ -683,7 +683,10 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	if (ret < 0) {
 		if (!k->file)
 			frame_send_error(fd, WIRE_E_PROTOCOL, err);
-		return fail(k, ret, "a connection was refused: %s", err);
+		return fail(k, ret,
+			    "refused a connection without a valid HELLO: %s%s",
+			    err,
+			    ret == -ETIMEDOUT ? " (the source stalled)" : "");
 	}
 	code = wire_negotiate(&h, OUR_CAPS, WIRE_MAX_CHUNK, &acc, why,
 			      sizeof(why));

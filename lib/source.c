@@ -100,6 +100,11 @@ struct chan {
 	struct oframe *head, *tail;
 	uint64_t queued;
 	bool throttled;
+	/* channels 1..n-1 carry nothing back: a receive waits on each so
+	 * that a reset or an end there is seen at once, not at the next
+	 * frame sent on it (that may be never, in an idle pre-copy) */
+	struct ring_op wop;
+	unsigned char wbuf[1];
 };
 
 struct src {
@@ -1134,6 +1139,40 @@ static void recv_done(struct ring_op *op, int res)
 	recv_control(s);
 }
 
+static void watch_done(struct ring_op *op, int res)
+{
+	struct chan *c =
+		(struct chan *)((char *)op - offsetof(struct chan, wop));
+	struct src *s = c->s;
+
+	if (s->stop || res == -ECANCELED)
+		return;
+	if (res == -EINTR || res == -EAGAIN) {
+		io_uring_prep_recv(ring_sqe(&s->ring, &c->wop), c->fd, c->wbuf,
+				   sizeof(c->wbuf), 0);
+		return;
+	}
+	/* An orderly end is how a successful destination closes, and may
+	 * arrive before its last answer on channel 0: a send on the channel
+	 * would fail anyway.  A reset is a lost channel. */
+	if (res > 0)
+		fail(s, EPROTO, "the destination sent data on channel %u",
+		     (unsigned)(c - s->c));
+	else if (res < 0)
+		fail(s, res,
+		     "channel %u: the connection to the destination: %s",
+		     (unsigned)(c - s->c), errno_name(res));
+}
+
+static void watch_channels(struct src *s)
+{
+	for (unsigned i = 1; !s->file && i < s->nchan; i++) {
+		s->c[i].wop.done = watch_done;
+		io_uring_prep_recv(ring_sqe(&s->ring, &s->c[i].wop), s->c[i].fd,
+				   s->c[i].wbuf, sizeof(s->c[i].wbuf), 0);
+	}
+}
+
 static void recv_control(struct src *s)
 {
 	size_t want = s->rh.type ? WIRE_HDR_LEN + s->rh.enc_len - s->rhave :
@@ -1538,6 +1577,7 @@ static void drain(struct src *s)
 	for (unsigned i = 0; i < s->nchan; i++) {
 		ring_cancel(&s->ring, &s->c[i].op);
 		ring_cancel(&s->ring, &s->c[i].top);
+		ring_cancel(&s->ring, &s->c[i].wop);
 	}
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
@@ -1555,6 +1595,7 @@ static int start(struct src *s)
 		return s->err ? s->err : -EIO;
 	arm_workers(s);
 	recv_control(s);
+	watch_channels(s);
 	start_devices(s);
 	return s->failed ? s->err : 0;
 }

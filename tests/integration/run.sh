@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 export VFIO_MIGRATE="$PWD/tools/vfio-migrate/vfio-migrate"
+# every command checks that it left no fd or thread behind (exit 3)
+export VFMIG_CHECK_LEAKS=1
 pass=0 fail=0 skip=0
 for t in tests/integration/test_*.sh; do
 	name=$(basename "$t" .sh)

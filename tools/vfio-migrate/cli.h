@@ -12,6 +12,7 @@
 #define EXIT_OK 0
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define EXIT_LEAK 3 /* VFMIG_CHECK_LEAKS=1 found an fd or a thread left */
 
 extern const char *prog;
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vfio-migrate: move the migration state of VFIO devices. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,7 +26,8 @@ const char sim_keys_help[] =
 	"  sizes=MODE       size reports: exact (default) | zero | huge | random | stale\n"
 	"  faults=F[+F...]  fail:FROM:TO (the arc fails, EIO) | error:FROM:TO (and the\n"
 	"                   device lands in ERROR) | eio:SIZE (the stream breaks after\n"
-	"                   SIZE bytes) | slow:RATE (the stream is produced at RATE)\n"
+	"                   SIZE bytes; resuming, writes fail after SIZE bytes) |\n"
+	"                   slow:RATE (the stream is produced at RATE)\n"
 	"  check=on|off     hash pages as they stream and check the restored state\n"
 	"                   at RESUMING->STOP (default on; off for benchmarks that\n"
 	"                   compare state hashes afterwards)\n"
@@ -125,8 +128,76 @@ static void usage(FILE *f)
 		prog, prog, prog);
 }
 
+/*
+ * VFMIG_CHECK_LEAKS=1 (set by the tests): once a command is done, every fd
+ * it opened is closed and no thread of ours is left (the library's own
+ * cleanup, on every path, is what a long-running VMM relies on).
+ */
+#define LEAK_MAX_FD 4096
+
+static void list_fds(bool *open_fds)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	memset(open_fds, 0, LEAK_MAX_FD * sizeof(bool));
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < LEAK_MAX_FD)
+			open_fds[fd] = true;
+	}
+	closedir(d);
+}
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int leak_check(const bool *before, int status)
+{
+	static bool after[LEAK_MAX_FD];
+	int leaks = 0, threads;
+
+	list_fds(after);
+	for (int fd = 0; fd < LEAK_MAX_FD; fd++) {
+		char link[64], target[256] = "?";
+		ssize_t n;
+
+		if (!after[fd] || before[fd])
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 1] = '\0';
+		err_msg("leak check: fd %d (%s) is still open", fd, target);
+		leaks++;
+	}
+	/* io_uring's workers leave on their own shortly after the ring */
+	for (int i = 0; (threads = count_threads()) > 1 && i < 100; i++)
+		usleep(10000);
+	if (threads != 1) {
+		err_msg("leak check: %d threads left, expected 1", threads);
+		leaks++;
+	}
+	return leaks ? EXIT_LEAK : status;
+}
+
 int main(int argc, char **argv)
 {
+	static bool fds_before[LEAK_MAX_FD];
+	const char *check = getenv("VFMIG_CHECK_LEAKS");
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
@@ -151,9 +222,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
 		return print_version();
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		int status;
+
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		if (check && *check == '1')
+			list_fds(fds_before);
+		status = cmds[i].fn(argc - 1, argv + 1);
+		fflush(stdout);
+		return check && *check == '1' ? leak_check(fds_before, status) :
+						status;
+	}
 	err_msg("unknown command '%s' (see '%s -h')", argv[1], prog);
 	return EXIT_USAGE;
 }

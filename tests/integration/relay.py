@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""A TCP relay between vfio-migrate send and recv that breaks one channel.
+
+usage: relay.py LISTEN_PORT TARGET_PORT ACTION CONN BYTES|tSECONDS
+
+Connections are numbered in the order they are accepted.  Once connection
+CONN has carried BYTES bytes from the source (exactly that many reach the
+destination), or SECONDS after it was accepted, ACTION happens to it:
+  cut-src  the source's side is reset (RST); the destination's stays open
+  cut-dst  the destination's side is reset; the source's stays open
+  stall    nothing moves either way any more, both stay open
+  none     nothing (a plain relay)
+"triggered" is printed when it happens.  Other connections are relayed
+as they are; an end or a reset on one side is passed on to the other.
+"""
+import socket
+import struct
+import sys
+import threading
+
+listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
+action, conn_no = sys.argv[3], int(sys.argv[4])
+after = float(sys.argv[5][1:]) if sys.argv[5][0] == "t" else None
+limit = None if after is not None else int(sys.argv[5])
+frozen = threading.Event()  # the broken connection: its pumps stop
+kept = []  # every socket, so that none closes by being forgotten
+
+
+def reset(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # a thread blocked in recv() on it holds the socket: wake it first,
+    # or close() sends nothing until that recv() returns
+    try:
+        s.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass
+    s.close()
+
+
+def trigger(src, dst):
+    frozen.set()
+    if action == "cut-src":
+        reset(src)
+    elif action == "cut-dst":
+        reset(dst)
+    print("triggered", flush=True)
+
+
+def pump(a, b, count, broken):
+    left = limit if count and limit is not None else None
+    try:
+        while True:
+            if broken and left == 0:
+                trigger(a, b)
+                return
+            data = a.recv(65536 if left is None else min(65536, left))
+            if broken and frozen.is_set():
+                return
+            if not data:
+                b.shutdown(socket.SHUT_WR)
+                return
+            b.sendall(data)
+            if left is not None:
+                left -= len(data)
+    except OSError:
+        # pass an error on as a reset, unless this is the broken one
+        if not (broken and frozen.is_set()):
+            try:
+                reset(b)
+            except OSError:
+                pass
+
+
+def main():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", listen_port))
+    ls.listen(64)
+    n = 0
+    while True:
+        src, _ = ls.accept()
+        dst = socket.create_connection(("127.0.0.1", target_port))
+        kept.extend((src, dst))
+        broken = n == conn_no and action != "none"
+        threading.Thread(target=pump, args=(src, dst, broken, broken),
+                         daemon=True).start()
+        if broken and after is not None:
+            threading.Timer(after, trigger, args=(src, dst)).start()
+        threading.Thread(target=pump, args=(dst, src, False, broken),
+                         daemon=True).start()
+        n += 1
+
+
+main()
