@@ -269,6 +269,9 @@ struct vfmig_stream_opts {
 	/* the VMM's RAM still to move at switchover, and its dirty rate;
 	 * vfmig_source_set_ram() updates them while running */
 	uint64_t ram_pending, ram_dirty_rate;
+	/* Sink: a source still pre-copying after this long fails the
+	 * session (no endless pre-copy); 0 is 600 s, UINT64_MAX never. */
+	uint64_t precopy_max_ms;
 };
 
 struct vfmig_source;

@@ -18,6 +18,8 @@
 /* 64 TiB: no device holds more; a driver's larger size report is garbage */
 #define SESSION_PLAUSIBLE_MAX (1ull << 46)
 #define SESSION_DEFAULT_TIMEOUT_MS 30000
+/* a destination's bound on a pre-copy (the source's own gives up at 120 s) */
+#define SESSION_DEFAULT_PRECOPY_MAX_MS (600ull * 1000)
 #define SESSION_DEFAULT_DOWNTIME_LIMIT_MS VFMIG_DOWNTIME_LIMIT_DEFAULT_MS
 
 /* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA

@@ -29,6 +29,11 @@
 #include "workers.h"
 
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
+/* --memory holds a reserve slot per channel and at least this many
+ * shared ones, each two chunks (encoded and decoded) of at least
+ * MIN_CHUNK: whatever a source asks for, the buffers stay within it. */
+#define MIN_SHARED_SLOTS 2u
+#define MIN_CHUNK (64u << 10)
 #define OUR_CAPS                                            \
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
@@ -98,6 +103,7 @@ struct snk {
 	uint64_t evbuf;
 	unsigned loaded;
 	bool peer_done, failed, stop, resuming;
+	bool stopcopy_seen; /* a stop-copy frame or a device's end */
 	uint64_t last_activity, t_start, t_report, t_end, t_progress;
 	int err;
 	char errmsg[512];
@@ -351,6 +357,9 @@ static void chan_read(struct rchan *c)
 
 static void next_header(struct rchan *c)
 {
+	/* Progress is whole frames: bytes trickling in (slow-loris) or
+	 * frames piling up behind a gap are no progress. */
+	c->k->last_activity = now_ms();
 	c->st = RC_HDR;
 	c->dst = c->hbuf;
 	c->have = 0;
@@ -422,8 +431,11 @@ static void data_header(struct rchan *c)
 		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev),
 		     (unsigned long long)d->next,
 		     (unsigned long long)(d->next + WINDOW - 1));
-	else
+	else {
+		if (c->h.flags & WIRE_FLAG_STOPCOPY)
+			k->stopcopy_seen = true;
 		take_payload(c);
+	}
 }
 
 static void control(struct rchan *c)
@@ -472,6 +484,7 @@ static void control(struct rchan *c)
 			return;
 		}
 		d->end_seen = true;
+		k->stopcopy_seen = true;
 		device_complete(d);
 		break;
 	}
@@ -525,7 +538,6 @@ static void recv_done(struct ring_op *op, int res)
 			       "the source closed the connection");
 		return;
 	}
-	k->last_activity = now_ms();
 	c->have += (size_t)res;
 	if (c->have < c->want) {
 		chan_read(c);
@@ -623,6 +635,8 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 		k->o.memory = SESSION_DEFAULT_MEMORY;
 	if (!k->o.timeout_ms)
 		k->o.timeout_ms = SESSION_DEFAULT_TIMEOUT_MS;
+	if (!k->o.precopy_max_ms)
+		k->o.precopy_max_ms = SESSION_DEFAULT_PRECOPY_MAX_MS;
 	k->devs = devs;
 	k->ndev = ndev;
 	k->lfd = -1;
@@ -659,6 +673,38 @@ int vfmig_sink_port(const struct vfmig_sink *sink)
 	return sink->k.port >= 0 ? sink->k.port : -ENOTCONN;
 }
 
+/*
+ * The first HELLO fixes the session's channels and the largest chunk the
+ * source may send: as large as it asks, as long as --memory holds a
+ * reserve slot per channel and MIN_SHARED_SLOTS more (so a source asking
+ * for 64 channels of 16 MiB chunks gets smaller chunks, not 2 GiB of
+ * buffers).  A file cannot be asked: its chunks must fit as they are.
+ */
+static int session_budget(struct snk *k, const struct wire_hello *h)
+{
+	uint64_t afford, need;
+
+	if (!h->nchannels || h->nchannels > CHAN_MAX)
+		return fail(k, EPROTO,
+			    "the source asks for %u channels (1 to %d)",
+			    h->nchannels, CHAN_MAX);
+	afford = k->o.memory / (2ull * (h->nchannels + MIN_SHARED_SLOTS));
+	afford &= ~4095ull;
+	if (afford > WIRE_MAX_CHUNK)
+		afford = WIRE_MAX_CHUNK;
+	need = (k->file ? h->max_chunk : MIN_CHUNK) * 2ull *
+	       (h->nchannels + MIN_SHARED_SLOTS);
+	if (afford < MIN_CHUNK || (k->file && afford < h->max_chunk))
+		return fail(
+			k, ENOBUFS,
+			"--memory %llu cannot hold %u channel(s) of %u-byte chunks: give --memory %llu or more",
+			(unsigned long long)k->o.memory, h->nchannels,
+			k->file ? h->max_chunk : MIN_CHUNK,
+			(unsigned long long)need);
+	k->lim.max_chunk = (uint32_t)afford;
+	return 0;
+}
+
 /* HELLO on a new channel: the first fixes the session, others join it. */
 static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 		 bool *joined)
@@ -688,7 +734,16 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 			    err,
 			    ret == -ETIMEDOUT ? " (the source stalled)" : "");
 	}
-	code = wire_negotiate(&h, OUR_CAPS, WIRE_MAX_CHUNK, &acc, why,
+	if (!*have) {
+		ret = session_budget(k, &h);
+		if (ret < 0) {
+			if (!k->file)
+				frame_send_error(fd, WIRE_E_PROTOCOL,
+						 k->errmsg);
+			return ret;
+		}
+	}
+	code = wire_negotiate(&h, OUR_CAPS, k->lim.max_chunk, &acc, why,
 			      sizeof(why));
 	if (code != WIRE_OK) {
 		if (!k->file) {
@@ -723,11 +778,6 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 		k->nchan = h.nchannels;
 		k->lim.caps = acc.caps;
 		k->lim.max_chunk = acc.max_chunk;
-		if (k->nchan > CHAN_MAX)
-			return fail(
-				k, EPROTO,
-				"the source asks for %u channels (at most %d)",
-				k->nchan, CHAN_MAX);
 	}
 	if (!k->file) {
 		wire_accept_encode(&acc, p);
@@ -882,12 +932,13 @@ static int setup(struct snk *k)
 	char err[256];
 	int ret;
 
-	k->nslots = (unsigned)(k->o.memory / slot_mem);
-	if (k->nslots < 2)
+	/* session_budget() made room for the channels' reserves */
+	total = (unsigned)(k->o.memory / slot_mem);
+	if (total < k->nchan + MIN_SHARED_SLOTS)
 		return fail(k, EINVAL,
 			    "--memory %llu is too small for %u-byte chunks",
 			    (unsigned long long)k->o.memory, k->lim.max_chunk);
-	total = k->nslots + k->nchan;
+	k->nslots = total - k->nchan;
 	k->mem = malloc(total * slot_mem);
 	k->slots = calloc(total, sizeof(*k->slots));
 	k->d = calloc(k->ndev, sizeof(*k->d));
@@ -982,6 +1033,32 @@ static void drain(struct snk *k)
 		ring_run_once(&k->ring, 100);
 }
 
+/* No whole frame and no write for the timeout: say what it looks like. */
+static void no_progress(struct snk *k)
+{
+	for (unsigned i = 0; i < k->ndev; i++) {
+		struct rdev *d = &k->d[i];
+		unsigned later = 0;
+
+		if (d->win[d->next % WINDOW])
+			continue;
+		for (unsigned j = 1; j < WINDOW; j++)
+			later += d->win[(d->next + j) % WINDOW] != NULL;
+		if (later) {
+			fail(k, ETIMEDOUT,
+			     "no progress for %d ms: device %s waits for frame %llu, and %u later frames wait behind it (a gap the source never filled)",
+			     k->o.timeout_ms, vfmig_device_name(d->dev),
+			     (unsigned long long)d->next, later);
+			return;
+		}
+	}
+	/* A frame's bytes are only seen whole (MSG_WAITALL): silence and a
+	 * trickle look the same from here. */
+	fail(k, ETIMEDOUT,
+	     "no whole frame from the source for %d ms (it stalled, or trickles)",
+	     k->o.timeout_ms);
+}
+
 int vfmig_sink_run(struct vfmig_sink *sink)
 {
 	struct snk *k = &sink->k;
@@ -1004,9 +1081,13 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 			}
 			if (now_ms() - k->last_activity >
 			    (uint64_t)k->o.timeout_ms)
+				no_progress(k);
+			if (!k->stopcopy_seen &&
+			    now_ms() - k->t_start > k->o.precopy_max_ms)
 				fail(k, ETIMEDOUT,
-				     "the source said nothing for %d ms",
-				     k->o.timeout_ms);
+				     "the source has pre-copied for %llu s without stopping its devices (the destination's limit): refusing an endless pre-copy",
+				     (unsigned long long)(k->o.precopy_max_ms /
+							  1000));
 			progress(k);
 			report(k);
 		}

@@ -39,9 +39,14 @@ def control(typ, payload=b"", device=0xFFFF):
     return header(typ, len(payload), device=device, crc=crc32c(payload)) + payload
 
 
-def hello(major=1, caps=0x0F):
-    p = struct.pack("<HHI16sHHI", major, 0, caps, os.urandom(16), 0, 1,
-                    1 << 20) + b"\0" * 32
+SESSION = os.urandom(16)
+
+
+def hello(major=1, caps=0x0F, channel=0, nchannels=1, max_chunk=1 << 20,
+          session=None):
+    p = struct.pack("<HHI16sHHI", major, 0, caps,
+                    os.urandom(16) if session is None else session, channel,
+                    nchannels, max_chunk) + b"\0" * 32
     return control(1, p)
 
 
@@ -78,8 +83,90 @@ def read_frame(s):
     return h[4], p
 
 
+def join(port, nchannels, max_chunk):
+    """A session of @nchannels channels: the sockets and the chunk limit
+    the destination accepted."""
+    socks = []
+    for i in range(nchannels):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(hello(channel=i, nchannels=nchannels, max_chunk=max_chunk,
+                        session=SESSION))
+        typ, p = read_frame(c)
+        if typ != 2:
+            print("refused:", p[4:].decode(errors="replace"), flush=True)
+            sys.exit(0)
+        socks.append(c)
+    return socks, struct.unpack_from("<I", p, 8)[0]
+
+
+def hostile(port, mode, size):
+    """The modes that exhaust rather than break: see test_recv_limits.sh."""
+    import time
+    if mode == "channels":
+        join(port, 1000, 1 << 20)
+        return
+    nch = {"fill": 8, "overbook": 64}.get(mode, 1)
+    socks, chunk = join(port, nch, 16 << 20)
+    print("chunk", chunk, flush=True)
+    s = socks[0]
+    s.sendall(manifest(size))
+    typ, _ = read_frame(s)
+    assert typ == 5, "no MANIFEST_ACK"
+    if mode == "fill":
+        # frames 1.. on every channel, never frame 0: all wait for it
+        raw = os.urandom(chunk)
+        seq = 1
+        try:
+            while True:
+                for c in socks:
+                    c.sendall(data(raw, seq=seq))
+                    seq += 1
+        except OSError:
+            pass
+    elif mode == "loris":
+        # one frame, a byte at a time, each well within --timeout
+        frame = data(os.urandom(4096))
+        try:
+            for b in frame:
+                s.sendall(bytes([b]))
+                time.sleep(0.5)
+        except OSError:
+            pass
+    elif mode == "endless":
+        # valid pre-copy frames, for ever
+        raw = os.urandom(4096)
+        seq = 0
+        try:
+            while True:
+                s.sendall(data(raw, seq=seq))
+                seq += 1
+                time.sleep(0.01)
+        except OSError:
+            pass
+    elif mode == "flood":
+        # the session runs; every other connection is refused
+        refused = 0
+        for _ in range(1000):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            c.sendall(hello())
+            typ, p = read_frame(c)
+            refused += typ == 3 and b"another session" in p
+            c.close()
+        print("refused", refused, flush=True)
+        s.close()
+        return
+    try:
+        while read_frame(s)[0] is not None:
+            pass
+    except OSError:
+        pass
+
+
 def main():
     port, mode, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    if mode in ("channels", "fill", "overbook", "loris", "endless", "flood"):
+        hostile(port, mode, size)
+        return
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     raw = os.urandom(4096)
     if mode == "empty":

@@ -75,7 +75,7 @@ relayed() {
 GONE="destination (closed|failed)|ECONNRESET|EPIPE|the connection"
 SRC_GONE="the source closed the connection mid-stream|ECONNRESET|the peer closed"
 SILENT_DST="the peer said nothing for 3000 ms|the destination is silent|ETIMEDOUT"
-SILENT_SRC="the source said nothing for 3000 ms|without a valid HELLO: .*ETIMEDOUT"
+SILENT_SRC="no whole frame from the source for 3000 ms|without a valid HELLO: .*ETIMEDOUT"
 
 # a channel cut at the source's side, at the destination's side, stalled:
 # in the handshake, in pre-copy, in stop-copy

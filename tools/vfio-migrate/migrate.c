@@ -50,11 +50,14 @@ static void usage(FILE *f, enum mig_mode m)
 		break;
 	case MIG_RECV:
 		fprintf(f,
-			"Usage: %s recv -d DEV [-d DEV]... -l URI [--no-start] [--memory SIZE] [-j]\n"
+			"Usage: %s recv -d DEV [-d DEV]... -l URI [--no-start] [--memory SIZE]\n"
+			"          [--max-precopy S] [-j] [-v]\n"
 			"\nReceive one migration at URI into the devices, in the sender's order.\n\n"
 			"  -l, --listen URI       tcp:HOST:PORT (tcp::PORT: every address), unix:PATH,\n"
 			"                         or fd:N[,N...]\n"
-			"      --no-start         leave the devices stopped after loading\n",
+			"      --no-start         leave the devices stopped after loading\n"
+			"      --max-precopy S    a source still pre-copying after S seconds fails\n"
+			"                         the session (default 600)\n",
 			prog);
 		break;
 	case MIG_SAVE:
@@ -104,6 +107,7 @@ enum {
 	O_RAM,
 	O_RDIRTY,
 	O_RATIO,
+	O_MAXPRE,
 };
 
 static int num_arg(const char *opt, const char *text, long min, long max,
@@ -180,6 +184,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "ram-pending", required_argument, NULL, O_RAM },
 		{ "ram-dirty-rate", required_argument, NULL, O_RDIRTY },
 		{ "ratio", required_argument, NULL, O_RATIO },
+		{ "max-precopy", required_argument, NULL, O_MAXPRE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -323,6 +328,15 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		case O_RATIO:
 			if (ratio_arg("--ratio", optarg, &a->o.ratio))
 				return EXIT_USAGE;
+			break;
+		case O_MAXPRE:
+			if (mode != MIG_RECV) {
+				err_msg("--max-precopy applies to recv only");
+				return EXIT_USAGE;
+			}
+			if (num_arg("--max-precopy", optarg, 1, 31536000, &n))
+				return EXIT_USAGE;
+			a->o.precopy_max_ms = (uint64_t)n * 1000;
 			break;
 		case 'j':
 			a->json = true;
