@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,9 @@
 #define STATS_MS 100 /* estimate cadence in pre-copy */
 #define LOOP_MS 200 /* the loop wakes at least this often: silence, reports */
 #define DEFAULT_PRECOPY_TIMEOUT_MS 120000
+/* After a lost connection, how long the destination's reason may take:
+ * it was sent before the close, so it is normally queued already. */
+#define REASON_WAIT_MS 500
 
 struct src;
 struct sdev;
@@ -151,6 +155,7 @@ struct src {
 	uint64_t t_sent; /* the last byte sent: NOP after silence */
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
+	bool lost; /* failed on a lost connection: the reason may follow */
 	unsigned loaded;
 	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
 	double tokens;
@@ -163,6 +168,17 @@ struct vfmig_source {
 	struct src s;
 };
 
+static int vfail(struct src *s, int err, const char *fmt, va_list ap)
+{
+	if (!s->failed) {
+		s->failed = true;
+		s->err = err < 0 ? err : -err;
+		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	}
+	s->stop = true;
+	return s->err;
+}
+
 static int fail(struct src *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -170,15 +186,27 @@ static int fail(struct src *s, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!s->failed) {
-		s->failed = true;
-		s->err = err < 0 ? err : -err;
-		va_start(ap, fmt);
-		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
-		va_end(ap);
-	}
-	s->stop = true;
+	va_start(ap, fmt);
+	vfail(s, err, fmt, ap);
+	va_end(ap);
 	return s->err;
+}
+
+/* A connection to the destination broke.  A destination that fails
+ * sends its reason on channel 0 and then closes; our send may see the
+ * close first.  Record the loss, and let that reason replace it. */
+static void lose(struct src *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void lose(struct src *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->failed)
+		s->lost = !s->file;
+	va_start(ap, fmt);
+	vfail(s, err, fmt, ap);
+	va_end(ap);
 }
 
 static bool is_socket(int fd)
@@ -348,7 +376,7 @@ static void send_done(struct ring_op *op, int res)
 			chan_kick(c);
 			return;
 		}
-		fail(s, res, "channel %ld: sending: %s%s", (long)(c - s->c),
+		lose(s, res, "channel %ld: sending: %s%s", (long)(c - s->c),
 		     errno_name(res),
 		     res == -EPIPE || res == -ECONNRESET ?
 			     " (the destination closed the connection)" :
@@ -1078,6 +1106,7 @@ static void control(struct src *s, const struct wire_hdr *h,
 	case WIRE_ERROR:
 		wire_text_decode(p, h->enc_len, &code, text, sizeof(text), err,
 				 sizeof(err));
+		s->failed = s->failed && !s->lost; /* the cause of that loss */
 		fail(s, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
 		     "destination: %s", text);
 		return;
@@ -1089,16 +1118,58 @@ static void control(struct src *s, const struct wire_hdr *h,
 	check_finished(s);
 }
 
-static void recv_done(struct ring_op *op, int res)
+/* Account @n bytes received on channel 0: 1 when a whole reply is in
+ * rbuf (its header in s->rh), 0 when more is needed, -1 failed. */
+static int reply_take(struct src *s, size_t n)
 {
-	struct src *s = (struct src *)((char *)op - offsetof(struct src, rop));
 	struct wire_limits lim = { .caps = s->caps,
 				   .max_chunk = s->o.chunk,
 				   .ndevices = s->ndev };
 	char err[256];
 
-	if (s->stop)
+	s->rhave += n;
+	if (s->rhave >= WIRE_HDR_LEN && !s->rh.type) {
+		if (wire_hdr_decode(s->rbuf, &lim, &s->rh, err, sizeof(err)) <
+		    0) {
+			fail(s, EPROTO, "destination: %s", err);
+			return -1;
+		}
+		if (s->rh.enc_len > WIRE_MAX_REPLY || s->rh.type == WIRE_DATA) {
+			fail(s, EPROTO,
+			     "destination sent a %s frame of %u bytes",
+			     wire_type_name(s->rh.type), s->rh.enc_len);
+			return -1;
+		}
+	}
+	if (!s->rh.type || s->rhave < WIRE_HDR_LEN + s->rh.enc_len)
+		return 0;
+	if (wire_payload_check(&s->rh, s->rbuf + WIRE_HDR_LEN, err,
+			       sizeof(err)) < 0) {
+		fail(s, EPROTO, "destination: %s", err);
+		return -1;
+	}
+	return 1;
+}
+
+static size_t reply_want(const struct src *s)
+{
+	return s->rh.type ? WIRE_HDR_LEN + s->rh.enc_len - s->rhave :
+			    WIRE_HDR_LEN - s->rhave;
+}
+
+static void recv_done(struct ring_op *op, int res)
+{
+	struct src *s = (struct src *)((char *)op - offsetof(struct src, rop));
+	struct wire_hdr h;
+	int ret;
+
+	if (s->stop) {
+		/* bytes of the reason for a lost connection: see
+		 * await_reason() */
+		if (s->lost && res > 0)
+			s->rhave += (size_t)res;
 		return;
+	}
 	if (res <= 0) {
 		if (res == -EINTR || res == -EAGAIN) {
 			recv_control(s);
@@ -1110,33 +1181,56 @@ static void recv_done(struct ring_op *op, int res)
 		return;
 	}
 	s->last_activity = now_ms();
-	s->rhave += (size_t)res;
-	if (s->rhave >= WIRE_HDR_LEN && !s->rh.type) {
-		if (wire_hdr_decode(s->rbuf, &lim, &s->rh, err, sizeof(err)) <
-		    0) {
-			fail(s, EPROTO, "destination: %s", err);
-			return;
-		}
-		if (s->rh.enc_len > WIRE_MAX_REPLY || s->rh.type == WIRE_DATA) {
-			fail(s, EPROTO,
-			     "destination sent a %s frame of %u bytes",
-			     wire_type_name(s->rh.type), s->rh.enc_len);
-			return;
-		}
-	}
-	if (s->rh.type && s->rhave == WIRE_HDR_LEN + s->rh.enc_len) {
-		struct wire_hdr h = s->rh;
-
-		if (wire_payload_check(&h, s->rbuf + WIRE_HDR_LEN, err,
-				       sizeof(err)) < 0) {
-			fail(s, EPROTO, "destination: %s", err);
-			return;
-		}
+	ret = reply_take(s, (size_t)res);
+	if (ret < 0)
+		return;
+	if (ret) {
+		h = s->rh;
 		s->rhave = 0;
 		memset(&s->rh, 0, sizeof(s->rh));
 		control(s, &h, s->rbuf + WIRE_HDR_LEN);
 	}
 	recv_control(s);
+}
+
+/* After a lost connection, and with nothing left in flight: read what
+ * is left of the destination's reply, and take its reason if it is one.
+ * Bounded by REASON_WAIT_MS; a source whose destination died without
+ * one keeps the loss as the cause. */
+static void await_reason(struct src *s)
+{
+	struct pollfd p = { .fd = s->c[0].fd, .events = POLLIN };
+	uint64_t until = now_ms() + REASON_WAIT_MS;
+	size_t have = s->rhave;
+	int ret;
+
+	s->rhave = 0; /* reply_take() decodes from the start again */
+	memset(&s->rh, 0, sizeof(s->rh));
+	ret = reply_take(s, have);
+	while (ret == 0) {
+		ssize_t n = recv(p.fd, s->rbuf + s->rhave, reply_want(s),
+				 MSG_DONTWAIT);
+		uint64_t t = now_ms();
+
+		if (n > 0) {
+			ret = reply_take(s, (size_t)n);
+			continue;
+		}
+		if (!n || (errno != EAGAIN && errno != EINTR) || t >= until)
+			return;
+		poll(&p, 1, (int)(until - t));
+	}
+	if (ret > 0 && s->rh.type == WIRE_ERROR && s->lost)
+		control(s, &s->rh, s->rbuf + WIRE_HDR_LEN);
+}
+
+static void watch_done(struct ring_op *op, int res);
+
+static void watch(struct chan *c)
+{
+	c->wop.done = watch_done;
+	io_uring_prep_recv(ring_sqe(&c->s->ring, &c->wop), c->fd, c->wbuf,
+			   sizeof(c->wbuf), 0);
 }
 
 static void watch_done(struct ring_op *op, int res)
@@ -1148,8 +1242,7 @@ static void watch_done(struct ring_op *op, int res)
 	if (s->stop || res == -ECANCELED)
 		return;
 	if (res == -EINTR || res == -EAGAIN) {
-		io_uring_prep_recv(ring_sqe(&s->ring, &c->wop), c->fd, c->wbuf,
-				   sizeof(c->wbuf), 0);
+		watch(c);
 		return;
 	}
 	/* An orderly end is how a successful destination closes, and may
@@ -1159,29 +1252,17 @@ static void watch_done(struct ring_op *op, int res)
 		fail(s, EPROTO, "the destination sent data on channel %u",
 		     (unsigned)(c - s->c));
 	else if (res < 0)
-		fail(s, res,
+		lose(s, res,
 		     "channel %u: the connection to the destination: %s",
 		     (unsigned)(c - s->c), errno_name(res));
 }
 
-static void watch_channels(struct src *s)
-{
-	for (unsigned i = 1; !s->file && i < s->nchan; i++) {
-		s->c[i].wop.done = watch_done;
-		io_uring_prep_recv(ring_sqe(&s->ring, &s->c[i].wop), s->c[i].fd,
-				   s->c[i].wbuf, sizeof(s->c[i].wbuf), 0);
-	}
-}
-
 static void recv_control(struct src *s)
 {
-	size_t want = s->rh.type ? WIRE_HDR_LEN + s->rh.enc_len - s->rhave :
-				   WIRE_HDR_LEN - s->rhave;
-
 	if (s->file || s->stop)
 		return;
 	io_uring_prep_recv(ring_sqe(&s->ring, &s->rop), s->c[0].fd,
-			   s->rbuf + s->rhave, want, 0);
+			   s->rbuf + s->rhave, reply_want(s), 0);
 }
 
 static void workers_ready(struct ring_op *op, int res);
@@ -1595,7 +1676,8 @@ static int start(struct src *s)
 		return s->err ? s->err : -EIO;
 	arm_workers(s);
 	recv_control(s);
-	watch_channels(s);
+	for (unsigned i = 1; !s->file && i < s->nchan; i++)
+		watch(&s->c[i]);
 	start_devices(s);
 	return s->failed ? s->err : 0;
 }
@@ -1624,6 +1706,8 @@ static int finish(struct src *s)
 {
 	if (s->ring.mode)
 		drain(s);
+	if (s->lost)
+		await_reason(s);
 	if (s->failed) {
 		if (s->nchan && !s->file)
 			frame_send_error(s->c[0].fd,

@@ -9,6 +9,12 @@ destination), or SECONDS after it was accepted, ACTION happens to it:
   cut-src  the source's side is reset (RST); the destination's stays open
   cut-dst  the destination's side is reset; the source's stays open
   stall    nothing moves either way any more, both stay open
+  late     what the destination sends on it reaches the source 0.3 s
+           late from then on, and its end or reset after that; the
+           source's side is not reset when the destination's is.  The
+           destination's end of any other connection reaches the source
+           as a reset (as when it closes with bytes unread): a reset
+           before a reason
   none     nothing (a plain relay)
 "triggered" is printed when it happens.  Other connections are relayed
 as they are; an end or a reset on one side is passed on to the other.
@@ -17,12 +23,15 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
 action, conn_no = sys.argv[3], int(sys.argv[4])
 after = float(sys.argv[5][1:]) if sys.argv[5][0] == "t" else None
 limit = None if after is not None else int(sys.argv[5])
 frozen = threading.Event()  # the broken connection: its pumps stop
+delayed = threading.Event()  # action late, triggered
+LATE = 0.3
 kept = []  # every socket, so that none closes by being forgotten
 
 
@@ -38,7 +47,7 @@ def reset(s):
 
 
 def trigger(src, dst):
-    frozen.set()
+    (delayed if action == "late" else frozen).set()
     if action == "cut-src":
         reset(src)
     elif action == "cut-dst":
@@ -48,14 +57,23 @@ def trigger(src, dst):
 
 def pump(a, b, count, broken):
     left = limit if count and limit is not None else None
+    late = broken and not count and action == "late"
+    # action late: another connection the destination ends
+    early = not broken and not count and action == "late"
     try:
         while True:
             if broken and left == 0:
                 trigger(a, b)
-                return
+                if action != "late":
+                    return
+                left = None
             data = a.recv(65536 if left is None else min(65536, left))
             if broken and frozen.is_set():
                 return
+            if late and delayed.is_set():
+                time.sleep(LATE)
+            if not data and early:
+                raise ConnectionResetError
             if not data:
                 b.shutdown(socket.SHUT_WR)
                 return
@@ -63,7 +81,13 @@ def pump(a, b, count, broken):
             if left is not None:
                 left -= len(data)
     except OSError:
-        # pass an error on as a reset, unless this is the broken one
+        # pass an error on as a reset, unless this is the broken one, or
+        # the late one's error toward the destination (it comes late,
+        # from the other pump)
+        if late and delayed.is_set():
+            time.sleep(LATE)
+        elif broken and (frozen.is_set() or delayed.is_set()):
+            return
         if not (broken and frozen.is_set()):
             try:
                 reset(b)

@@ -93,6 +93,23 @@ done
 relayed "one-of-3/precopy" "$PRECOPY" cut-src 1 t1 3 "$GONE|$SILENT_DST" "$SRC_GONE|$SILENT_SRC"
 relayed "one-of-3/stopcopy" "$STOPCOPY" cut-dst 2 t1 3 "$GONE|$SILENT_DST" "$SRC_GONE|$SILENT_SRC"
 
+# survivor NAME PID REPORT ERRFILE RE [HASH]: the side left exits 1 saying
+# /RE/, its devices running (with HASH, when given)
+survivor() {
+	wait $2; rc=$?
+	[ $rc -eq 1 ] || fail "$1: exited $rc: $(cat "$4")"
+	grep -qE "$5" "$4" || fail "$1: $(cat "$4")"
+	python3 - "$3" "${6:-}" <<'PY' || fail "$1: devices not running with their state"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["status"] == "failed", j["status"]
+for d in j["devices"]:
+    assert d["state"] == "running", d["state"]
+    assert not sys.argv[2] or d["state-hash"] == sys.argv[2], d["state-hash"]
+PY
+	echo "ok $1"
+}
+
 # a process killed in pre-copy and in stop-copy (the source's devices die
 # with it: only the destination is checked then)
 for phase in precopy stopcopy; do
@@ -100,47 +117,33 @@ for phase in precopy stopcopy; do
 	precopy) args=$PRECOPY ;;
 	stopcopy) args=$STOPCOPY ;;
 	esac
-	start_recv
-	"$T" send -d $SLOW -t tcp:127.0.0.1:$port $args $TO -j >"$OUT" 2>"$ERR" &
-	spid=$!
-	sleep 1
-	kill -9 $rpid
-	wait $rpid 2>/dev/null
-	# the source alone: its recv is gone
-	wait $spid; rc=$?
-	[ $rc -eq 1 ] || fail "kill-dst/$phase: send exited $rc: $(cat "$ERR")"
-	grep -qE "$GONE" "$ERR" || fail "kill-dst/$phase: $(cat "$ERR")"
-	python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-assert j["status"] == "failed" and all(d["state"] == "running" and d["state-hash"] == sys.argv[2] for d in j["devices"])' "$OUT" "$HASH" ||
-		fail "kill-dst/$phase: source not running with its state"
-	echo "ok kill-dst/$phase"
-
-	start_recv
-	"$T" send -d $SLOW -t tcp:127.0.0.1:$port $args $TO -j >"$OUT" 2>"$ERR" &
-	spid=$!
-	sleep 1
-	kill -9 $spid
-	wait $spid 2>/dev/null
-	wait $rpid; rc=$?
-	[ $rc -eq 1 ] || fail "kill-src/$phase: recv exited $rc: $(cat "$RE")"
-	grep -qE "$SRC_GONE" "$RE" || fail "kill-src/$phase: $(cat "$RE")"
-	python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-assert j["status"] == "failed" and all(d["state"] == "running" for d in j["devices"])' "$RJ" ||
-		fail "kill-src/$phase: destination not reset"
-	echo "ok kill-src/$phase"
+	for victim in dst src; do
+		start_recv
+		"$T" send -d $SLOW -t tcp:127.0.0.1:$port $args $TO -j >"$OUT" 2>"$ERR" &
+		spid=$!
+		sleep 1
+		if [ $victim = dst ]; then
+			kill -9 $rpid
+			wait $rpid 2>/dev/null
+			survivor kill-dst/$phase $spid "$OUT" "$ERR" "$GONE" "$HASH"
+		else
+			kill -9 $spid
+			wait $spid 2>/dev/null
+			survivor kill-src/$phase $rpid "$RJ" "$RE" "$SRC_GONE"
+		fi
+	done
 done
 
 # direct SRC_SPEC DST_SPEC NAME SEND_ARGS SRC_RE DST_RE: a device fault
+# (through a relay doing $VIA, when set)
 direct() {
 	port=$(free_port)
 	"$T" recv -d $2 -l tcp:127.0.0.1:$port $TO -j >"$RJ" 2>"$RE" &
 	rpid=$!
 	sleep 0.3
-	"$T" send -d $1 -t tcp:127.0.0.1:$port $4 $TO -j >"$OUT" 2>"$ERR" &
+	rport=$port
+	[ -z "${VIA:-}" ] || start_relay $VIA
+	"$T" send -d $1 -t tcp:127.0.0.1:$rport $4 $TO -j >"$OUT" 2>"$ERR" &
 	spid=$!
 	HASH=$("$T" info -d "$(echo $1 | sed 's/,faults=[^,]*//')" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["state-hash"])')
 	ended "$3" "$5" "$6"
@@ -161,3 +164,9 @@ direct $SMALL sim:size=8M,faults=error:resuming:stop error/destination "--switch
 # a destination write failing (the device takes 1 MiB, then refuses)
 direct $SMALL sim:size=8M,faults=eio:1M write/destination "$STOPCOPY" \
 	"the driver refused the stream" "the driver refused the stream at byte [0-9]+: EPIPE"
+# ... and its reason reaching the source after another channel's reset:
+# the source still gives that reason, not the reset
+VIA="late 0 65536"
+direct $SMALL,faults=slow:32M/s sim:size=8M,faults=eio:1M write/reason-late "$STOPCOPY -c 2" \
+	"the driver refused the stream" "the driver refused the stream at byte [0-9]+: EPIPE"
+VIA=
