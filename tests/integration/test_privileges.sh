@@ -42,6 +42,8 @@ if [ "$want_net_admin" = 1 ]; then
 	held_only $rpid $NET_ADMIN
 	grep -qF "privileges: kept CAP_NET_ADMIN (socket buffers of 8 MiB for channels not open yet, above net.core.wmem_max=" "$RE" ||
 		fail "recv -v: $(cat "$RE")"
+	grep "privileges: kept" "$RE" | grep -q "dropped.*cap_net_admin" &&
+		fail "recv -v lists what it kept as dropped: $(cat "$RE")"
 else
 	held_only $rpid 0
 	grep -qF "privileges: dropped all" "$RE" || fail "recv -v: $(cat "$RE")"

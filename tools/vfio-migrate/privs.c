@@ -53,8 +53,9 @@ static bool holds(cap_t c, cap_value_t v, cap_flag_t set)
 	return cap_get_flag(c, v, set, &f) == 0 && f == CAP_SET;
 }
 
-/* The capabilities in @c's permitted set, by name, into @buf. */
-static unsigned names(cap_t c, char *buf, size_t len)
+/* The capabilities in @c's permitted set but @skip (-1: none), by
+ * name, into @buf: how many. */
+static unsigned names(cap_t c, cap_value_t skip, char *buf, size_t len)
 {
 	unsigned n = 0;
 	size_t at = 0;
@@ -63,7 +64,7 @@ static unsigned names(cap_t c, char *buf, size_t len)
 	for (cap_value_t v = 0; v < (cap_value_t)cap_max_bits(); v++) {
 		char *name;
 
-		if (!holds(c, v, CAP_PERMITTED))
+		if (v == skip || !holds(c, v, CAP_PERMITTED))
 			continue;
 		n++;
 		name = cap_to_name(v);
@@ -83,8 +84,8 @@ int privs_drop(const struct privs_keep *keep, bool verbose)
 	cap_value_t kept[1];
 	int nkept = 0, ret = -1;
 	cap_t cur, want = NULL;
-	char held[1024], left[256];
-	unsigned nheld;
+	char dropped[1024], left[256];
+	unsigned ndropped;
 
 	/* First, so that nothing below can be undone by an exec. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -97,9 +98,9 @@ int privs_drop(const struct privs_keep *keep, bool verbose)
 			strerror(errno));
 		return -1;
 	}
-	nheld = names(cur, held, sizeof(held));
 	if (keep && keep->net_admin && holds(cur, CAP_NET_ADMIN, CAP_PERMITTED))
 		kept[nkept++] = CAP_NET_ADMIN;
+	ndropped = names(cur, nkept ? kept[0] : -1, dropped, sizeof(dropped));
 	/* The bounding set needs CAP_SETPCAP, so it goes first. */
 	if (holds(cur, CAP_SETPCAP, CAP_EFFECTIVE)) {
 		for (cap_value_t v = 0; v < (cap_value_t)cap_max_bits(); v++) {
@@ -131,24 +132,24 @@ int privs_drop(const struct privs_keep *keep, bool verbose)
 	cur = cap_get_proc();
 	if (!cur || cap_compare(cur, want)) {
 		err_msg("capabilities left after dropping them: %s",
-			cur && names(cur, left, sizeof(left)) ? left : "?");
+			cur && names(cur, -1, left, sizeof(left)) ? left : "?");
 		goto out;
 	}
 	ret = 0;
 	if (!verbose)
 		goto out;
-	if (!nheld)
+	if (nkept)
+		fprintf(stderr,
+			"%s: privileges: kept CAP_NET_ADMIN (%s); dropped the other %u capabilities held (%s); no_new_privs set\n",
+			prog, keep->why, ndropped, dropped);
+	else if (ndropped)
+		fprintf(stderr,
+			"%s: privileges: dropped all %u capabilities held (%s); no_new_privs set\n",
+			prog, ndropped, dropped);
+	else
 		fprintf(stderr,
 			"%s: privileges: no capabilities held; no_new_privs set\n",
 			prog);
-	else if (nkept)
-		fprintf(stderr,
-			"%s: privileges: kept CAP_NET_ADMIN (%s); dropped the other %u capabilities held (%s); no_new_privs set\n",
-			prog, keep->why, nheld - 1, held);
-	else
-		fprintf(stderr,
-			"%s: privileges: dropped all %u capabilities held (%s); no_new_privs set\n",
-			prog, nheld, held);
 out:
 	cap_free(cur);
 	cap_free(want);
