@@ -45,14 +45,15 @@ wait $rpid || fail "recv failed"
 same_hashes
 
 # (b) pre-copy with dirtying at 32 MiB/s under a 200 MB/s cap and the
-# default limit: converges; the estimate holds within 25%.  The downtime
-# here is 1-5 ms and varies from run to run by more than 25% by itself on
-# this shared 2-CPU machine: the median of 5 runs must be within 25% or
-# 3 ms.  check=off: the simulator's per-page checking adds its own
-# scheduling noise to the destination's load; the state hashes of both
-# ends are still compared.
+# default limit: converges, and the estimate holds within 25% or 3 ms.
+# The downtime here is 2-14 ms, and one run's figure moves by more than
+# that on this shared 2-CPU machine by itself (20 runs: 4 of them off by
+# 3-7 ms, either way; the median error 0.2 ms), so the medians of 7 runs
+# are compared: a bias fails, a scheduling hiccup does not.  check=off:
+# the simulator's per-page checking adds its own scheduling noise to the
+# destination's load; the state hashes of both ends are still compared.
 errs=""
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6 7; do
 	dev=sim:size=256M,pattern=fb,seed=13,check=off
 	recv_bg -d $dev
 	run 0 send -d $dev,dirty=32M/s -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s -j
@@ -64,8 +65,10 @@ for i in 1 2 3 4 5; do
 done
 python3 -c '
 import sys
-ok = sorted(abs(e - d) <= max(0.25 * d, 3000) for e, d in (map(int, x.split("/")) for x in sys.argv[1:]))
-sys.exit(0 if ok[2] else 1)' $errs || fail "expected/measured downtime (us):$errs"
+runs = [tuple(map(int, x.split("/"))) for x in sys.argv[1:]]
+e = sorted(r[0] for r in runs)[len(runs) // 2]
+d = sorted(r[1] for r in runs)[len(runs) // 2]
+sys.exit(0 if abs(e - d) <= max(0.25 * d, 3000) else 1)' $errs || fail "expected/measured downtime (us):$errs"
 
 # a device dirtying faster than the link: stalled within 10 s, cancelled
 # at the pre-copy timeout with the devices running on, and the limit the
