@@ -235,11 +235,23 @@ fuzz fuzz-check: fuzz-regress
 # this configuration; findings are fixed, not suppressed).
 CPPCHECK_FLAGS := --quiet --enable=warning,performance,portability --std=c11 \
 	--inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Iinclude -Ilib
+# clang-tidy reads .clang-tidy; it sees what gcc compiles, with gcc's
+# include paths and defines.
+TIDY_SRCS = $(LIB_SRCS) $(TOOL_SRCS)
 analyze:
 	$(Q)if command -v cppcheck >/dev/null; then \
 		cppcheck $(CPPCHECK_FLAGS) lib tools && \
 		echo "analyze: cppcheck finds nothing in lib/ and tools/"; \
 	else echo "analyze: SKIP (cppcheck is not installed: make deps)"; fi
+	$(Q)if command -v clang-tidy >/dev/null; then \
+		mkdir -p build; \
+		clang-tidy --quiet $(TIDY_SRCS) -- -std=gnu11 -D_GNU_SOURCE \
+			-Iinclude -Ilib -Ikmod-shim $(subst -I,-isystem ,$(NL_CFLAGS)) \
+			-DVFMIG_MIGRATE_VERSION=\"$(VERSION)\" >build/clang-tidy.log 2>&1; \
+		rc=$$?; grep -v 'warnings\? generated\.$$' build/clang-tidy.log; \
+		[ $$rc -eq 0 ] && \
+		echo "analyze: clang-tidy finds nothing in lib/ and tools/ (.clang-tidy)"; \
+	else echo "analyze: SKIP (clang-tidy is not installed: make deps)"; fi
 
 # The example VMM against the library installed in a prefix of our own.
 EXAMPLE_PREFIX := $(CURDIR)/build/prefix

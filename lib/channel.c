@@ -371,7 +371,7 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 
 int chan_listen_port(int lfd)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 
 	if (getsockname(lfd, (struct sockaddr *)&ss, &len) < 0)

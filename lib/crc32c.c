@@ -12,7 +12,7 @@
 #include "crc32c.h"
 
 #define POLY 0x82f63b78u /* reflected Castagnoli polynomial */
-#define PART 4096u
+#define PART ((size_t)4096)
 
 struct tables {
 	uint32_t byte[256]; /* one byte of input, software path */

@@ -48,7 +48,8 @@ void sim_apply_dirty(struct sim *s)
 	if (!s->cfg.dirty_rate || !is_running(s->state))
 		return;
 	due = (uint64_t)((unsigned __int128)(sim_now_ns() - s->epoch_ns) *
-			 s->cfg.dirty_rate / (1000000000ull * SIM_PAGE));
+			 s->cfg.dirty_rate /
+			 (unsigned __int128)(1000000000ull * SIM_PAGE));
 	if (due <= s->dirtied)
 		return;
 	/* A backlog beyond a few passes changes nothing more. */

@@ -684,7 +684,7 @@ int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
 		ret = device_new(&vfio_backend, vd, c.name, out);
 	if (!ret)
 		snprintf((*out)->ident, sizeof((*out)->ident), "%s", c.driver);
-	if (ret < 0) {
+	if (ret) {
 		vfio_release(vd);
 		return ret;
 	}

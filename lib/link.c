@@ -123,7 +123,7 @@ out:
 
 int link_of_socket(int fd, struct link_info *li)
 {
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer = { 0 };
 	socklen_t len = sizeof(peer);
 	struct rtnl_link *link = NULL;
 	struct nl_sock *sk;

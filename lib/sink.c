@@ -270,7 +270,7 @@ static void write_done(struct ring_op *op, int res)
 		fail(k, res ? res : -EIO,
 		     "device %s: the driver refused the stream at byte %llu: %s",
 		     vfmig_device_name(d->dev),
-		     (unsigned long long)(d->t.raw_bytes + sl->woff),
+		     (unsigned long long)d->t.raw_bytes + sl->woff,
 		     errno_name(res ? res : -EIO));
 		return;
 	}
@@ -726,7 +726,7 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 				 wire_type_name(hd.type));
 	if (ret == 0)
 		ret = wire_hello_decode(p, hd.enc_len, &h, err, sizeof(err));
-	if (ret < 0) {
+	if (ret) {
 		if (!k->file)
 			frame_send_error(fd, WIRE_E_PROTOCOL, err);
 		return fail(k, ret,
@@ -828,7 +828,6 @@ static int handshake(struct snk *k)
 			if (ret < 0)
 				return ret;
 		}
-		got = k->nchan;
 	} else {
 		ret = vfmig_sink_listen((struct vfmig_sink *)k);
 		if (ret < 0)
@@ -976,7 +975,7 @@ static int setup(struct snk *k)
 		d->dev = k->devs[i];
 		d->wop.done = write_done;
 		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
-		d->win = calloc(WINDOW, sizeof(*d->win));
+		d->win = calloc(WINDOW, sizeof(struct rslot *));
 		if (!d->win)
 			return fail(k, ENOMEM, "out of memory");
 	}

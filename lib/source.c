@@ -675,7 +675,7 @@ static void precopy_tick(struct src *s)
 		/* a read that waited a whole tick, like one that found
 		 * nothing, says the stream is at its end for now */
 		if (d->reading && d->t.precopy_bytes &&
-		    now_us() - d->t_read_us >= PRECOPY_POLL_MS * 1000)
+		    now_us() - d->t_read_us >= PRECOPY_POLL_MS * 1000ull)
 			d->at_end = true;
 		ret = vfmig_device_precopy_info(d->dev, &d->last);
 		if (ret < 0) {
@@ -1365,7 +1365,7 @@ static int handshake(struct src *s)
 		return fail(s, ret, "%s", err);
 	if (u.kind == CHAN_FD) {
 		s->nchan = (unsigned)u.nfds;
-		for (int i = 0; i < u.nfds; i++) {
+		for (unsigned i = 0; i < s->nchan; i++) {
 			fds[i] = fcntl(u.fds[i], F_DUPFD_CLOEXEC, 3);
 			if (fds[i] < 0) {
 				int bad = u.fds[i];
@@ -1532,7 +1532,7 @@ static int setup(struct src *s)
 		d->rop.done = read_done;
 		d->top.done = timer_done;
 		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
-		d->pending = calloc(s->nslots, sizeof(*d->pending));
+		d->pending = calloc(s->nslots, sizeof(struct slot *));
 		if (!d->pending)
 			return fail(s, ENOMEM, "out of memory");
 	}

@@ -321,7 +321,7 @@ static uint64_t bandwidth(const struct vfmig_stats *s, int *src)
 		*src = VFMIG_BANDWIDTH_GIVEN;
 		return s->o.bandwidth;
 	}
-	bw = rate_get(&s->wire, BUSY_MIN_MS * 1000, 0);
+	bw = rate_get(&s->wire, BUSY_MIN_MS * 1000ull, 0);
 	if (bw) {
 		*src = VFMIG_BANDWIDTH_MEASURED;
 		return bw;

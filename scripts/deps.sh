@@ -3,7 +3,7 @@
 # tests and the demo need.  Quiet and fast when everything is there.
 set -eu
 
-PKGS="gcc g++ clang libclang-rt-14-dev cppcheck make pkg-config liburing-dev libzstd-dev libnl-3-dev \
+PKGS="gcc g++ clang libclang-rt-14-dev cppcheck clang-tidy make pkg-config liburing-dev libzstd-dev libnl-3-dev \
 libnl-genl-3-dev libnl-route-3-dev libcap-dev libcriterion-dev \
 zstd netcat-openbsd python3 python3-jsonschema groff-base iproute2 gnuplot-nox \
 qemu-system-x86 busybox-static cpio kmod xz-utils \

@@ -94,7 +94,7 @@ static const char *pick(const char *const *names, size_t n, uint32_t v)
 	return v < n ? names[v] : "unknown";
 }
 
-#define PICK(names, v) pick(names, sizeof(names) / sizeof(names[0]), v)
+#define PICK(names, v) pick(names, sizeof(names) / sizeof((names)[0]), v)
 
 static uint64_t u64_of(struct nlattr **tb, int a)
 {
@@ -275,7 +275,7 @@ static int lookup(const char *text, const char *const *names, size_t n,
 }
 
 #define LOOKUP(text, names, out) \
-	lookup(text, names, sizeof(names) / sizeof(names[0]), out)
+	lookup(text, names, sizeof(names) / sizeof((names)[0]), out)
 
 static int on_off(const char *v, uint8_t *out)
 {
@@ -328,9 +328,38 @@ static int put_fail(struct nl_msg *msg, const char *v)
 		       0;
 }
 
+/* The keys of 'shim set' whose value is one of a list of names, sent as
+ * its index. */
+struct enum_key {
+	const char *key;
+	const char *const *names;
+	size_t n;
+	int attr;
+};
+
+#define ENUM_KEY(key, names, attr)                                   \
+	{                                                            \
+		key, names, sizeof(names) / sizeof((names)[0]), attr \
+	}
+
+static const struct enum_key *enum_key(const char *key)
+{
+	static const struct enum_key keys[] = {
+		ENUM_KEY("end", end_names, VFIO_SHIM_A_END),
+		ENUM_KEY("read", read_names, VFIO_SHIM_A_READ),
+		ENUM_KEY("size-report", report_names, VFIO_SHIM_A_SIZE_REPORT),
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i].key))
+			return &keys[i];
+	return NULL;
+}
+
 /* One KEY=VALUE of 'shim set' into @msg; prints why and -1 if bad. */
 static int put_setting(struct nl_msg *msg, const char *kv)
 {
+	const struct enum_key *ek;
 	const char *eq = strchr(kv, '=');
 	char key[32];
 	const char *v;
@@ -355,15 +384,9 @@ static int put_setting(struct nl_msg *msg, const char *kv)
 		    size_arg("shim set: dirty-rate", v, &u, true))
 			return -1;
 		bad = nla_put_u64(msg, VFIO_SHIM_A_DIRTY_RATE, u);
-	} else if (!strcmp(key, "end")) {
-		bad = LOOKUP(v, end_names, &e) ||
-		      nla_put_u32(msg, VFIO_SHIM_A_END, e);
-	} else if (!strcmp(key, "read")) {
-		bad = LOOKUP(v, read_names, &e) ||
-		      nla_put_u32(msg, VFIO_SHIM_A_READ, e);
-	} else if (!strcmp(key, "size-report")) {
-		bad = LOOKUP(v, report_names, &e) ||
-		      nla_put_u32(msg, VFIO_SHIM_A_SIZE_REPORT, e);
+	} else if ((ek = enum_key(key))) {
+		bad = lookup(v, ek->names, ek->n, &e) ||
+		      nla_put_u32(msg, ek->attr, e);
 	} else if (!strcmp(key, "gated")) {
 		bad = on_off(v, &b) || nla_put_u8(msg, VFIO_SHIM_A_GATED, b);
 	} else if (!strcmp(key, "precopy")) {

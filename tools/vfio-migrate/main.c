@@ -144,9 +144,11 @@ static void list_fds(bool *open_fds)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		int fd = atoi(e->d_name);
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
 
-		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < LEAK_MAX_FD)
+		if (end != e->d_name && !*end && fd != dirfd(d) && fd >= 0 &&
+		    fd < LEAK_MAX_FD)
 			open_fds[fd] = true;
 	}
 	closedir(d);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -19,14 +20,20 @@
 /* lib/channel.c asks for this much socket buffer (chan_tune). */
 #define CHAN_BUF_BYTES (8u << 20)
 
+/* A sysctl's number, or 0 when it cannot be read. */
 static unsigned long sysctl_ulong(const char *path)
 {
 	unsigned long v = 0;
 	FILE *f = fopen(path, "re");
+	char line[32], *end;
 
 	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
+		if (fgets(line, sizeof(line), f)) {
+			errno = 0;
+			v = strtoul(line, &end, 10);
+			if (errno || end == line || (*end && *end != '\n'))
+				v = 0;
+		}
 		fclose(f);
 	}
 	return v;
