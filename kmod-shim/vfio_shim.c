@@ -672,6 +672,22 @@ static ssize_t shim_resume_write(struct file *filp, const char __user *ubuf,
 			dst = f->hb + f->hb_pos;
 			n = min_t(size_t, f->hb_len - f->hb_pos, len);
 		}
+		if (s->cfg.eio_after) {
+			/* the device gives up taking its state mid-stream */
+			n = f->pos >= s->cfg.eio_after ?
+				    0 :
+				    min_t(u64, n, s->cfg.eio_after - f->pos);
+			if (!n) {
+				dev_info(
+					s->vdev.dev,
+					"resume stream: EIO after %llu bytes (fault switch)\n",
+					f->pos);
+				s->state = S_ERROR;
+				f->bad = -EIO;
+				ret = -EIO;
+				break;
+			}
+		}
 		if (copy_from_user(dst, ubuf + done, n)) {
 			ret = -EFAULT;
 			break;
