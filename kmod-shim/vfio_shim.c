@@ -410,6 +410,15 @@ static bool shim_next_record(struct shim_file *f)
 	return false;
 }
 
+/* The eio-after fault switch: the device gives up mid-stream. */
+static void shim_give_up(struct shim *s, const char *stream, u64 pos)
+{
+	dev_info(s->vdev.dev,
+		 "%s stream: EIO after %llu bytes (fault switch)\n", stream,
+		 pos);
+	s->state = S_ERROR;
+}
+
 /* Copy what is ready now; the count, or -EFAULT with nothing copied. */
 static ssize_t shim_emit(struct shim_file *f, char __user *ubuf, size_t len)
 {
@@ -484,12 +493,7 @@ static ssize_t shim_save_read(struct file *filp, char __user *ubuf, size_t len,
 		}
 		shim_work(s);
 		if (s->cfg.eio_after && f->pos >= s->cfg.eio_after && len) {
-			/* the device gave up mid-stream */
-			dev_info(
-				s->vdev.dev,
-				"save stream: EIO after %llu bytes (fault switch)\n",
-				f->pos);
-			s->state = S_ERROR;
+			shim_give_up(s, "save", f->pos);
 			f->broken = -EIO;
 			ret = -EIO;
 			break;
@@ -678,11 +682,7 @@ static ssize_t shim_resume_write(struct file *filp, const char __user *ubuf,
 				    0 :
 				    min_t(u64, n, s->cfg.eio_after - f->pos);
 			if (!n) {
-				dev_info(
-					s->vdev.dev,
-					"resume stream: EIO after %llu bytes (fault switch)\n",
-					f->pos);
-				s->state = S_ERROR;
+				shim_give_up(s, "resume", f->pos);
 				f->bad = -EIO;
 				ret = -EIO;
 				break;

@@ -251,33 +251,35 @@ failed dst-write "$h"
 check dst-write-message "$(cat /tmp/recv.err) / $(cat /tmp/send.err)" \
 	'has /tmp/recv.err "the driver refused the stream at byte 300000: EIO" && has /tmp/send.err "the driver refused the stream"'
 reset_cfg $U3 $U4
-# the destination killed in pre-copy: the source runs on, intact
-$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j >/tmp/recv.out 2>/tmp/recv.err &
-rpid=$!
-sleep 0.3
-$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j --timeout 3 $PRECOPY >/tmp/send.out 2>/tmp/send.err &
-spid=$!
-sleep 2
-kill -9 $rpid
-wait $spid
-srs=$?
-check kill-dst "send $srs: $(tr '\n' ' ' </tmp/send.err | cut -c1-300)" \
-	'[ $srs -eq 1 ] && hasE /tmp/send.err "destination (closed|failed)|ECONNRESET|EPIPE|the connection"'
+# killed dst|src: a migration held in pre-copy ($PRECOPY), that side
+# killed after 2 s; the other side's exit status in $left
+killed() {
+	$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 3 >/tmp/recv.out 2>/tmp/recv.err &
+	rpid=$!
+	sleep 0.3
+	$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j --timeout 3 $PRECOPY >/tmp/send.out 2>/tmp/send.err &
+	spid=$!
+	sleep 2
+	if [ $1 = dst ]; then
+		kill -9 $rpid
+		wait $spid
+	else
+		kill -9 $spid
+		wait $rpid
+	fi
+	left=$?
+}
+# the destination killed: the source runs on, intact
+killed dst
+check kill-dst "send $left: $(tr '\n' ' ' </tmp/send.err | cut -c1-300)" \
+	'[ $left -eq 1 ] && hasE /tmp/send.err "destination (closed|failed)|ECONNRESET|EPIPE|the connection"'
 check kill-dst-source-running "$(grep '"state"' /tmp/send.out | tr '\n' ' ')" 'has /tmp/send.out "\"state\": \"running\""'
 check kill-dst-source-intact "hash $h -> $(shimget $U3 state-hash)" '[ "$(shimget $U3 state-hash)" = "$h" ]'
 check kill-dst-closed "$U4 $(shimget $U4 state)" '[ "$(shimget $U4 state)" = running ]'
-# the source killed in pre-copy: the destination gives up and resets
-$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 3 >/tmp/recv.out 2>/tmp/recv.err &
-rpid=$!
-sleep 0.3
-$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j $PRECOPY >/tmp/send.out 2>/tmp/send.err &
-spid=$!
-sleep 2
-kill -9 $spid
-wait $rpid
-rrs=$?
-check kill-src "recv $rrs: $(tr '\n' ' ' </tmp/recv.err | cut -c1-300)" \
-	'[ $rrs -eq 1 ] && hasE /tmp/recv.err "the source closed the connection mid-stream|ECONNRESET|the peer closed"'
+# the source killed: the destination gives up and resets
+killed src
+check kill-src "recv $left: $(tr '\n' ' ' </tmp/recv.err | cut -c1-300)" \
+	'[ $left -eq 1 ] && hasE /tmp/recv.err "the source closed the connection mid-stream|ECONNRESET|the peer closed"'
 check kill-src-dest-running "$(grep '"state"' /tmp/recv.out | tr '\n' ' ')" 'has /tmp/recv.out "\"state\": \"running\""'
 check kill-src-closed "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = running ]'
 # a destination that accepts and never answers (nc ends at the end of its
