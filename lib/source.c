@@ -1194,34 +1194,45 @@ static void recv_done(struct ring_op *op, int res)
 }
 
 /* After a lost connection, and with nothing left in flight: read what
- * is left of the destination's reply, and take its reason if it is one.
- * Bounded by REASON_WAIT_MS; a source whose destination died without
- * one keeps the loss as the cause. */
+ * is left on channel 0 and take the destination's reason if one is
+ * there, behind any PROGRESS still queued before it.  Bounded by
+ * REASON_WAIT_MS; a destination that died without one leaves the loss
+ * as the cause. */
 static void await_reason(struct src *s)
 {
 	struct pollfd p = { .fd = s->c[0].fd, .events = POLLIN };
 	uint64_t until = now_ms() + REASON_WAIT_MS;
-	size_t have = s->rhave;
-	int ret;
+	size_t n = s->rhave;
 
 	s->rhave = 0; /* reply_take() decodes from the start again */
 	memset(&s->rh, 0, sizeof(s->rh));
-	ret = reply_take(s, have);
-	while (ret == 0) {
-		ssize_t n = recv(p.fd, s->rbuf + s->rhave, reply_want(s),
-				 MSG_DONTWAIT);
-		uint64_t t = now_ms();
+	for (;;) {
+		int ret = reply_take(s, n);
+		ssize_t got;
+		uint64_t t;
 
-		if (n > 0) {
-			ret = reply_take(s, (size_t)n);
+		if (ret < 0)
+			return;
+		if (ret > 0 && s->rh.type == WIRE_ERROR) {
+			control(s, &s->rh, s->rbuf + WIRE_HDR_LEN);
+			return;
+		}
+		if (ret > 0) {
+			s->rhave = 0;
+			memset(&s->rh, 0, sizeof(s->rh));
+		}
+		n = 0;
+		got = recv(p.fd, s->rbuf + s->rhave, reply_want(s),
+			   MSG_DONTWAIT);
+		if (got > 0) {
+			n = (size_t)got;
 			continue;
 		}
-		if (!n || (errno != EAGAIN && errno != EINTR) || t >= until)
+		t = now_ms();
+		if (!got || (errno != EAGAIN && errno != EINTR) || t >= until)
 			return;
 		poll(&p, 1, (int)(until - t));
 	}
-	if (ret > 0 && s->rh.type == WIRE_ERROR && s->lost)
-		control(s, &s->rh, s->rbuf + WIRE_HDR_LEN);
 }
 
 static void watch_done(struct ring_op *op, int res);
