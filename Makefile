@@ -35,7 +35,8 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 # libnl through pkg-config, evaluated late: `make check` installs it first
 NL_CFLAGS = $(shell pkg-config --cflags libnl-route-3.0 libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS = $(shell pkg-config --libs libnl-route-3.0 libnl-genl-3.0 2>/dev/null || echo -lnl-route-3 -lnl-genl-3 -lnl-3)
-LDLIBS = -pthread -lzstd -luring -lm $(NL_LIBS)
+GNUTLS_LIBS = $(shell pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)
+LDLIBS = -pthread -lzstd -luring -lm $(NL_LIBS) $(GNUTLS_LIBS)
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/vfio-migrate/*.c))

@@ -272,10 +272,49 @@ struct vfmig_stream_opts {
 	/* Sink: a source still pre-copying after this long fails the
 	 * session (no endless pre-copy); 0 is 600 s, UINT64_MAX never. */
 	uint64_t precopy_max_ms;
+	/* TLS 1.3 on every channel (vfmig_tls_new(), VFMIG_TLS_CLIENT at
+	 * the source, VFMIG_TLS_SERVER at the sink); NULL: plaintext.  The
+	 * caller keeps it, and it must outlive the source or sink. */
+	struct vfmig_tls *tls;
 };
 
 struct vfmig_source;
 struct vfmig_sink;
+struct vfmig_tls;
+
+/*
+ * TLS credentials, in the layouts QEMU uses (libvfmig(3)).  "x509:DIR":
+ * DIR/ca-cert.pem, and DIR/server-cert.pem and DIR/server-key.pem at the
+ * destination (the server) or DIR/client-cert.pem and DIR/client-key.pem
+ * at the source (the client); both ends verify the other's certificate.
+ * "psk:FILE": lines "username:hexkey"; the source uses the first line (or
+ * psk_username's), the destination accepts any.  Loaded and checked here,
+ * once: a handle serves any number of sessions, and privileges may be
+ * dropped after it is made.  -errno with a message in @err.
+ */
+enum vfmig_tls_endpoint {
+	VFMIG_TLS_CLIENT = 0, /* the source: connects */
+	VFMIG_TLS_SERVER = 1, /* the destination: accepts */
+};
+
+struct vfmig_tls_opts {
+	size_t size; /* sizeof(struct vfmig_tls_opts) */
+	const char *creds; /* "x509:DIR" or "psk:FILE" */
+	int endpoint; /* enum vfmig_tls_endpoint */
+	/* client, x509: the name the server's certificate must carry;
+	 * NULL: the host of the tcp address (required for unix: and fd:) */
+	const char *hostname;
+	/* server: glob patterns (fnmatch) of the client identities let in,
+	 * NULL-terminated: the certificate's subject DN in RFC 4514 form
+	 * ("CN=src.example.com,O=Example") or the PSK username; NULL: every
+	 * client the credentials authenticate */
+	const char *const *authz;
+	const char *psk_username; /* client, psk: NULL is the first line's */
+};
+
+int vfmig_tls_new(const struct vfmig_tls_opts *opts, struct vfmig_tls **out,
+		  char *err, size_t err_size);
+void vfmig_tls_free(struct vfmig_tls *tls);
 
 /*
  * Prepare a migration of @ndev devices (the handles stay the caller's and

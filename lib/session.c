@@ -12,6 +12,7 @@
 #include "bytes.h"
 #include "device.h"
 #include "session.h"
+#include "tls.h"
 
 uint64_t now_us(void)
 {
@@ -26,7 +27,7 @@ uint64_t now_ms(void)
 	return now_us() / 1000;
 }
 
-static int wait_fd(int fd, short events, uint64_t deadline)
+int io_wait(int fd, short events, uint64_t deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	uint64_t now = now_ms();
@@ -40,18 +41,21 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-int io_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+int io_write_all(const struct conn *c, const void *buf, size_t len,
+		 int timeout_ms)
 {
 	const unsigned char *p = buf;
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 
+	if (c->tls)
+		return tls_write_all(c->tls, buf, len, timeout_ms);
 	while (len) {
 		/* MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE */
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		int ret;
 
 		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, len);
+			n = write(c->fd, p, len);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
@@ -59,14 +63,14 @@ int io_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		ret = wait_fd(fd, POLLOUT, deadline);
+		ret = io_wait(c->fd, POLLOUT, deadline);
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
 }
 
-int io_read_all(int fd, void *buf, size_t len, int timeout_ms)
+int io_read_all(const struct conn *c, void *buf, size_t len, int timeout_ms)
 {
 	unsigned char *p = buf;
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
@@ -74,11 +78,23 @@ int io_read_all(int fd, void *buf, size_t len, int timeout_ms)
 
 	while (got < len) {
 		ssize_t n;
-		int ret = wait_fd(fd, POLLIN, deadline);
+		int ret = 0;
 
-		if (ret < 0)
-			return ret;
-		n = read(fd, p + got, len - got);
+		if (c->tls) {
+			uint64_t now = now_ms();
+
+			n = now >= deadline ?
+				    -ETIMEDOUT :
+				    tls_read(c->tls, p + got, len - got,
+					     (int)(deadline - now));
+			if (n < 0)
+				return (int)n;
+		} else {
+			ret = io_wait(c->fd, POLLIN, deadline);
+			if (ret < 0)
+				return ret;
+			n = read(c->fd, p + got, len - got);
+		}
 		if (n > 0) {
 			got += (size_t)n;
 			continue;
@@ -91,7 +107,27 @@ int io_read_all(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-int frame_send(int fd, enum wire_type type, uint16_t device,
+int io_read_some(const struct conn *c, void *p, size_t len, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	if (c->tls)
+		return (int)tls_read(c->tls, p, len, timeout_ms);
+	for (;;) {
+		int ret = io_wait(c->fd, POLLIN, deadline);
+		ssize_t n;
+
+		if (ret < 0)
+			return ret;
+		n = read(c->fd, p, len);
+		if (n >= 0)
+			return (int)n;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+}
+
+int frame_send(const struct conn *c, enum wire_type type, uint16_t device,
 	       const void *payload, uint32_t len, int timeout_ms)
 {
 	unsigned char buf[WIRE_HDR_LEN + 4 + WIRE_MAX_TEXT];
@@ -103,7 +139,7 @@ int frame_send(int fd, enum wire_type type, uint16_t device,
 		if (!b)
 			return -ENOMEM;
 	}
-	ret = io_write_all(fd, b, wire_control(b, type, device, payload, len),
+	ret = io_write_all(c, b, wire_control(b, type, device, payload, len),
 			   timeout_ms);
 	if (b != buf)
 		free(b);
@@ -117,16 +153,18 @@ static const char *peer_hint(const unsigned char *h)
 		return " (an HTTP request?)";
 	if (!memcmp(h, "SSH-", 4))
 		return " (an SSH client?)";
+	if (h[0] == 0x16 && h[1] == 0x03) /* a TLS handshake record */
+		return " (a TLS handshake: the source uses TLS; give this side --tls-creds too)";
 	return "";
 }
 
-int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
-	       unsigned char *payload, size_t cap, int timeout_ms, char *err,
-	       size_t es)
+int frame_recv(const struct conn *c, const struct wire_limits *lim,
+	       struct wire_hdr *h, unsigned char *payload, size_t cap,
+	       int timeout_ms, char *err, size_t es)
 {
 	unsigned char hb[WIRE_HDR_LEN];
 	/* The magic first: garbage shorter than a header fails at once. */
-	int ret = io_read_all(fd, hb, 4, timeout_ms);
+	int ret = io_read_all(c, hb, 4, timeout_ms);
 
 	if (ret == 0 && get_le32(hb) != WIRE_MAGIC)
 		return set_errbuf(
@@ -134,7 +172,9 @@ int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
 			"bad magic 0x%08x: not a vfio-migrate stream%s",
 			get_le32(hb), peer_hint(hb));
 	if (ret == 0)
-		ret = io_read_all(fd, hb + 4, sizeof(hb) - 4, timeout_ms);
+		ret = io_read_all(c, hb + 4, sizeof(hb) - 4, timeout_ms);
+	if (ret < 0 && c->tls && *tls_conn_error(c->tls))
+		return set_errbuf(err, es, ret, "%s", tls_conn_error(c->tls));
 	if (ret == -ENODATA)
 		return set_errbuf(err, es, ECONNRESET,
 				  "the peer closed the connection");
@@ -156,7 +196,9 @@ int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
 		return set_errbuf(err, es, EPROTO,
 				  "%s frame: %u bytes where %zu were expected",
 				  wire_type_name(h->type), h->enc_len, cap);
-	ret = io_read_all(fd, payload, h->enc_len, timeout_ms);
+	ret = io_read_all(c, payload, h->enc_len, timeout_ms);
+	if (ret < 0 && c->tls && *tls_conn_error(c->tls))
+		return set_errbuf(err, es, ret, "%s", tls_conn_error(c->tls));
 	if (ret < 0)
 		return set_errbuf(
 			err, es, ret == -ENODATA ? -ECONNRESET : ret,
@@ -167,12 +209,19 @@ int frame_recv(int fd, const struct wire_limits *lim, struct wire_hdr *h,
 	return 0;
 }
 
-void frame_send_error(int fd, enum wire_code code, const char *text)
+const char *conn_error(const struct conn *c, int err)
+{
+	return c->tls && *tls_conn_error(c->tls) ? tls_conn_error(c->tls) :
+						   errno_name(err);
+}
+
+void frame_send_error(const struct conn *c, enum wire_code code,
+		      const char *text)
 {
 	unsigned char p[4 + WIRE_MAX_TEXT];
 
-	if (fd >= 0)
-		frame_send(fd, WIRE_ERROR, WIRE_NO_DEVICE, p,
+	if (c && c->fd >= 0)
+		frame_send(c, WIRE_ERROR, WIRE_NO_DEVICE, p,
 			   wire_text_encode(code, text, p), 1000);
 }
 

@@ -26,6 +26,7 @@
 #include "device.h"
 #include "ring.h"
 #include "session.h"
+#include "tls.h"
 #include "workers.h"
 
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
@@ -74,7 +75,8 @@ enum { RC_HDR, RC_PAYLOAD, RC_PAUSED, RC_EOF };
 
 struct rchan {
 	struct snk *k;
-	int fd, idx, st;
+	struct conn conn;
+	int idx, st;
 	bool socket;
 	struct ring_op op;
 	unsigned char hbuf[WIRE_HDR_LEN];
@@ -140,7 +142,7 @@ static void reply(struct snk *k, enum wire_type type, uint16_t dev,
 
 	if (k->file)
 		return;
-	ret = frame_send(k->c[0].fd, type, dev, p, len, k->o.timeout_ms);
+	ret = frame_send(&k->c[0].conn, type, dev, p, len, k->o.timeout_ms);
 	if (ret < 0)
 		fail(k, ret, "answering the source: %s", errno_name(ret));
 }
@@ -346,12 +348,17 @@ static void chan_read(struct rchan *c)
 
 	if (k->stop || c->st == RC_EOF || c->st == RC_PAUSED)
 		return;
+	if (c->conn.tls) {
+		tls_recv(&k->ring, c->conn.tls, &c->op, c->dst + c->have,
+			 c->want - c->have);
+		return;
+	}
 	sqe = ring_sqe(&k->ring, &c->op);
 	if (c->socket)
-		io_uring_prep_recv(sqe, c->fd, c->dst + c->have,
+		io_uring_prep_recv(sqe, c->conn.fd, c->dst + c->have,
 				   c->want - c->have, MSG_WAITALL);
 	else
-		io_uring_prep_read(sqe, c->fd, c->dst + c->have,
+		io_uring_prep_read(sqe, c->conn.fd, c->dst + c->have,
 				   (unsigned)(c->want - c->have), (uint64_t)-1);
 }
 
@@ -533,7 +540,7 @@ static void recv_done(struct ring_op *op, int res)
 		}
 		fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream",
 		     c->idx,
-		     res     ? errno_name(res) :
+		     res     ? conn_error(&c->conn, res) :
 		     k->file ? "the file ends" :
 			       "the source closed the connection");
 		return;
@@ -580,14 +587,18 @@ static void stray_done(struct ring_op *op, int res)
 	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, aop));
 	unsigned char t[4 + WIRE_MAX_TEXT];
 
-	if (res >= 0) {
-		frame_send(res, WIRE_REJECT, WIRE_NO_DEVICE, t,
+	/* over TLS it is closed unanswered: an answer would take a
+	 * handshake, which this loop does not block on */
+	if (res >= 0 && !k->o.tls) {
+		frame_send(&(struct conn){ .fd = res }, WIRE_REJECT,
+			   WIRE_NO_DEVICE, t,
 			   wire_text_encode(WIRE_E_SESSION,
 					    "another session is in progress",
 					    t),
 			   200);
-		close(res);
 	}
+	if (res >= 0)
+		close(res);
 	if (!k->stop && res != -ECANCELED)
 		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->lfd, NULL,
 				     NULL, SOCK_CLOEXEC);
@@ -624,6 +635,9 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
 	    opts->size < sizeof(size_t) || !opts->uri)
 		return -EINVAL;
+	if (opts->size > offsetof(struct vfmig_stream_opts, tls) && opts->tls &&
+	    !tls_is_server(opts->tls))
+		return -EINVAL;
 	sink = calloc(1, sizeof(*sink));
 	if (!sink)
 		return -ENOMEM;
@@ -642,7 +656,7 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	k->lfd = -1;
 	k->port = -1;
 	for (unsigned i = 0; i < CHAN_MAX; i++)
-		k->c[i].fd = -1;
+		k->c[i].conn.fd = -1;
 	*out = sink;
 	return 0;
 }
@@ -706,8 +720,8 @@ static int session_budget(struct snk *k, const struct wire_hello *h)
 }
 
 /* HELLO on a new channel: the first fixes the session, others join it. */
-static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
-		 bool *joined)
+static int hello(struct snk *k, const struct conn *c, struct wire_hello *first,
+		 bool *have, bool *joined)
 {
 	struct wire_limits lim = { .max_chunk = WIRE_MAX_CHUNK };
 	unsigned char p[WIRE_HELLO_LEN];
@@ -718,7 +732,7 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	int ret, code;
 
 	*joined = false;
-	ret = frame_recv(fd, &lim, &hd, p, sizeof(p), k->o.timeout_ms, err,
+	ret = frame_recv(c, &lim, &hd, p, sizeof(p), k->o.timeout_ms, err,
 			 sizeof(err));
 	if (ret == 0 && hd.type != WIRE_HELLO)
 		ret = set_errbuf(err, sizeof(err), EPROTO,
@@ -728,7 +742,7 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 		ret = wire_hello_decode(p, hd.enc_len, &h, err, sizeof(err));
 	if (ret) {
 		if (!k->file)
-			frame_send_error(fd, WIRE_E_PROTOCOL, err);
+			frame_send_error(c, WIRE_E_PROTOCOL, err);
 		return fail(k, ret,
 			    "refused a connection without a valid HELLO: %s%s",
 			    err,
@@ -738,8 +752,7 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 		ret = session_budget(k, &h);
 		if (ret < 0) {
 			if (!k->file)
-				frame_send_error(fd, WIRE_E_PROTOCOL,
-						 k->errmsg);
+				frame_send_error(c, WIRE_E_PROTOCOL, k->errmsg);
 			return ret;
 		}
 	}
@@ -749,7 +762,7 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 		if (!k->file) {
 			unsigned char t[4 + WIRE_MAX_TEXT];
 
-			frame_send(fd, WIRE_REJECT, WIRE_NO_DEVICE, t,
+			frame_send(c, WIRE_REJECT, WIRE_NO_DEVICE, t,
 				   wire_text_encode((enum wire_code)code, why,
 						    t),
 				   1000);
@@ -759,12 +772,12 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	}
 	if (*have &&
 	    (memcmp(h.session, first->session, 16) ||
-	     h.nchannels != first->nchannels || k->c[h.channel].fd >= 0)) {
+	     h.nchannels != first->nchannels || k->c[h.channel].conn.fd >= 0)) {
 		/* A stray: another session, or a channel taken.  Refuse it
 		 * and keep the session we have. */
 		unsigned char t[4 + WIRE_MAX_TEXT];
 
-		frame_send(fd, WIRE_REJECT, WIRE_NO_DEVICE, t,
+		frame_send(c, WIRE_REJECT, WIRE_NO_DEVICE, t,
 			   wire_text_encode(WIRE_E_SESSION,
 					    "another session is in progress",
 					    t),
@@ -781,15 +794,63 @@ static int hello(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	}
 	if (!k->file) {
 		wire_accept_encode(&acc, p);
-		ret = frame_send(fd, WIRE_ACCEPT, WIRE_NO_DEVICE, p,
+		ret = frame_send(c, WIRE_ACCEPT, WIRE_NO_DEVICE, p,
 				 WIRE_ACCEPT_LEN, k->o.timeout_ms);
 		if (ret < 0)
 			return fail(k, ret, "answering HELLO: %s",
 				    errno_name(ret));
 	}
-	k->c[h.channel].fd = fd;
+	k->c[h.channel].conn = *c;
 	*joined = true;
 	return 0;
+}
+
+/* A new connection: over TLS, its handshake and the client's identity
+ * before anything of the stream is read. */
+static int admit(struct snk *k, int fd, struct conn *c)
+{
+	char err[512];
+	int ret;
+
+	c->fd = fd;
+	c->tls = NULL;
+	if (!k->o.tls)
+		return 0;
+	if (k->file)
+		return fail(k, EINVAL, "%s is a file: TLS applies to sockets",
+			    k->o.uri);
+	ret = tls_conn_open(k->o.tls, fd, NULL, k->o.timeout_ms, &c->tls, err,
+			    sizeof(err));
+	if (ret == -EPROTONOSUPPORT) /* told in the protocol it speaks */
+		frame_send_error(
+			c, WIRE_E_PROTOCOL,
+			"this destination requires TLS: give the source --tls-creds");
+	if (ret == 0) {
+		ret = tls_conn_authorize(c->tls, err, sizeof(err));
+		if (ret < 0)
+			frame_send_error(c, WIRE_E_PROTOCOL, err);
+	}
+	if (ret < 0)
+		return fail(k, ret, "%s", err);
+	return 0;
+}
+
+/* Take @fd into the session, or close it. */
+static int join(struct snk *k, int fd, struct wire_hello *first, bool *have,
+		bool *joined)
+{
+	struct conn c;
+	int ret;
+
+	*joined = false;
+	ret = admit(k, fd, &c);
+	if (ret == 0)
+		ret = hello(k, &c, first, have, joined);
+	if (!*joined) {
+		tls_conn_free(c.tls);
+		close(fd);
+	}
+	return ret;
 }
 
 static int handshake(struct snk *k)
@@ -822,9 +883,7 @@ static int handshake(struct snk *k)
 						    err :
 						    "bad fd in the list");
 			k->file = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
-			ret = hello(k, fd, &first, &have, &joined);
-			if (!joined)
-				close(fd);
+			ret = join(k, fd, &first, &have, &joined);
 			if (ret < 0)
 				return ret;
 		}
@@ -842,16 +901,14 @@ static int handshake(struct snk *k)
 					"%s: %s (%u of %u channels connected)",
 					k->o.uri, err, got,
 					have ? k->nchan : 1);
-			ret = hello(k, fd, &first, &have, &joined);
-			if (!joined)
-				close(fd);
+			ret = join(k, fd, &first, &have, &joined);
 			if (ret < 0)
 				return ret;
 			got += joined;
 		}
 	}
 	for (unsigned i = 0; i < k->nchan; i++)
-		if (k->c[i].fd < 0)
+		if (k->c[i].conn.fd < 0)
 			return fail(k, EPROTO, "channel %u never said HELLO",
 				    i);
 	return 0;
@@ -871,7 +928,7 @@ static int manifest(struct snk *k)
 		free(p);
 		return fail(k, ENOMEM, "out of memory");
 	}
-	ret = frame_recv(k->c[0].fd, &lim, &h, p, WIRE_MAX_CONTROL,
+	ret = frame_recv(&k->c[0].conn, &lim, &h, p, WIRE_MAX_CONTROL,
 			 k->o.timeout_ms, err, sizeof(err));
 	if (ret == 0 && h.type != WIRE_MANIFEST)
 		ret = set_errbuf(err, sizeof(err), EPROTO,
@@ -883,16 +940,16 @@ static int manifest(struct snk *k)
 	if (n < 0) {
 		free(devs);
 		free(p);
-		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_PROTOCOL,
-				 err);
+		frame_send_error(k->file ? NULL : &k->c[0].conn,
+				 WIRE_E_PROTOCOL, err);
 		return fail(k, n, "%s", err);
 	}
 	ret = manifest_check(devs, n, k->devs, k->ndev, err, sizeof(err));
 	free(devs);
 	free(p);
 	if (ret < 0) {
-		frame_send_error(k->file ? -1 : k->c[0].fd, WIRE_E_MANIFEST,
-				 err);
+		frame_send_error(k->file ? NULL : &k->c[0].conn,
+				 WIRE_E_MANIFEST, err);
 		return fail(k, ENODEV, "manifest mismatch: %s", err);
 	}
 	k->lim.ndevices = k->ndev;
@@ -912,7 +969,7 @@ static int resume_devices(struct snk *k)
 		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
 					     &k->d[i].fd);
 		if (ret < 0) {
-			frame_send_error(k->file ? -1 : k->c[0].fd,
+			frame_send_error(k->file ? NULL : &k->c[0].conn,
 					 WIRE_E_DEVICE,
 					 vfmig_device_strerror(k->d[i].dev));
 			return fail(k, ret, "%s",
@@ -964,7 +1021,7 @@ static int setup(struct snk *k)
 		k->c[i].k = k;
 		k->c[i].idx = (int)i;
 		k->c[i].op.done = recv_done;
-		k->c[i].socket = fstat(k->c[i].fd, &st) == 0 &&
+		k->c[i].socket = fstat(k->c[i].conn.fd, &st) == 0 &&
 				 S_ISSOCK(st.st_mode);
 	}
 	for (unsigned i = 0; i < k->ndev; i++) {
@@ -1024,8 +1081,10 @@ static void drain(struct snk *k)
 {
 	for (unsigned i = 0; i < k->ndev; i++)
 		ring_cancel(&k->ring, &k->d[i].wop);
-	for (unsigned i = 0; i < k->nchan; i++)
+	for (unsigned i = 0; i < k->nchan; i++) {
 		ring_cancel(&k->ring, &k->c[i].op);
+		tls_cancel(&k->ring, k->c[i].conn.tls);
+	}
 	ring_cancel(&k->ring, &k->eop);
 	ring_cancel(&k->ring, &k->aop);
 	for (int i = 0; i < 100 && k->ring.inflight; i++)
@@ -1100,16 +1159,19 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 	}
 	if (k->failed) {
 		if (k->nchan && !k->file)
-			frame_send_error(k->c[0].fd, WIRE_E_DEVICE, k->errmsg);
+			frame_send_error(&k->c[0].conn, WIRE_E_DEVICE,
+					 k->errmsg);
 		/* Out of RESUMING: a reset, never a partial load. */
 		for (unsigned i = 0; k->resuming && i < k->ndev; i++)
 			if (!k->d[i].loaded)
 				vfmig_device_recover(k->devs[i]);
 	}
 	for (unsigned i = 0; i < k->nchan; i++) {
-		if (k->c[i].fd >= 0)
-			close(k->c[i].fd);
-		k->c[i].fd = -1;
+		tls_conn_free(k->c[i].conn.tls);
+		k->c[i].conn.tls = NULL;
+		if (k->c[i].conn.fd >= 0)
+			close(k->c[i].conn.fd);
+		k->c[i].conn.fd = -1;
 	}
 	if (k->lfd >= 0)
 		close(k->lfd);
@@ -1162,9 +1224,11 @@ void vfmig_sink_free(struct vfmig_sink *sink)
 		ring_exit(&k->ring);
 	for (unsigned i = 0; k->d && i < k->ndev; i++)
 		free(k->d[i].win);
-	for (unsigned i = 0; i < CHAN_MAX; i++)
-		if (k->c[i].fd >= 0)
-			close(k->c[i].fd);
+	for (unsigned i = 0; i < CHAN_MAX; i++) {
+		tls_conn_free(k->c[i].conn.tls);
+		if (k->c[i].conn.fd >= 0)
+			close(k->c[i].conn.fd);
+	}
 	if (k->lfd >= 0)
 		close(k->lfd);
 	free(k->d);

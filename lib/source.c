@@ -29,6 +29,7 @@
 #include "ring.h"
 #include "link.h"
 #include "session.h"
+#include "tls.h"
 #include "workers.h"
 
 #define MAX_DEFAULT_CHUNK (4u << 20)
@@ -94,7 +95,7 @@ struct sdev {
 
 struct chan {
 	struct src *s;
-	int fd;
+	struct conn conn;
 	bool socket;
 	struct ring_op op, top;
 	/* the request in flight points here until it completes */
@@ -325,15 +326,20 @@ static void chan_kick(struct chan *c)
 		skip = 0;
 		n++;
 	}
+	if (c->conn.tls) {
+		/* encrypted into the session's buffer before this returns */
+		tls_send(&s->ring, c->conn.tls, &c->op, iov, n);
+		return;
+	}
 	sqe = ring_sqe(&s->ring, &c->op);
 	memcpy(c->iov, iov, sizeof(iov));
 	if (c->socket) {
 		memset(&c->msg, 0, sizeof(c->msg));
 		c->msg.msg_iov = c->iov;
 		c->msg.msg_iovlen = (size_t)n;
-		io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, c->conn.fd, &c->msg, MSG_NOSIGNAL);
 	} else {
-		io_uring_prep_writev(sqe, c->fd, c->iov, (unsigned)n,
+		io_uring_prep_writev(sqe, c->conn.fd, c->iov, (unsigned)n,
 				     (uint64_t)-1);
 	}
 }
@@ -377,7 +383,7 @@ static void send_done(struct ring_op *op, int res)
 			return;
 		}
 		lose(s, res, "channel %ld: sending: %s%s", (long)(c - s->c),
-		     errno_name(res),
+		     conn_error(&c->conn, res),
 		     res == -EPIPE || res == -ECONNRESET ?
 			     " (the destination closed the connection)" :
 			     "");
@@ -1175,9 +1181,13 @@ static void recv_done(struct ring_op *op, int res)
 			recv_control(s);
 			return;
 		}
-		fail(s, res ? res : -ECONNRESET,
-		     "the destination %s before confirming every device",
-		     res ? "failed" : "closed the connection");
+		if (res && s->c[0].conn.tls)
+			fail(s, res, "channel 0: %s",
+			     conn_error(&s->c[0].conn, res));
+		else
+			fail(s, res ? res : -ECONNRESET,
+			     "the destination %s before confirming every device",
+			     res ? "failed" : "closed the connection");
 		return;
 	}
 	s->last_activity = now_ms();
@@ -1200,7 +1210,6 @@ static void recv_done(struct ring_op *op, int res)
  * as the cause. */
 static void await_reason(struct src *s)
 {
-	struct pollfd p = { .fd = s->c[0].fd, .events = POLLIN };
 	uint64_t until = now_ms() + REASON_WAIT_MS;
 	size_t n = s->rhave;
 
@@ -1208,7 +1217,6 @@ static void await_reason(struct src *s)
 	memset(&s->rh, 0, sizeof(s->rh));
 	for (;;) {
 		int ret = reply_take(s, n);
-		ssize_t got;
 		uint64_t t;
 
 		if (ret < 0)
@@ -1221,17 +1229,14 @@ static void await_reason(struct src *s)
 			s->rhave = 0;
 			memset(&s->rh, 0, sizeof(s->rh));
 		}
-		n = 0;
-		got = recv(p.fd, s->rbuf + s->rhave, reply_want(s),
-			   MSG_DONTWAIT);
-		if (got > 0) {
-			n = (size_t)got;
-			continue;
-		}
 		t = now_ms();
-		if (!got || (errno != EAGAIN && errno != EINTR) || t >= until)
+		ret = t < until ?
+			      io_read_some(&s->c[0].conn, s->rbuf + s->rhave,
+					   reply_want(s), (int)(until - t)) :
+			      -ETIMEDOUT;
+		if (ret <= 0)
 			return;
-		poll(&p, 1, (int)(until - t));
+		n = (size_t)ret;
 	}
 }
 
@@ -1240,8 +1245,12 @@ static void watch_done(struct ring_op *op, int res);
 static void watch(struct chan *c)
 {
 	c->wop.done = watch_done;
-	io_uring_prep_recv(ring_sqe(&c->s->ring, &c->wop), c->fd, c->wbuf,
-			   sizeof(c->wbuf), 0);
+	if (c->conn.tls)
+		tls_recv(&c->s->ring, c->conn.tls, &c->wop, c->wbuf,
+			 sizeof(c->wbuf));
+	else
+		io_uring_prep_recv(ring_sqe(&c->s->ring, &c->wop), c->conn.fd,
+				   c->wbuf, sizeof(c->wbuf), 0);
 }
 
 static void watch_done(struct ring_op *op, int res)
@@ -1265,15 +1274,19 @@ static void watch_done(struct ring_op *op, int res)
 	else if (res < 0)
 		lose(s, res,
 		     "channel %u: the connection to the destination: %s",
-		     (unsigned)(c - s->c), errno_name(res));
+		     (unsigned)(c - s->c), conn_error(&c->conn, res));
 }
 
 static void recv_control(struct src *s)
 {
 	if (s->file || s->stop)
 		return;
-	io_uring_prep_recv(ring_sqe(&s->ring, &s->rop), s->c[0].fd,
-			   s->rbuf + s->rhave, reply_want(s), 0);
+	if (s->c[0].conn.tls)
+		tls_recv(&s->ring, s->c[0].conn.tls, &s->rop,
+			 s->rbuf + s->rhave, reply_want(s));
+	else
+		io_uring_prep_recv(ring_sqe(&s->ring, &s->rop), s->c[0].conn.fd,
+				   s->rbuf + s->rhave, reply_want(s), 0);
 }
 
 static void workers_ready(struct ring_op *op, int res);
@@ -1339,15 +1352,35 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	if (s->o.chunk > WIRE_MAX_CHUNK || s->o.chunk < 4096 ||
 	    s->o.channels > CHAN_MAX || !s->o.uri ||
 	    (unsigned)s->o.switchover > VFMIG_SWITCHOVER_MANUAL ||
-	    !(s->o.ratio >= 0 && s->o.ratio <= 2)) {
+	    !(s->o.ratio >= 0 && s->o.ratio <= 2) ||
+	    (s->o.tls && tls_is_server(s->o.tls))) {
 		free(src);
 		return -EINVAL;
 	}
 	s->devs = devs;
 	s->ndev = ndev;
 	for (unsigned i = 0; i < CHAN_MAX; i++)
-		s->c[i].fd = -1;
+		s->c[i].conn.fd = -1;
 	*out = src;
+	return 0;
+}
+
+/* TLS on channel @i before a byte of the stream; no plaintext fallback. */
+static int tls_start(struct src *s, unsigned i, const char *host)
+{
+	char err[512];
+	int ret;
+
+	if (!s->o.tls)
+		return 0;
+	if (!s->c[i].socket)
+		return fail(s, EINVAL,
+			    "%s: channel %u is a file: TLS applies to sockets",
+			    s->o.uri, i);
+	ret = tls_conn_open(s->o.tls, s->c[i].conn.fd, host, s->o.timeout_ms,
+			    &s->c[i].conn.tls, err, sizeof(err));
+	if (ret < 0)
+		return fail(s, ret, "%s: channel %u: %s", s->o.uri, i, err);
 	return 0;
 }
 
@@ -1369,11 +1402,19 @@ static int handshake(struct src *s)
 	char err[512];
 	int fds[CHAN_MAX], ret;
 	uint64_t t0 = 0;
+	bool lazy;
 
 	s->link_ret = -ENOENT;
 	ret = chan_uri_parse(s->o.uri, &u, err, sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s", err);
+	if (s->o.tls) {
+		ret = tls_check_host(s->o.tls,
+				     u.kind == CHAN_TCP ? u.host : NULL, err,
+				     sizeof(err));
+		if (ret < 0)
+			return fail(s, ret, "%s", err);
+	}
 	if (u.kind == CHAN_FD) {
 		s->nchan = (unsigned)u.nfds;
 		for (unsigned i = 0; i < s->nchan; i++) {
@@ -1394,18 +1435,21 @@ static int handshake(struct src *s)
 		if (fds[0] < 0)
 			return fail(s, fds[0], "%s", err);
 	} else {
+		/* Over TLS one at a time (below): the destination takes each
+		 * through its handshake and HELLO before it accepts another. */
 		s->nchan = s->o.channels;
-		ret = chan_connect(&u, (int)s->nchan, s->o.timeout_ms, fds, err,
-				   sizeof(err));
+		ret = chan_connect(&u, s->o.tls ? 1 : (int)s->nchan,
+				   s->o.timeout_ms, fds, err, sizeof(err));
 		if (ret < 0)
 			return fail(s, ret, "%s", err);
 		if (u.kind == CHAN_TCP)
 			s->link_ret = link_of_socket(fds[0], &s->link);
 	}
+	lazy = s->o.tls && (u.kind == CHAN_TCP || u.kind == CHAN_UNIX);
 	for (unsigned i = 0; i < s->nchan; i++) {
 		s->c[i].s = s;
-		s->c[i].fd = fds[i];
-		s->c[i].socket = is_socket(fds[i]);
+		s->c[i].conn.fd = !i || !lazy ? fds[i] : -1;
+		s->c[i].socket = s->c[i].conn.fd >= 0 && is_socket(fds[i]);
 		s->c[i].op.done = send_done;
 		s->c[i].top.done = chan_timer_done;
 	}
@@ -1414,9 +1458,22 @@ static int handshake(struct src *s)
 	session_id(hello.session);
 	hello.nchannels = (uint16_t)s->nchan;
 	for (unsigned i = 0; i < s->nchan; i++) {
+		if (i && lazy) {
+			ret = chan_connect(&u, 1, s->o.timeout_ms,
+					   &s->c[i].conn.fd, err, sizeof(err));
+			if (ret < 0) {
+				s->c[i].conn.fd = -1;
+				return fail(s, ret, "%s: channel %u: %s",
+					    s->o.uri, i, err);
+			}
+			s->c[i].socket = true;
+		}
+		ret = tls_start(s, i, u.kind == CHAN_TCP ? u.host : NULL);
+		if (ret < 0)
+			return ret;
 		hello.channel = (uint16_t)i;
 		wire_hello_encode(&hello, p);
-		ret = frame_send(s->c[i].fd, WIRE_HELLO, WIRE_NO_DEVICE, p,
+		ret = frame_send(&s->c[i].conn, WIRE_HELLO, WIRE_NO_DEVICE, p,
 				 WIRE_HELLO_LEN, s->o.timeout_ms);
 		if (ret < 0)
 			return fail(s, ret, "%s: channel %u: sending HELLO: %s",
@@ -1430,7 +1487,7 @@ static int handshake(struct src *s)
 		uint32_t code;
 		char text[WIRE_MAX_TEXT + 1];
 
-		ret = frame_recv(s->c[i].fd, &lim, &h, p, sizeof(p) - 1,
+		ret = frame_recv(&s->c[i].conn, &lim, &h, p, sizeof(p) - 1,
 				 s->o.timeout_ms, err, sizeof(err));
 		if (ret < 0)
 			return fail(s, ret, "%s: channel %u: %s", s->o.uri, i,
@@ -1475,8 +1532,8 @@ static int handshake(struct src *s)
 			return fail(s, ENOMEM, "out of memory");
 		}
 		wire_manifest_encode(man, s->ndev, mp);
-		ret = frame_send(s->c[0].fd, WIRE_MANIFEST, WIRE_NO_DEVICE, mp,
-				 len, s->o.timeout_ms);
+		ret = frame_send(&s->c[0].conn, WIRE_MANIFEST, WIRE_NO_DEVICE,
+				 mp, len, s->o.timeout_ms);
 		free(mp);
 	}
 	free(man);
@@ -1488,7 +1545,7 @@ static int handshake(struct src *s)
 		uint32_t code;
 		char text[WIRE_MAX_TEXT + 1];
 
-		ret = frame_recv(s->c[0].fd, &lim, &h, p, sizeof(p) - 1,
+		ret = frame_recv(&s->c[0].conn, &lim, &h, p, sizeof(p) - 1,
 				 s->o.timeout_ms, err, sizeof(err));
 		if (ret < 0)
 			return fail(s, ret, "%s: %s", s->o.uri, err);
@@ -1670,6 +1727,7 @@ static void drain(struct src *s)
 		ring_cancel(&s->ring, &s->c[i].op);
 		ring_cancel(&s->ring, &s->c[i].top);
 		ring_cancel(&s->ring, &s->c[i].wop);
+		tls_cancel(&s->ring, s->c[i].conn.tls);
 	}
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
@@ -1721,7 +1779,7 @@ static int finish(struct src *s)
 		await_reason(s);
 	if (s->failed) {
 		if (s->nchan && !s->file)
-			frame_send_error(s->c[0].fd,
+			frame_send_error(&s->c[0].conn,
 					 s->err == -ECANCELED ?
 						 WIRE_E_CANCELLED :
 						 WIRE_E_DEVICE,
@@ -1740,13 +1798,15 @@ static int finish(struct src *s)
 		}
 	}
 	for (unsigned i = 0; i < s->nchan; i++) {
-		if (s->c[i].fd >= 0) {
-			if (s->file && !s->failed && fsync(s->c[i].fd) < 0)
+		tls_conn_free(s->c[i].conn.tls);
+		s->c[i].conn.tls = NULL;
+		if (s->c[i].conn.fd >= 0) {
+			if (s->file && !s->failed && fsync(s->c[i].conn.fd) < 0)
 				fail(s, errno, "%s: fsync: %s", s->o.uri,
 				     errno_name(errno));
-			close(s->c[i].fd);
+			close(s->c[i].conn.fd);
 		}
-		s->c[i].fd = -1;
+		s->c[i].conn.fd = -1;
 		while (s->c[i].head) {
 			struct oframe *f = s->c[i].head;
 

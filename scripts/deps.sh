@@ -8,7 +8,7 @@ libnl-genl-3-dev libnl-route-3-dev libcap-dev libcriterion-dev \
 zstd netcat-openbsd python3 python3-jsonschema groff-base iproute2 gnuplot-nox \
 qemu-system-x86 busybox-static cpio kmod xz-utils \
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 \
-linux-headers-6.12-amd64"
+linux-headers-6.12-amd64 libgnutls28-dev gnutls-bin"
 
 missing=""
 for p in $PKGS; do
