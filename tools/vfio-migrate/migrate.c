@@ -21,6 +21,7 @@ static void usage(FILE *f, enum mig_mode m)
 	case MIG_SEND:
 		fprintf(f,
 			"Usage: %s send -d DEV [-d DEV]... -t URI [-c N] [-z zstd[:L]|none|auto]\n"
+			"          [--tls-creds x509:DIR|psk:FILE [--tls-hostname NAME] [--tls-username U]]\n"
 			"          [--max-bandwidth RATE] [--no-precopy] [--switchover auto|immediate]\n"
 			"          [--downtime-limit MS] [--precopy-timeout S] [--switchover-bandwidth RATE]\n"
 			"          [--ram-pending SIZE] [--ram-dirty-rate RATE] [--ratio R]\n"
@@ -34,6 +35,12 @@ static void usage(FILE *f, enum mig_mode m)
 			"                         at 200MB/s or less, zstd:1 between (default auto)\n"
 			"      --max-bandwidth R  cap on wire bytes, e.g. 125MB/s or 1Gbit\n"
 			"      --no-precopy       stop the devices at once (no PRE_COPY)\n"
+			"      --tls-creds C      TLS 1.3 on every channel: x509:DIR (ca-cert.pem,\n"
+			"                         client-cert.pem, client-key.pem) or psk:FILE\n"
+			"                         (username:hexkey lines), as QEMU lays them out\n"
+			"      --tls-hostname N   the name the destination's certificate must carry\n"
+			"                         (default: the host in -t)\n"
+			"      --tls-username U   psk: the user whose key to use (default: the first)\n"
 			"\nSwitchover (Documentation/stats.md):\n"
 			"      --switchover P     auto: once the destination acknowledged the initial\n"
 			"                         data and the expected downtime is within the limit;\n"
@@ -51,11 +58,18 @@ static void usage(FILE *f, enum mig_mode m)
 	case MIG_RECV:
 		fprintf(f,
 			"Usage: %s recv -d DEV [-d DEV]... -l URI [--no-start] [--memory SIZE]\n"
+			"          [--tls-creds x509:DIR|psk:FILE [--tls-authz PATTERN]...]\n"
 			"          [--max-precopy S] [-j] [-v]\n"
 			"\nReceive one migration at URI into the devices, in the sender's order.\n\n"
 			"  -l, --listen URI       tcp:HOST:PORT (tcp::PORT: every address), unix:PATH,\n"
 			"                         or fd:N[,N...]\n"
 			"      --no-start         leave the devices stopped after loading\n"
+			"      --tls-creds C      require TLS 1.3: x509:DIR (ca-cert.pem,\n"
+			"                         server-cert.pem, server-key.pem; the source's\n"
+			"                         certificate is verified too) or psk:FILE\n"
+			"      --tls-authz P      let in only sources whose certificate subject DN\n"
+			"                         (RFC 4514, e.g. 'CN=src1,O=Example') or PSK\n"
+			"                         username matches glob P; repeat for more\n"
 			"      --max-precopy S    a source still pre-copying after S seconds fails\n"
 			"                         the session (default 600)\n",
 			prog);
@@ -108,6 +122,10 @@ enum {
 	O_RDIRTY,
 	O_RATIO,
 	O_MAXPRE,
+	O_TLS_CREDS,
+	O_TLS_HOST,
+	O_TLS_USER,
+	O_TLS_AUTHZ,
 };
 
 static int num_arg(const char *opt, const char *text, long min, long max,
@@ -159,6 +177,43 @@ int mig_auto_level(uint64_t max_bandwidth)
 	return !max_bandwidth ? -1 : max_bandwidth <= 200000000 ? 3 : 1;
 }
 
+/* Which TLS options apply where: none to a file, never plaintext in
+ * silence (a TLS option without --tls-creds is a mistake). */
+static int tls_args_check(const struct mig_args *a)
+{
+	const char *what = a->tls_hostname ? "--tls-hostname" :
+			   a->tls_username ? "--tls-username" :
+			   a->ntls_authz   ? "--tls-authz" :
+					     NULL;
+
+	if (a->tls_creds && a->mode >= MIG_SAVE) {
+		err_msg("%s: --tls-creds applies to send and recv: a file is not encrypted",
+			mode_name[a->mode]);
+		return -1;
+	}
+	if (a->tls_creds && strncmp(a->tls_creds, "x509:", 5) &&
+	    strncmp(a->tls_creds, "psk:", 4)) {
+		err_msg("--tls-creds: bad TLS credentials '%s' (expected x509:DIR or psk:FILE)",
+			a->tls_creds);
+		return -1;
+	}
+	if (what && !a->tls_creds) {
+		err_msg("%s: %s needs --tls-creds", mode_name[a->mode], what);
+		return -1;
+	}
+	if ((a->tls_hostname || a->tls_username) && a->mode != MIG_SEND) {
+		err_msg("%s: %s applies to send only", mode_name[a->mode],
+			a->tls_hostname ? "--tls-hostname" : "--tls-username");
+		return -1;
+	}
+	if (a->ntls_authz && a->mode != MIG_RECV) {
+		err_msg("%s: --tls-authz applies to recv only",
+			mode_name[a->mode]);
+		return -1;
+	}
+	return 0;
+}
+
 int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 {
 	static const struct option opts[] = {
@@ -185,6 +240,10 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "ram-dirty-rate", required_argument, NULL, O_RDIRTY },
 		{ "ratio", required_argument, NULL, O_RATIO },
 		{ "max-precopy", required_argument, NULL, O_MAXPRE },
+		{ "tls-creds", required_argument, NULL, O_TLS_CREDS },
+		{ "tls-hostname", required_argument, NULL, O_TLS_HOST },
+		{ "tls-username", required_argument, NULL, O_TLS_USER },
+		{ "tls-authz", required_argument, NULL, O_TLS_AUTHZ },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -338,6 +397,23 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 				return EXIT_USAGE;
 			a->o.precopy_max_ms = (uint64_t)n * 1000;
 			break;
+		case O_TLS_CREDS:
+			a->tls_creds = optarg;
+			break;
+		case O_TLS_HOST:
+			a->tls_hostname = optarg;
+			break;
+		case O_TLS_USER:
+			a->tls_username = optarg;
+			break;
+		case O_TLS_AUTHZ:
+			if (a->ntls_authz == MIG_MAX_AUTHZ) {
+				err_msg("--tls-authz: at most %d patterns",
+					MIG_MAX_AUTHZ);
+				return EXIT_USAGE;
+			}
+			a->tls_authz[a->ntls_authz++] = optarg;
+			break;
 		case 'j':
 			a->json = true;
 			break;
@@ -386,6 +462,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			mode_name[mode]);
 		return EXIT_USAGE;
 	}
+	if (tls_args_check(a))
+		return EXIT_USAGE;
 	/* a save is the downtime: nothing to wait for */
 	if (mode == MIG_SAVE)
 		a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
@@ -448,6 +526,29 @@ static int open_file(struct mig_args *a)
 	return EXIT_OK;
 }
 
+/* The credentials, like the file, are read before the privileges go:
+ * keys are often readable by root only. */
+static int open_tls(struct mig_args *a)
+{
+	struct vfmig_tls_opts o = {
+		.size = sizeof(o),
+		.creds = a->tls_creds,
+		.endpoint = a->mode == MIG_RECV ? VFMIG_TLS_SERVER :
+						  VFMIG_TLS_CLIENT,
+		.hostname = a->tls_hostname,
+		.authz = a->ntls_authz ? a->tls_authz : NULL,
+		.psk_username = a->tls_username,
+	};
+	char err[512];
+
+	if (vfmig_tls_new(&o, &a->tls, err, sizeof(err)) < 0) {
+		err_msg("--tls-creds: %s", err);
+		return EXIT_FAILED;
+	}
+	a->o.tls = a->tls;
+	return EXIT_OK;
+}
+
 int mig_lockdown(struct mig_args *a)
 {
 	struct privs_keep keep = { .net_admin = false };
@@ -469,6 +570,8 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 	ret = mig_open(a, devs);
 	if (!ret && mode >= MIG_SAVE)
 		ret = open_file(a);
+	if (!ret && a->tls_creds)
+		ret = open_tls(a);
 	/* recv drops them once it listens */
 	if (!ret && mode != MIG_RECV)
 		ret = mig_lockdown(a);
@@ -489,6 +592,9 @@ void mig_release(struct mig_args *a, struct vfmig_device **devs)
 	if (a->file_fd >= 0)
 		close(a->file_fd);
 	a->file_fd = -1;
+	vfmig_tls_free(a->tls);
+	a->tls = NULL;
+	a->o.tls = NULL;
 }
 
 static double ratio(const struct vfmig_transfer *t)

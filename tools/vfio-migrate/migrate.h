@@ -9,6 +9,7 @@
 #include "vfmig.h"
 
 #define MIG_MAX_DEV 64
+#define MIG_MAX_AUTHZ 16
 
 enum mig_mode { MIG_SEND, MIG_RECV, MIG_SAVE, MIG_LOAD };
 
@@ -22,6 +23,11 @@ struct mig_args {
 	bool json, verbose;
 	struct vfmig_stream_opts o;
 	struct vfmig_source *src; /* send, save: the running source */
+	/* TLS: the options, and the credentials loaded from them */
+	const char *tls_creds, *tls_hostname, *tls_username;
+	const char *tls_authz[MIG_MAX_AUTHZ + 1];
+	unsigned ntls_authz;
+	struct vfmig_tls *tls;
 };
 
 /* -z auto's zstd level for a wire cap (0: none). */
