@@ -35,21 +35,22 @@ struct scenario {
 	uint64_t cap; /* wire bytes/s, 0: none */
 	const char *dirty; /* pre-copy dirtying this much; NULL: stop-copy */
 	bool dflt; /* in the default set */
+	bool tls; /* also over TLS, each run beside a plaintext one */
 };
 
 /* DESIGN.md §11's scenarios, at --size 256M. */
 static const struct scenario scenarios[] = {
-	{ "fb", "framebuffer-like, 2 channels", 4, 1, 1, "fb", 2, 0, NULL,
+	{ "fb", "framebuffer-like, 2 channels", 4, 1, 1, "fb", 2, 0, NULL, true,
 	  true },
 	{ "random", "incompressible, 2 channels", 4, 1, 1, "random", 2, 0, NULL,
-	  true },
-	{ "many", "fb, 8 channels", 64, 1, 16, "fb", 8, 0, NULL, true },
+	  true, true },
+	{ "many", "fb, 8 channels", 64, 1, 16, "fb", 8, 0, NULL, true, false },
 	{ "link-1g", "fb, 1 Gbit/s link, stop-copy only", 1, 8, 1, "fb", 2,
-	  125000000, NULL, true },
+	  125000000, NULL, true, false },
 	{ "precopy", "fb dirtying 32M/s, 200 MB/s, pre-copy", 1, 1, 1, "fb", 2,
-	  200000000, "32M/s", true },
+	  200000000, "32M/s", true, false },
 	{ "text", "text dirtying 64M/s, 100 MB/s, pre-copy", 2, 1, 1, "text", 2,
-	  100000000, "64M/s", false },
+	  100000000, "64M/s", false, false },
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -70,8 +71,12 @@ struct figures {
 struct outcome {
 	const struct scenario *sc;
 	uint64_t size;
-	struct figures ours, serial, naive;
+	struct figures ours, serial, naive, tls;
 };
+
+/* TLS 1.3 with a PSK made for the run: both ends' handles (the
+ * destination's is inherited by its process). */
+static struct vfmig_tls *tls_client, *tls_server;
 
 /* "4 x 256 MiB framebuffer-like, 2 channels" */
 static const char *describe(const struct scenario *sc, uint64_t size, char *buf,
@@ -164,11 +169,13 @@ struct answer {
  * @n zeroed devices of @size named d@first..., the port to @wfd, then the
  * outcome and the state hashes.
  */
-static void destination(unsigned first, unsigned n, uint64_t size, int wfd)
+static void destination(unsigned first, unsigned n, uint64_t size, bool tls,
+			int wfd)
 {
 	struct vfmig_stream_opts ko = { .size = sizeof(ko),
 					.uri = "tcp:127.0.0.1:0",
-					.timeout_ms = 120000 };
+					.timeout_ms = 120000,
+					.tls = tls ? tls_server : NULL };
 	struct vfmig_device *dst[MAX_DEV];
 	struct answer a = { .ret = -1 };
 	struct vfmig_sink *k = NULL;
@@ -215,7 +222,7 @@ static int migrate(struct vfmig_device **src, unsigned first, unsigned n,
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
-		destination(first, n, size, pfd[1]);
+		destination(first, n, size, so.tls != NULL, pfd[1]);
 	}
 	close(pfd[1]);
 	if (pid < 0 || read(pfd[0], &port, sizeof(port)) != sizeof(port) ||
@@ -390,7 +397,7 @@ static int run_scenario(const struct scenario *sc, uint64_t base, int runs,
 	uint64_t size = base * sc->mul / sc->div;
 	struct vfmig_device *src[MAX_DEV];
 	struct vfmig_stream_opts so = { .size = sizeof(so) };
-	struct sample s[MAX_RUNS];
+	struct sample s[MAX_RUNS], s_tls[MAX_RUNS];
 	char what[128];
 	int ret = 0;
 
@@ -409,10 +416,19 @@ static int run_scenario(const struct scenario *sc, uint64_t base, int runs,
 	so.precopy = sc->dirty ? 0 : -1;
 	so.switchover = sc->dirty ? VFMIG_SWITCHOVER_AUTO :
 				    VFMIG_SWITCHOVER_IMMEDIATE;
-	for (int i = 0; !ret && i < runs; i++)
+	for (int i = 0; !ret && i < runs; i++) {
+		struct vfmig_stream_opts t = so;
+
 		ret = migrate(src, 0, sc->ndev, o->size, so, &s[i]);
+		/* right after its plaintext twin: the same noise, mostly */
+		t.tls = tls_client;
+		if (!ret && sc->tls && tls_client)
+			ret = migrate(src, 0, sc->ndev, o->size, t, &s_tls[i]);
+	}
 	if (!ret)
 		summarize(s, runs, &o->ours);
+	if (!ret && sc->tls && tls_client)
+		summarize(s_tls, runs, &o->tls);
 
 	/* QEMU's way: a device at a time, one channel, uncompressed */
 	for (int i = 0; baseline && !ret && i < runs; i++) {
@@ -519,6 +535,11 @@ static void print_json(struct outcome *o, int n, int runs)
 			pr_figures(&p, "serial", &o[i].serial, &o[i].ours);
 		if (o[i].naive.have)
 			pr_figures(&p, "naive", &o[i].naive, &o[i].ours);
+		if (o[i].tls.have) {
+			pr_figures(&p, "tls", &o[i].tls, NULL);
+			pr_double(&p, "tls-vs-plaintext", NULL,
+				  o[i].tls.rate / o[i].ours.rate, 3);
+		}
 		pr_close_object(&p);
 	}
 	pr_close_array(&p);
@@ -539,8 +560,8 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 {
 	printf("vfio-migrate bench: medians of %d run%s; %ld CPUs; both ends on this machine (loopback TCP)\n\n",
 	       runs, runs == 1 ? "" : "s", sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%-8s %9s %6s %10s %9s %9s %7s", "scenario", "raw", "wire",
-	       "ours", "downtime", "expected", "error");
+	printf("%-8s %9s %6s %10s %9s %9s %7s  %16s", "scenario", "raw", "wire",
+	       "ours", "downtime", "expected", "error", "TLS (x plaintext)");
 	if (baseline)
 		printf("  %15s  %15s  %s", "serial (ours x)", "naive (ours x)",
 		       "serial downtime (ours x)");
@@ -557,6 +578,11 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 			printf(" %6.0f ms %6.1f%%", f->exp_ms, 100 * f->error);
 		else
 			printf(" %9s %7s", "-", "-");
+		if (o[i].tls.have)
+			printf("  %5.2f GB/s %4.2fx", o[i].tls.rate / 1e9,
+			       o[i].tls.rate / f->rate);
+		else
+			printf("  %16s", "-");
 		if (baseline) {
 			cell_rate(&o[i].serial, f);
 			cell_rate(&o[i].naive, f);
@@ -568,7 +594,8 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 	}
 	printf("\nraw: device bytes; wire: wire/raw; ours: raw bytes per second from the start\n"
 	       "until the destination confirmed the last device loaded; error: (expected -\n"
-	       "measured) / measured downtime.%s\n",
+	       "measured) / measured downtime; TLS: TLS 1.3 (PSK, AES-128-GCM) on every\n"
+	       "channel, each run beside a plaintext one.%s\n",
 	       baseline ?
 		       "  serial: one channel, no codec, a device at a time;\n"
 		       "naive: zstd -1 -T2 | nc | zstd -d on the same bytes (uncapped scenarios)." :
@@ -783,6 +810,52 @@ static int bench_drivers(const char **specs, int ndev, int runs, bool json)
 
 /* -------------------------------------------------------------- main */
 
+static void tls_free_handles(void)
+{
+	vfmig_tls_free(tls_client);
+	vfmig_tls_free(tls_server);
+	tls_client = tls_server = NULL;
+}
+
+/* A random key in a keys.psk of the run's own, read and removed. */
+static int tls_handles(void)
+{
+	char path[] = "/tmp/vfmig-bench-psk-XXXXXX", err[512];
+	unsigned char key[32];
+	struct vfmig_tls_opts o = { .size = sizeof(o) };
+	FILE *f;
+	int fd = mkstemp(path), ret = -1;
+
+	if (fd < 0 || getentropy(key, sizeof(key)) < 0 ||
+	    !(f = fdopen(fd, "w"))) {
+		err_msg("bench: cannot write a PSK file in /tmp");
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return -1;
+	}
+	fprintf(f, "bench:");
+	for (size_t i = 0; i < sizeof(key); i++)
+		fprintf(f, "%02x", key[i]);
+	fprintf(f, "\n");
+	fclose(f);
+	snprintf(err, sizeof(err), "psk:%s", path);
+	o.creds = err;
+	o.endpoint = VFMIG_TLS_CLIENT;
+	if (vfmig_tls_new(&o, &tls_client, err, sizeof(err)) == 0) {
+		snprintf(err, sizeof(err), "psk:%s", path);
+		o.endpoint = VFMIG_TLS_SERVER;
+		ret = vfmig_tls_new(&o, &tls_server, err, sizeof(err));
+	}
+	unlink(path);
+	if (ret < 0) {
+		err_msg("bench: TLS: %s", err);
+		tls_free_handles();
+	}
+	return ret;
+}
+
 enum { O_RUNS = 256, O_SIZE, O_BASELINE, O_PLOT };
 
 int cmd_bench(int argc, char **argv)
@@ -874,13 +947,19 @@ int cmd_bench(int argc, char **argv)
 		}
 		return bench_drivers(specs, ndev, runs, json);
 	}
+	if (tls_handles() < 0)
+		return EXIT_FAILED;
 	for (size_t k = 0; k < NSCEN; k++) {
 		if (any ? !pick[k] : !scenarios[k].dflt)
 			continue;
-		if (run_scenario(&scenarios[k], size, runs, baseline, &out[n]))
+		if (run_scenario(&scenarios[k], size, runs, baseline,
+				 &out[n])) {
+			tls_free_handles();
 			return EXIT_FAILED;
+		}
 		n++;
 	}
+	tls_free_handles();
 	if (json)
 		print_json(out, n, runs);
 	else
