@@ -41,21 +41,17 @@ int io_wait(int fd, short events, uint64_t deadline)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-int io_write_all(const struct conn *c, const void *buf, size_t len,
-		 int timeout_ms)
+int io_send_all(int fd, const void *buf, size_t len, uint64_t deadline)
 {
 	const unsigned char *p = buf;
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 
-	if (c->tls)
-		return tls_write_all(c->tls, buf, len, timeout_ms);
 	while (len) {
 		/* MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE */
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		int ret;
 
 		if (n < 0 && errno == ENOTSOCK)
-			n = write(c->fd, p, len);
+			n = write(fd, p, len);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
@@ -63,11 +59,19 @@ int io_write_all(const struct conn *c, const void *buf, size_t len,
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		ret = io_wait(c->fd, POLLOUT, deadline);
+		ret = io_wait(fd, POLLOUT, deadline);
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
+}
+
+int io_write_all(const struct conn *c, const void *buf, size_t len,
+		 int timeout_ms)
+{
+	if (c->tls)
+		return tls_write_all(c->tls, buf, len, timeout_ms);
+	return io_send_all(c->fd, buf, len, now_ms() + (uint64_t)timeout_ms);
 }
 
 int io_read_all(const struct conn *c, void *buf, size_t len, int timeout_ms)

@@ -34,6 +34,9 @@ struct conn {
  * -ETIMEDOUT past it. */
 int io_wait(int fd, short events, uint64_t deadline);
 
+/* All of @len bytes to @fd (a socket, or a file) by @deadline. */
+int io_send_all(int fd, const void *p, size_t len, uint64_t deadline);
+
 /* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA
  * for a clean end before the first byte, -ECONNRESET after it. */
 int io_write_all(const struct conn *c, const void *p, size_t len,

@@ -83,7 +83,7 @@ struct tls_conn {
 	bool up; /* the handshake is done */
 	char why[320]; /* the last error, said for an operator */
 	char unknown_user[64];
-	char peer[256], cipher[64];
+	char peer[256]; /* the client's DN or PSK username */
 };
 
 /* ------------------------------------------------------- credentials */
@@ -439,23 +439,12 @@ static void got_bytes(struct tls_conn *t, size_t n)
 /* Blocking: send every buffered byte, or -errno. */
 static int flush(struct tls_conn *t, uint64_t deadline)
 {
-	while (t->ooff < t->olen) {
-		ssize_t n = send(t->fd, t->obuf + t->ooff, t->olen - t->ooff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		int ret;
+	int ret = io_send_all(t->fd, t->obuf + t->ooff, t->olen - t->ooff,
+			      deadline);
 
-		if (n > 0) {
-			t->ooff += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return -errno;
-		ret = io_wait(t->fd, POLLOUT, deadline);
-		if (ret < 0)
-			return ret;
-	}
-	t->olen = t->ooff = 0;
-	return 0;
+	if (ret == 0)
+		t->olen = t->ooff = 0;
+	return ret;
 }
 
 /* Blocking: at least one more byte in ibuf, or the end; -errno. */
@@ -680,9 +669,6 @@ static int peer_identity(struct tls_conn *t)
 	gnutls_datum_t dn = { NULL, 0 };
 	unsigned n = 0;
 
-	snprintf(t->cipher, sizeof(t->cipher), "%s %s",
-		 gnutls_protocol_get_name(gnutls_protocol_get_version(t->s)),
-		 gnutls_cipher_get_name(gnutls_cipher_get(t->s)));
 	if (t->cfg->psk) {
 		const char *u = t->cfg->server ?
 					gnutls_psk_server_get_username(t->s) :
@@ -853,16 +839,6 @@ int tls_conn_authorize(const struct tls_conn *t, char *err, size_t es)
 		err, es, EACCES,
 		"TLS: the source's %s '%s' is not allowed by --tls-authz",
 		c->psk ? "PSK username" : "certificate subject", t->peer);
-}
-
-const char *tls_conn_peer(const struct tls_conn *t)
-{
-	return t->peer;
-}
-
-const char *tls_conn_cipher(const struct tls_conn *t)
-{
-	return t->cipher;
 }
 
 const char *tls_conn_error(const struct tls_conn *t)

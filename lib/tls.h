@@ -44,10 +44,6 @@ void tls_conn_free(struct tls_conn *t);
 /* Server: the client's identity against the handle's authz patterns;
  * -EACCES with a message naming it when none matches. */
 int tls_conn_authorize(const struct tls_conn *t, char *err, size_t err_size);
-/* "CN=...,O=..." or the PSK username */
-const char *tls_conn_peer(const struct tls_conn *t);
-/* "TLS1.3 AES-128-GCM" */
-const char *tls_conn_cipher(const struct tls_conn *t);
 /* Why the last read or write failed, for an operator ("" if none did). */
 const char *tls_conn_error(const struct tls_conn *t);
 
