@@ -262,28 +262,40 @@ static bool build_chunk(struct sim *s, struct sim_save *sv, struct chunk *c)
 	return true;
 }
 
-/* Write @len bytes: copied (headers) or spliced from the state buffer. */
-static int push(struct sim_save *sv, unsigned char *p, size_t len, bool splice)
+/*
+ * Write @len bytes: copied (headers) or spliced from the state buffer.
+ * Each write and its count move together under s->lock, so PRECOPY_INFO
+ * never sees bytes in (or already out of) the pipe that "written" misses.
+ * The writes don't block: the lock is dropped to wait for room.
+ */
+static int push(struct sim *s, struct sim_save *sv, unsigned char *p,
+		size_t len, bool splice)
 {
 	while (len) {
 		struct iovec iov = { .iov_base = p, .iov_len = len };
-		ssize_t n =
-			splice ? vmsplice(sv->wfd, &iov, 1, SPLICE_F_NONBLOCK) :
-				 write(sv->wfd, p, len);
+		ssize_t n;
+		int err;
 
-		if (n < 0 && errno == EAGAIN) {
+		pthread_mutex_lock(&s->lock);
+		n = splice ? vmsplice(sv->wfd, &iov, 1, SPLICE_F_NONBLOCK) :
+			     write(sv->wfd, p, len);
+		err = errno;
+		if (n > 0)
+			sv->written += (uint64_t)n;
+		pthread_mutex_unlock(&s->lock);
+
+		if (n < 0 && err == EAGAIN) {
 			if (sv->stop)
 				return -ECANCELED;
 			wait_for(sv->wfd, POLLOUT, sv->evfd, -1);
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && err == EINTR)
 			continue;
 		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
+			return n < 0 ? -err : -EPIPE;
 		p += n;
 		len -= (size_t)n;
-		sv->written += (uint64_t)n;
 	}
 	return 0;
 }
@@ -353,9 +365,9 @@ static void *producer(void *arg)
 		sv->built += total;
 		pthread_mutex_unlock(&s->lock);
 
-		ret = push(sv, c.head, c.head_len, false);
+		ret = push(s, sv, c.head, c.head_len, false);
 		if (!ret)
-			ret = push(sv, c.pay, c.pay_len, true);
+			ret = push(s, sv, c.pay, c.pay_len, true);
 
 		pthread_mutex_lock(&s->lock);
 		if (ret < 0)
