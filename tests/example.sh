@@ -23,12 +23,18 @@ ldd "$out/toy-vmm" | grep -q "$prefix/lib/libvfmig.so" ||
 	{ echo "example: not linked to $prefix/lib"; exit 1; }
 
 fail() { echo "example: FAIL: $*"; sed 's/^/    /' "$out/vmm.out" "$out/vmm.err" "$out/recv.err" 2>/dev/null | tail -n 30; exit 1; }
-port=$((20000 + $$ % 20000))
 dev1=sim:size=64M,pattern=fb,dirty=8M/s,seed=1
 dev2=sim:size=32M,pattern=text,seed=2
-"$tool" recv -d "$dev1" -d "$dev2" -l tcp:127.0.0.1:$port -j >"$out/recv.out" 2>"$out/recv.err" &
+"$tool" recv -d "$dev1" -d "$dev2" -l tcp:127.0.0.1:0 -j >"$out/recv.out" 2>"$out/recv.err" &
 rpid=$!
-sleep 0.3
+# its ready line says the port (bounded: 30 s)
+n=0
+until port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$out/recv.err") && [ -n "$port" ]; do
+	kill -0 $rpid 2>/dev/null || fail "recv ended before listening"
+	n=$((n + 1))
+	[ $n -le 1500 ] || fail "recv did not listen in 30 s"
+	sleep 0.02
+done
 # 1 GiB of "RAM" moving at 512 MiB/s, dirtied at 16 MiB/s: about two
 # seconds before the estimate comes within the limit
 "$out/toy-vmm" -t tcp:127.0.0.1:$port -c 2 -r 1G -b 512M/s -w 16M/s -l 300 \

@@ -3,6 +3,9 @@
 
 usage: relay.py LISTEN_PORT TARGET_PORT ACTION CONN BYTES|tSECONDS
 
+LISTEN_PORT 0 takes a free port.  "listening PORT" is printed once the
+relay accepts connections: wait for it.
+
 Connections are numbered in the order they are accepted.  Once connection
 CONN has carried BYTES bytes from the source (exactly that many reach the
 destination), or SECONDS after it was accepted, ACTION happens to it:
@@ -100,6 +103,7 @@ def main():
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", listen_port))
     ls.listen(64)
+    print("listening", ls.getsockname()[1], flush=True)
     n = 0
     while True:
         src, _ = ls.accept()

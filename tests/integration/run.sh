@@ -1,25 +1,44 @@
 #!/bin/sh
-# Run every tests/integration/test_*.sh against the built tool.
+# Run every tests/integration/test_*.sh against the built tool, or the
+# suites named: run.sh [-j N] [SUITE...] (run.sh -j 2 test_tls test_faults).
 # A test exits 0 (pass), 77 (skip, printing why) or anything else (fail).
+#
+# With -j N, N suites run at once: most of their time is spent waiting on
+# peers, timeouts and slow simulated devices, not on the CPU.  A suite
+# whose figures are timings (a line "# integration: alone" in it) runs
+# first, by itself.
 set -u
 cd "$(dirname "$0")/../.."
 export VFIO_MIGRATE="$PWD/tools/vfio-migrate/vfio-migrate"
 # every command checks that it left no fd or thread behind (exit 3)
 export VFMIG_CHECK_LEAKS=1
+jobs=1
+if [ "${1:-}" = -j ]; then
+	jobs=$2
+	shift 2
+fi
+suites=$(ls tests/integration/test_*.sh)
+[ $# -eq 0 ] || suites=$(for n in "$@"; do echo tests/integration/$n.sh; done)
+alone=$(grep -l '^# integration: alone' $suites)
+shared=$(for t in $suites; do echo "$alone" | grep -qx "$t" || echo "$t"; done)
+res=$(mktemp -d)
+trap 'rm -rf "$res"' EXIT
+
+for t in $alone; do
+	sh tests/integration/run-one.sh "$res" "$t"
+done
+[ -z "$shared" ] ||
+	printf '%s\n' $shared | xargs -P "$jobs" -n 1 sh tests/integration/run-one.sh "$res"
+
 pass=0 fail=0 skip=0
-for t in tests/integration/test_*.sh; do
+for t in $suites; do
 	name=$(basename "$t" .sh)
-	log=$(mktemp)
-	start=$(date +%s.%N)
-	timeout 300 sh "$t" >"$log" 2>&1
-	rc=$?
-	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	read -r rc secs <"$res/$name.rc"
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS $name (${secs}s)" ;;
-	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$log")" ;;
-	*) fail=$((fail + 1)); echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$log" ;;
+	0) pass=$((pass + 1)) ;;
+	77) skip=$((skip + 1)) ;;
+	*) fail=$((fail + 1)); echo "--- $name (exit $rc, ${secs}s)"; sed 's/^/    /' "$res/$name.log" ;;
 	esac
-	rm -f "$log"
 done
 echo "integration: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

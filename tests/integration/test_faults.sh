@@ -12,13 +12,12 @@ stderr_has "nobody is listening (ECONNREFUSED): is 'vfio-migrate recv' running t
 running
 
 # the destination dies mid-stream
-port=$(free_port)
-"$T" recv -d sim:size=64M -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
-rpid=$!
-sleep 0.3
-"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port -j --timeout 5 >"$OUT" 2>"$ERR" &
+recv_bg "$RJ" "$RE" -d sim:size=64M -j
+: >"$OUT"
+"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port -j \
+	--interval 50 --timeout 5 >"$OUT" 2>"$ERR" &
 spid=$!
-sleep 1
+wait_for "$OUT" '"transferred": [1-9]' $spid send
 kill -9 $rpid
 wait $spid
 rc=$?
@@ -27,13 +26,12 @@ grep -qE "destination (closed|failed)|sending: E(PIPE|CONNRESET)" "$ERR" || fail
 running
 
 # the source dies mid-stream
-port=$(free_port)
-"$T" recv -d sim:size=64M -l tcp:127.0.0.1:$port -j >"$OUT" 2>"$ERR" &
-rpid=$!
-sleep 0.3
-"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port >/dev/null 2>&1 &
+recv_bg "$OUT" "$ERR" -d sim:size=64M -j
+: >"$RJ"
+"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port -j \
+	--interval 50 >"$RJ" 2>/dev/null &
 spid=$!
-sleep 1
+wait_for "$RJ" '"transferred": [1-9]' $spid send
 kill -9 $spid
 wait $rpid
 rc=$?
@@ -42,10 +40,7 @@ stderr_has "the source closed the connection mid-stream"
 running
 
 # manifests that do not match: nothing moves on either side
-port=$(free_port)
-"$T" recv -d sim:size=4M -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
-rpid=$!
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
 run 1 send -d sim:size=4M -d sim:size=4M -t tcp:127.0.0.1:$port -j
 wait $rpid && fail "recv accepted a wrong manifest"
 stderr_has "the source sends 2 devices, this side has 1"
@@ -53,10 +48,7 @@ running
 grep -qF "the source sends 2 devices, this side has 1" "$RE" || fail "recv gave no reason"
 
 # a source device that fails mid-stream
-port=$(free_port)
-"$T" recv -d sim:size=4M,precopy=off -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
-rpid=$!
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=4M,precopy=off -j
 run 1 send -d sim:size=4M,precopy=off,pattern=random,faults=eio:1M -t tcp:127.0.0.1:$port -j
 stderr_has "the migration stream ended with the device in ERROR"
 running

@@ -29,9 +29,10 @@ ip -n "$a" link set va$$ up
 ip -n "$b" link set vb$$ up
 
 dev=sim:size=4M,pattern=fb,seed=21
+: >"$RE"
 ip netns exec "$b" "$T" recv -d $dev -l tcp:10.233.0.2:7400 -j >"$RJ" 2>"$RE" &
 rpid=$!
-sleep 0.5
+wait_listening "$RE" $rpid
 ip netns exec "$a" "$T" send -d $dev -t tcp:10.233.0.2:7400 -j >"$OUT" 2>"$ERR" ||
 	fail "send over the veth pair failed"
 wait $rpid || fail "recv failed: $(cat "$RE")"
@@ -39,10 +40,7 @@ same_hashes
 json 'j["link"]["name"] == "va'$$'" and j["link"]["speed"] == 10000000000'
 
 # loopback: measured, no link prior
-port=$(free_port)
-"$T" recv -d $dev -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
-rpid=$!
-sleep 0.3
+recv_bg "$RJ" "$RE" -d $dev -j
 run 0 send -d $dev -t tcp:127.0.0.1:$port -j
 wait $rpid || fail "recv failed"
 json '"link" not in j'

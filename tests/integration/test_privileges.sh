@@ -34,10 +34,7 @@ PY
 
 # recv: listening, then dropped; CAP_NET_ADMIN kept only if accepted
 # channels will want more buffer than net.core.[rw]mem_max allows
-port=$(free_port)
-"$T" recv -d sim:size=32M -l tcp:127.0.0.1:$port -v -j >"$RJ" 2>"$RE" &
-rpid=$!
-for i in $(seq 50); do grep -q "privileges:" "$RE" && break; sleep 0.05; done
+recv_bg "$RJ" "$RE" -d sim:size=32M -v -j
 if [ "$want_net_admin" = 1 ]; then
 	held_only $rpid $NET_ADMIN
 	grep -qF "privileges: kept CAP_NET_ADMIN (socket buffers of 8 MiB for channels not open yet, above net.core.wmem_max=" "$RE" ||
@@ -49,10 +46,11 @@ else
 	grep -qF "privileges: dropped all" "$RE" || fail "recv -v: $(cat "$RE")"
 fi
 # send, while its stream runs: the same rule
-"$T" send -d sim:size=32M,pattern=random,faults=slow:32M/s -t tcp:127.0.0.1:$port -v -j >"$OUT" 2>"$ERR" &
+: >"$OUT"
+"$T" send -d sim:size=32M,pattern=random,faults=slow:32M/s -t tcp:127.0.0.1:$port -v -j \
+	--interval 50 >"$OUT" 2>"$ERR" &
 spid=$!
-for i in $(seq 50); do grep -q "privileges:" "$ERR" && break; sleep 0.05; done
-sleep 0.2
+wait_for "$OUT" '"transferred": [1-9]' $spid send
 held_only $spid $((want_net_admin ? NET_ADMIN : 0))
 wait $spid || fail "send failed"
 wait $rpid || fail "recv failed"

@@ -12,11 +12,12 @@ trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE" "$PEER_OUT"' EXIT
 limit() {
 	mode=$1 text=$2
 	shift 2
-	port=$(free_port)
-	/usr/bin/time -f "%M" -o "$RE" "$T" recv -d sim:size=1M -l tcp:127.0.0.1:$port \
+	: >"$ERR"
+	/usr/bin/time -f "%M" -o "$RE" "$T" recv -d sim:size=1M -l tcp:127.0.0.1:0 \
 		--timeout 3 -j "$@" >"$OUT" 2>"$ERR" &
 	pid=$!
-	sleep 0.3
+	wait_for "$ERR" "listening on port [0-9]+" $pid recv
+	port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$ERR")
 	timeout 60 python3 tests/integration/peer.py $port $mode 1048576 >"$PEER_OUT" 2>&1
 	wait $pid
 	rc=$(sed -n 's/^Command exited with non-zero status \([0-9]*\)/\1/p' "$RE")

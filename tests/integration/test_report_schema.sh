@@ -23,12 +23,10 @@ PY
 }
 
 # send/recv with pre-copy, a given bandwidth, RAM
-port=$(free_port)
-"$T" recv -d sim:size=8M -d sim:size=4M -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=8M -d sim:size=4M -j
 run 0 send -d sim:size=8M,pattern=fb,dirty=8M/s,seed=1 -d sim:size=4M,pattern=text,seed=2 \
 	-t tcp:127.0.0.1:$port -c 2 --ram-pending 64M --switchover-bandwidth 1G/s -j
-wait $! || fail "recv failed"
+wait $rpid || fail "recv failed"
 cp "$OUT" $D/send.json && cp "$RJ" $D/recv.json
 validate $D/send.json valid
 validate $D/recv.json valid
@@ -42,11 +40,9 @@ validate $D/save.json valid
 validate $D/load.json valid
 
 # failed: a manifest mismatch, and a truncated file
-port=$(free_port)
-"$T" recv -d sim:size=2M -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=2M -j
 run 1 send -d sim:size=4M -t tcp:127.0.0.1:$port -j
-wait $! && fail "recv accepted another size"
+wait $rpid && fail "recv accepted another size"
 cp "$OUT" $D/send-failed.json && cp "$RJ" $D/recv-failed.json
 validate $D/send-failed.json valid
 validate $D/recv-failed.json valid

@@ -4,30 +4,27 @@
 trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE" /tmp/vfmig-it-$$*' EXIT
 
 # tcp, 3 devices, 2 channels, pre-copy with dirtying
-port=$(free_port)
-"$T" recv -d sim:size=8M -d sim:size=4M -d sim:size=4M,precopy=off -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=8M -d sim:size=4M -d sim:size=4M,precopy=off -j
 run 0 send -d sim:size=8M,pattern=fb,dirty=16M/s,seed=1 -d sim:size=4M,pattern=text,seed=2 \
 	-d sim:size=4M,pattern=random,precopy=off,seed=3 -t tcp:127.0.0.1:$port -c 2 -j
-wait $! || fail "recv failed"
+wait $rpid || fail "recv failed"
 same_hashes
 json 'j["channels"] == 2 and j["ratio"] < 1 and j["downtime"] >= 0'
 
 # unix socket, no compression, 3 channels, IPv6-free
 sock=/tmp/vfmig-it-$$.sock
-"$T" recv -d sim:size=2M -l unix:$sock -j >"$RJ" 2>/dev/null &
-sleep 0.3
+: >"$RE"
+"$T" recv -d sim:size=2M -l unix:$sock -j >"$RJ" 2>"$RE" &
+wait_listening "$RE" $!
 run 0 send -d sim:size=2M,pattern=random,seed=4 -t unix:$sock -c 3 -z none -j
 wait $! || fail "recv failed"
 same_hashes
 json 'j["wire-bytes"] > j["transferred"]'
 
 # the fast zstd levels
-port=$(free_port)
-"$T" recv -d sim:size=4M -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
 run 0 send -d sim:size=4M,pattern=fb,seed=5 -t tcp:127.0.0.1:$port -z zstd:-3 --no-precopy -j
-wait $! || fail "recv failed"
+wait $rpid || fail "recv failed"
 same_hashes
 
 # save and load through a file
@@ -42,22 +39,21 @@ PY
 rm -f "$RJ.save"
 
 # --no-start: loaded, left stopped
-port=$(free_port)
-"$T" recv -d sim:size=2M -l tcp:127.0.0.1:$port --no-start -j >"$RJ" 2>/dev/null &
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=2M --no-start -j
 run 0 send -d sim:size=2M,pattern=fb,seed=8 -t tcp:127.0.0.1:$port -j
-wait $! || fail "recv failed"
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(j["devices"][0]["state"] != "stop")' "$RJ" ||
+wait $rpid || fail "recv failed"
+rjson 'j["devices"][0]["state"] == "stop"' ||
 	fail "--no-start: the device runs"
 
-# one session at a time: a stray connection is refused, the migration goes on
-port=$(free_port)
-"$T" recv -d sim:size=16M -l tcp:127.0.0.1:$port -j >"$RJ" 2>/dev/null &
-rpid=$!
-sleep 0.3
-"$T" send -d sim:size=16M,pattern=random,precopy=off,faults=slow:16M/s -t tcp:127.0.0.1:$port -j >"$OUT" 2>"$ERR" &
+# one session at a time: a stray connection is refused, the migration goes
+# on (a 4 s stream: the stray comes once it flows, its interpreter's start
+# included)
+recv_bg "$RJ" "$RE" -d sim:size=64M -j
+: >"$OUT"
+"$T" send -d sim:size=64M,pattern=random,precopy=off,faults=slow:16M/s -t tcp:127.0.0.1:$port \
+	-j --interval 50 >"$OUT" 2>"$ERR" &
 spid=$!
-sleep 0.4
+wait_for "$OUT" '"transferred": [1-9]' $spid send
 stray=$(timeout 10 python3 tests/integration/peer.py $port stray 0)
 echo "$stray" | grep -qF "REJECT another session is in progress" || fail "stray got: $stray"
 wait $spid || fail "send failed: $(cat "$ERR")"

@@ -1,16 +1,12 @@
 # Switchover on the estimate, and the estimate against the measured
 # downtime (Documentation/stats.md).
+# integration: alone (its figures are timings)
 . tests/integration/lib.sh
 
 trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE"' EXIT
 
-# recv_bg DEV...: a destination on a fresh port ($port), report in $RJ
-recv_bg() {
-	port=$(free_port)
-	"$T" recv "$@" -l tcp:127.0.0.1:$port -j >"$RJ" 2>"$RE" &
-	rpid=$!
-	sleep 0.3
-}
+# recv_dst DEV...: a destination on a fresh port ($port), report in $RJ
+recv_dst() { recv_bg "$RJ" "$RE" -j "$@"; }
 
 # within PCT: |expected-downtime - downtime| <= PCT% of downtime
 within() {
@@ -20,7 +16,7 @@ within() {
 # (a) stop-copy only, random data, a 200 MB/s cap: no history, so the
 # ratio is assumed and the cap is the bandwidth prior
 dev=sim:size=256M,pattern=random,seed=11,precopy=off
-recv_bg -d $dev
+recv_dst -d $dev
 run 0 send -d $dev -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s --switchover immediate -j
 wait $rpid || fail "recv failed"
 same_hashes
@@ -31,7 +27,7 @@ within 20
 # the default policy will not exceed the limit when nothing can shrink the
 # estimate: it fails at once, naming a limit that would do, which does
 dev=sim:size=64M,pattern=random,seed=12,precopy=off
-recv_bg -d $dev
+recv_dst -d $dev
 run 1 send -d $dev -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s -j
 wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "cannot meet the downtime limit: expected downtime"
@@ -39,7 +35,7 @@ stderr_has "no device pre-copies, so waiting cannot shrink it; a limit of"
 json 'j["devices"][0]["state"] == "running" and j["expected-downtime"] > 300'
 limit=$(sed -n 's/.*a limit of \([0-9]*\) ms.*/\1/p' "$ERR")
 grep -q "source: cannot meet the downtime limit" "$RE" || fail "recv does not say why: $(cat "$RE")"
-recv_bg -d $dev
+recv_dst -d $dev
 run 0 send -d $dev -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s --downtime-limit "$limit" -j
 wait $rpid || fail "recv failed"
 same_hashes
@@ -55,7 +51,7 @@ same_hashes
 errs=""
 for i in 1 2 3 4 5 6 7; do
 	dev=sim:size=256M,pattern=fb,seed=13,check=off
-	recv_bg -d $dev
+	recv_dst -d $dev
 	run 0 send -d $dev,dirty=32M/s -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s -j
 	wait $rpid || fail "recv failed"
 	same_hashes
@@ -74,7 +70,7 @@ sys.exit(0 if abs(e - d) <= max(0.25 * d, 3000) else 1)' $errs || fail "expected
 # at the pre-copy timeout with the devices running on, and the limit the
 # message recommends converges
 dev=sim:size=64M,pattern=random,seed=14
-recv_bg -d $dev
+recv_dst -d $dev
 run 1 send -d $dev,dirty=256M/s -t tcp:127.0.0.1:$port --max-bandwidth 50MB/s --precopy-timeout 5 --interval 500 -j
 wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "did not converge: expected downtime"
@@ -88,14 +84,14 @@ PY
 limit=$(sed -n 's/.*a limit of \([0-9]*\) ms would converge now.*/\1/p' "$ERR")
 grep -v '^{"status": "active"' "$OUT" >"$RJ" && cp "$RJ" "$OUT" # the report
 json 'j["status"] == "failed" and j["devices"][0]["state"] == "running"'
-recv_bg -d $dev
+recv_dst -d $dev
 run 0 send -d $dev,dirty=256M/s -t tcp:127.0.0.1:$port --max-bandwidth 50MB/s --precopy-timeout 20 --downtime-limit "$limit" -j
 wait $rpid || fail "recv failed with the recommended limit $limit"
 json 'j["status"] == "completed" and j["expected-downtime"] <= '"$limit"
 
 # the VMM's RAM counts; a garbage size report is flagged, not believed
 dev=sim:size=4M,pattern=text,seed=15
-recv_bg -d $dev,precopy=off
+recv_dst -d $dev,precopy=off
 run 0 send -d $dev,sizes=huge,precopy=off -t tcp:127.0.0.1:$port --ram-pending 1G --switchover-bandwidth 100M/s --switchover immediate -j
 wait $rpid || fail "recv failed"
 same_hashes
@@ -105,7 +101,7 @@ json 'j["devices"][0]["size-report"] == "untrusted"'
 # an idle pre-copy (nothing dirtied, RAM the VMM never moves) is nobody's
 # silence: neither side times out at --timeout 1; the pre-copy timeout
 # ends it, and the destination hears why
-recv_bg -d $dev --timeout 1
+recv_dst -d $dev --timeout 1
 run 1 send -d $dev -t tcp:127.0.0.1:$port --ram-pending 10G --switchover-bandwidth 1G/s --timeout 1 --precopy-timeout 4 -j
 wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "did not converge: expected downtime"
@@ -113,7 +109,7 @@ grep -q "source: did not converge" "$RE" || fail "recv: $(cat "$RE")"
 
 # a driver whose initial data never ends (its PRECOPY_INFO keeps the first,
 # plausible figure): cancelled at the timeout, whatever the policy
-recv_bg -d $dev
+recv_dst -d $dev
 run 1 send -d $dev,sizes=stale -t tcp:127.0.0.1:$port --switchover immediate --precopy-timeout 2 -j
 wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "device sim: its initial data did not end in 2 s (PRECOPY_INFO still reports"
@@ -121,7 +117,7 @@ json 'j["devices"][0]["state"] == "running"'
 
 # an initial-bytes figure no device holds is garbage: the stream's end
 # says when the initial data is done (kmod-shim's size-report=huge found it)
-recv_bg -d $dev
+recv_dst -d $dev
 run 0 send -d $dev,sizes=huge -t tcp:127.0.0.1:$port --switchover immediate --precopy-timeout 20 -j
 wait $rpid || fail "recv failed"
 same_hashes

@@ -54,31 +54,30 @@ printf 'nobody:%s\n' "$(hexkey)" >"$C/stranger.psk"
 # --- migrations over TLS
 
 # x509, verified both ways: 3 devices, 3 channels, pre-copy, --tls-authz
-port=$(free_port)
-"$T" recv -d sim:size=8M -d sim:size=4M -d sim:size=4M -l tcp:127.0.0.1:$port -j \
-	--tls-creds "x509:$C/good" --tls-authz 'CN=nobody' --tls-authz 'CN=src*,O=Example' \
-	>"$RJ" 2>"$RE" &
-sleep 0.3
+recv_bg "$RJ" "$RE" -d sim:size=8M -d sim:size=4M -d sim:size=4M -j \
+	--tls-creds "x509:$C/good" --tls-authz 'CN=nobody' --tls-authz 'CN=src*,O=Example'
 run 0 send -d sim:size=8M,pattern=fb,dirty=16M/s,seed=1 -d sim:size=4M,pattern=text,seed=2 \
 	-d sim:size=4M,pattern=random,precopy=off,seed=3 -t tcp:127.0.0.1:$port -c 3 -j \
 	--tls-creds "x509:$C/good"
-wait $! || { cat "$RE"; fail "recv over x509 failed"; }
+wait $rpid || { cat "$RE"; fail "recv over x509 failed"; }
 same_hashes
 json 'j["channels"] == 3'
 
 # PSK over a unix socket, 2 channels, the key of a named user
 sock=$C/s.sock
+: >"$RE"
 "$T" recv -d sim:size=4M -d sim:size=2M -l unix:$sock -j --tls-creds "psk:$C/keys.psk" \
 	--tls-authz other >"$RJ" 2>"$RE" &
-sleep 0.3
+wait_listening "$RE" $!
 run 0 send -d sim:size=4M,pattern=fb,seed=4 -d sim:size=2M,pattern=random,seed=5 -t unix:$sock \
 	-c 2 -j --tls-creds "psk:$C/keys.psk" --tls-username other
 wait $! || { cat "$RE"; fail "recv over psk failed"; }
 same_hashes
 
 # x509 over unix: the name to check comes from --tls-hostname
+: >"$RE"
 "$T" recv -d sim:size=2M -l unix:$sock -j --tls-creds "x509:$C/good" >"$RJ" 2>"$RE" &
-sleep 0.3
+wait_listening "$RE" $!
 run 0 send -d sim:size=2M,pattern=fb,seed=6 -t unix:$sock -j --tls-creds "x509:$C/good" \
 	--tls-hostname localhost
 wait $! || { cat "$RE"; fail "recv over x509 on unix failed"; }
@@ -89,11 +88,8 @@ same_hashes
 
 # pair 'RECV OPTIONS' 'SEND OPTIONS'
 pair() {
-	port=$(free_port)
 	# shellcheck disable=SC2086
-	"$T" recv -d sim:size=2M -l tcp:127.0.0.1:$port --timeout 5 -j $1 >"$RJ" 2>"$RE" &
-	rpid=$!
-	sleep 0.3
+	recv_bg "$RJ" "$RE" -d sim:size=2M --timeout 5 -j $1
 	# shellcheck disable=SC2086
 	"$T" send -d sim:size=2M,pattern=fb,seed=9 -t tcp:127.0.0.1:$port --timeout 5 -j $2 \
 		>"$OUT" 2>"$ERR"
@@ -103,7 +99,7 @@ pair() {
 	[ $ss -eq 1 ] || fail "send exited $ss, expected 1 ($2)"
 	[ $rs -eq 1 ] || { cat "$RE"; fail "recv exited $rs, expected 1 ($1)"; }
 	json 'j["status"] == "failed" and j["devices"][0]["state"] == "running"'
-	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(j["transferred"] != 0)' "$RJ" ||
+	rjson 'j["transferred"] == 0' ||
 		fail "the destination accepted state from a refused peer"
 }
 recv_has() { grep -qF -- "$1" "$RE" || { echo "--- recv stderr"; cat "$RE"; fail "recv's stderr lacks '$1'"; }; }

@@ -34,14 +34,39 @@ clock() { cut -d' ' -f1 /proc/uptime; }
 case_start() { CASE=$1 T0=$(clock); }
 case_end() { echo "TIME $CASE $(awk "BEGIN { print $(clock) - $T0 }")"; }
 
+# waitfor FILE ERE PID: until FILE has a line matching ERE (30 s at most,
+# and not past PID's end): readiness is read, never slept for.  Empty
+# FILE before starting PID.
+waitfor() {
+	n=0
+	until grep -qE "$2" "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || return 1
+		n=$((n + 1))
+		[ $n -le 600 ] || return 1
+		sleep 0.05
+	done
+}
+# a TCP port listened on (busybox nc says nothing when it is)
+port_listening() {
+	n=0
+	until grep -q ":$(printf %04X "$1") 0*:0000 0A" /proc/net/tcp /proc/net/tcp6; do
+		n=$((n + 1))
+		[ $n -le 600 ] || return 1
+		sleep 0.05
+	done
+}
+# recv_ready PID: recv's ready line
+recv_ready() { waitfor /tmp/recv.err "listening on" "$1"; }
+
 # One migration over loopback TCP with 2 channels: recv into $2, send from
 # $1 with the remaining options; the exit statuses in $srs and $rrs.
 migrate() {
 	src=$1 dst=$2
 	shift 2
+	: >/tmp/recv.err
 	$T recv -d mdev:$dst -l tcp:127.0.0.1:7000 -j >/tmp/recv.out 2>/tmp/recv.err &
 	rpid=$!
-	sleep 0.3
+	recv_ready $rpid
 	$T send -d mdev:$src -t tcp:127.0.0.1:7000 -c 2 -j "$@" >/tmp/send.out 2>/tmp/send.err
 	srs=$?
 	wait $rpid
@@ -254,12 +279,15 @@ reset_cfg $U3 $U4
 # killed dst|src: a migration held in pre-copy ($PRECOPY), that side
 # killed after 2 s; the other side's exit status in $left
 killed() {
+	: >/tmp/recv.err
+	: >/tmp/send.out
 	$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 3 >/tmp/recv.out 2>/tmp/recv.err &
 	rpid=$!
-	sleep 0.3
-	$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j --timeout 3 $PRECOPY >/tmp/send.out 2>/tmp/send.err &
+	recv_ready $rpid
+	$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j --timeout 3 --interval 50 $PRECOPY \
+		>/tmp/send.out 2>/tmp/send.err &
 	spid=$!
-	sleep 2
+	waitfor /tmp/send.out '"transferred": [1-9]' $spid
 	if [ $1 = dst ]; then
 		kill -9 $rpid
 		wait $spid
@@ -286,7 +314,7 @@ check kill-src-closed "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = run
 # input: the pipe keeps it open)
 sleep 4 | nc -l -p 7001 >/dev/null &
 ncpid=$!
-sleep 0.3
+port_listening 7001
 $T send -d mdev:$U3 -t tcp:127.0.0.1:7001 -j --timeout 2 >/tmp/send.out 2>/tmp/send.err
 srs=$?
 kill $ncpid 2>/dev/null
@@ -294,9 +322,10 @@ check stall-dst "send $srs: $(tr '\n' ' ' </tmp/send.err | cut -c1-300)" \
 	'[ $srs -eq 1 ] && hasE /tmp/send.err "said nothing for 2000 ms|silent|ETIMEDOUT"'
 check stall-dst-intact "hash $h -> $(shimget $U3 state-hash)" '[ "$(shimget $U3 state-hash)" = "$h" ]'
 # a source that connects and never speaks
+: >/tmp/recv.err
 $T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 2 >/tmp/recv.out 2>/tmp/recv.err &
 rpid=$!
-sleep 0.3
+recv_ready $rpid
 sleep 4 | nc 127.0.0.1 7000 >/dev/null &
 wait $rpid
 rrs=$?
@@ -310,9 +339,10 @@ case_end
 case_start toy-vmm
 reset_cfg $U3
 $T shim set $U3 dirty-rate=4M/s
+: >/tmp/recv.err
 $T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j >/tmp/recv.out 2>/tmp/recv.err &
 rpid=$!
-sleep 0.3
+recv_ready $rpid
 toy-vmm -t tcp:127.0.0.1:7000 -c 2 -r 64M -b 64M/s -w 1M/s -l 300 mdev:$U3 >/tmp/toy.out 2>/tmp/toy.err
 srs=$?
 wait $rpid

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vfio-migrate recv and load: the destination side. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "migrate.h"
@@ -28,9 +29,13 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		return EXIT_FAILED;
 	}
 	if (!r.ret) {
-		if (mode == MIG_RECV && vfmig_sink_port(k) >= 0 && !a.json)
+		/* The ready line, also with -j: scripts wait for it (and
+		 * learn the port of tcp:HOST:0) rather than guess. */
+		if (mode == MIG_RECV && vfmig_sink_port(k) >= 0)
 			fprintf(stderr, "%s: listening on port %d\n", prog,
 				vfmig_sink_port(k));
+		else if (mode == MIG_RECV && !strncmp(a.uri, "unix:", 5))
+			fprintf(stderr, "%s: listening on %s\n", prog, a.uri);
 		r.ret = vfmig_sink_run(k);
 	}
 	r.error = vfmig_sink_strerror(k);
