@@ -354,6 +354,15 @@ int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_us(const struct vfmig_source *s);
+/*
+ * End the migration as a failure whose reason is "cancelled": the source
+ * devices go back to RUNNING with their state, and the destination is
+ * told (ERROR code cancelled).  Safe from any thread and from a signal
+ * handler (it writes to an eventfd the running loop and every blocking
+ * wait watch); the run returns -ECANCELED shortly after.  Called before
+ * the run, the run ends at once; after it, nothing happens.  0 or -errno.
+ */
+int vfmig_source_cancel(struct vfmig_source *s);
 void vfmig_source_free(struct vfmig_source *s);
 
 struct vfmig_estimate;
@@ -403,6 +412,13 @@ int vfmig_sink_port(const struct vfmig_sink *k);
  * out of RESUMING.
  */
 int vfmig_sink_run(struct vfmig_sink *k);
+/*
+ * End the session as a failure whose reason is "cancelled": the devices
+ * are reset out of RESUMING, nothing is loaded, and the source is told
+ * (ERROR code cancelled).  Safe from any thread and from a signal
+ * handler, as vfmig_source_cancel().  0 or -errno.
+ */
+int vfmig_sink_cancel(struct vfmig_sink *k);
 const char *vfmig_sink_strerror(const struct vfmig_sink *k);
 int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t);

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <linux/tcp.h> /* tcp_info's byte counts */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,27 +151,56 @@ void chan_tune(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 }
 
-/* Wait for a non-blocking connect; returns 0 or -errno. */
-static int finish_connect(int fd, int timeout_ms)
+/* Poll @fd for @events and @cancel (an eventfd, or -1): n > 0 when @fd
+ * is ready, -ETIMEDOUT, -ECANCELED or -errno. */
+static int wait_fd(int fd, short events, int cancel, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	socklen_t len = sizeof(int);
-	int n, soerr = 0;
+	struct pollfd p[2] = { { .fd = fd, .events = events },
+			       { .fd = cancel, .events = POLLIN } };
+	int n;
 
 	do
-		n = poll(&p, 1, timeout_ms);
+		n = poll(p, cancel >= 0 ? 2 : 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return -ETIMEDOUT;
+	if (cancel >= 0 && p[1].revents)
+		return -ECANCELED;
+	return n ? n : -ETIMEDOUT;
+}
+
+int chan_rx_bytes(int fd, uint64_t *bytes)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return errno == ENOPROTOOPT ? -EOPNOTSUPP : -errno;
+	/* a kernel older than the counter (4.1) says less */
+	if (len < offsetof(struct tcp_info, tcpi_bytes_received) +
+			  sizeof(ti.tcpi_bytes_received))
+		return -EOPNOTSUPP;
+	*bytes = ti.tcpi_bytes_received;
+	return 0;
+}
+
+/* Wait for a non-blocking connect; returns 0 or -errno. */
+static int finish_connect(int fd, int cancel, int timeout_ms)
+{
+	socklen_t len = sizeof(int);
+	int n, soerr = 0;
+
+	n = wait_fd(fd, POLLOUT, cancel, timeout_ms);
+	if (n < 0)
+		return n;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		return -errno;
 	return -soerr;
 }
 
 static int connect_addr(const struct sockaddr *sa, socklen_t len, int family,
-			int timeout_ms)
+			int cancel, int timeout_ms)
 {
 	int fd, ret, fl;
 
@@ -182,7 +211,7 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int family,
 		chan_tune(fd);
 	ret = connect(fd, sa, len) < 0 ? -errno : 0;
 	if (ret == -EINPROGRESS || ret == -EAGAIN)
-		ret = finish_connect(fd, timeout_ms);
+		ret = finish_connect(fd, cancel, timeout_ms);
 	if (ret < 0) {
 		close(fd);
 		return ret;
@@ -200,8 +229,8 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 	return (int)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
 }
 
-static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
-		       size_t es)
+static int connect_one(const struct chan_uri *u, int timeout_ms, int cancel,
+		       char *err, size_t es)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
 	char port[8];
@@ -212,7 +241,7 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
 		int len = unix_addr(u->path, &sa);
 
 		fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len,
-				  AF_UNIX, timeout_ms);
+				  AF_UNIX, cancel, timeout_ms);
 	} else {
 		if (!u->host[0])
 			return set_errbuf(err, es, EINVAL,
@@ -226,8 +255,8 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
 					  u->text, u->host, gai_strerror(r));
 		for (a = ai; a; a = a->ai_next) {
 			fd = connect_addr(a->ai_addr, a->ai_addrlen,
-					  a->ai_family, timeout_ms);
-			if (fd >= 0)
+					  a->ai_family, cancel, timeout_ms);
+			if (fd >= 0 || fd == -ECANCELED)
 				break;
 		}
 		freeaddrinfo(ai);
@@ -240,14 +269,17 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, char *err,
 	if (fd == -ETIMEDOUT)
 		return set_errbuf(err, es, fd, "%s: no answer within %d ms",
 				  u->text, timeout_ms);
+	if (fd == -ECANCELED)
+		return set_errbuf(err, es, fd, "%s: connecting: cancelled",
+				  u->text);
 	if (fd < 0)
 		return set_errbuf(err, es, fd, "%s: cannot connect: %s",
 				  u->text, errno_name(fd));
 	return fd;
 }
 
-int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
-		 char *err, size_t es)
+int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int cancel,
+		 int *fds, char *err, size_t es)
 {
 	if (u->kind != CHAN_TCP && u->kind != CHAN_UNIX)
 		return set_errbuf(err, es, EINVAL, "%s: not a socket address",
@@ -256,7 +288,7 @@ int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
 		return set_errbuf(err, es, EINVAL, "%d channels (1..%d)", n,
 				  CHAN_MAX);
 	for (int i = 0; i < n; i++) {
-		fds[i] = connect_one(u, timeout_ms, err, es);
+		fds[i] = connect_one(u, timeout_ms, cancel, err, es);
 		if (fds[i] < 0) {
 			int ret = fds[i];
 
@@ -282,7 +314,7 @@ static int clear_stale(const char *path, char *err, size_t es, const char *text)
 				  "%s: %s exists and is not a socket", text,
 				  path);
 	len = unix_addr(path, &sa);
-	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX,
+	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX, -1,
 			  1000);
 	if (fd >= 0) {
 		close(fd);
@@ -383,20 +415,18 @@ int chan_listen_port(int lfd)
 	return -EAFNOSUPPORT;
 }
 
-int chan_accept(int lfd, int timeout_ms, char *err, size_t es)
+int chan_accept(int lfd, int timeout_ms, int cancel, char *err, size_t es)
 {
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-	int n, fd;
+	int n = wait_fd(lfd, POLLIN, cancel, timeout_ms), fd;
 
-	do
-		n = poll(&p, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
+	if (n == -ETIMEDOUT)
 		return set_errbuf(err, es, ETIMEDOUT,
 				  "no connection within %d ms", timeout_ms);
+	if (n == -ECANCELED)
+		return set_errbuf(err, es, ECANCELED,
+				  "waiting for a connection: cancelled");
 	if (n < 0)
-		return set_errbuf(err, es, errno, "poll: %s",
-				  errno_name(errno));
+		return set_errbuf(err, es, n, "poll: %s", errno_name(n));
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return set_errbuf(err, es, errno, "accept: %s",

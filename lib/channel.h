@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CHAN_MAX 64 /* channels in one session */
 #define CHAN_HOST_MAX 256
@@ -31,22 +32,29 @@ int chan_uri_parse(const char *uri, struct chan_uri *u, char *err,
 		   size_t err_size);
 
 /* Source side: @n connections to a tcp or unix URI, each within
- * @timeout_ms.  On failure none is left open. */
-int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int *fds,
-		 char *err, size_t err_size);
+ * @timeout_ms, given up (-ECANCELED) once @cancel (an eventfd, or -1) is
+ * readable.  On failure none is left open. */
+int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int cancel,
+		 int *fds, char *err, size_t err_size);
 
 /* Destination side: a listening socket for a tcp or unix URI (a stale
  * unix socket file is replaced; a live one is EADDRINUSE). */
 int chan_listen(const struct chan_uri *u, char *err, size_t err_size);
 /* The port a tcp listener got (for port 0), or -errno. */
 int chan_listen_port(int lfd);
-/* One connection within @timeout_ms (-ETIMEDOUT), tuned for streaming. */
-int chan_accept(int lfd, int timeout_ms, char *err, size_t err_size);
+/* One connection within @timeout_ms (-ETIMEDOUT; -ECANCELED once
+ * @cancel, an eventfd or -1, is readable), tuned for streaming. */
+int chan_accept(int lfd, int timeout_ms, int cancel, char *err,
+		size_t err_size);
 
 /* A file for save (created, truncated) or load. */
 int chan_open_file(const char *path, bool write, char *err, size_t err_size);
 
 /* Socket options for bulk streaming (best effort). */
 void chan_tune(int fd);
+
+/* The bytes a TCP socket has received so far (acknowledged, read by us
+ * or not); -EOPNOTSUPP for other fds. */
+int chan_rx_bytes(int fd, uint64_t *bytes);
 
 #endif

@@ -27,21 +27,32 @@ uint64_t now_ms(void)
 	return now_us() / 1000;
 }
 
-int io_wait(int fd, short events, uint64_t deadline)
+int io_wait(int fd, short events, int cancel, uint64_t deadline)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p[2] = { { .fd = fd, .events = events },
+			       { .fd = cancel, .events = POLLIN } };
 	uint64_t now = now_ms();
 	int n;
 
 	if (now >= deadline)
 		return -ETIMEDOUT;
-	n = poll(&p, 1, (int)(deadline - now));
+	n = poll(p, cancel >= 0 ? 2 : 1, (int)(deadline - now));
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (cancel >= 0 && p[1].revents)
+		return -ECANCELED;
 	return n ? 0 : -ETIMEDOUT;
 }
 
-int io_send_all(int fd, const void *buf, size_t len, uint64_t deadline)
+bool io_cancelled(int cancel)
+{
+	struct pollfd p = { .fd = cancel, .events = POLLIN };
+
+	return cancel >= 0 && poll(&p, 1, 0) > 0;
+}
+
+int io_send_all(int fd, const void *buf, size_t len, int cancel,
+		uint64_t deadline)
 {
 	const unsigned char *p = buf;
 
@@ -59,7 +70,7 @@ int io_send_all(int fd, const void *buf, size_t len, uint64_t deadline)
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		ret = io_wait(fd, POLLOUT, deadline);
+		ret = io_wait(fd, POLLOUT, cancel, deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -71,7 +82,8 @@ int io_write_all(const struct conn *c, const void *buf, size_t len,
 {
 	if (c->tls)
 		return tls_write_all(c->tls, buf, len, timeout_ms);
-	return io_send_all(c->fd, buf, len, now_ms() + (uint64_t)timeout_ms);
+	return io_send_all(c->fd, buf, len, c->cancel,
+			   now_ms() + (uint64_t)timeout_ms);
 }
 
 int io_read_all(const struct conn *c, void *buf, size_t len, int timeout_ms)
@@ -94,7 +106,7 @@ int io_read_all(const struct conn *c, void *buf, size_t len, int timeout_ms)
 			if (n < 0)
 				return (int)n;
 		} else {
-			ret = io_wait(c->fd, POLLIN, deadline);
+			ret = io_wait(c->fd, POLLIN, c->cancel, deadline);
 			if (ret < 0)
 				return ret;
 			n = read(c->fd, p + got, len - got);
@@ -118,7 +130,7 @@ int io_read_some(const struct conn *c, void *p, size_t len, int timeout_ms)
 	if (c->tls)
 		return (int)tls_read(c->tls, p, len, timeout_ms);
 	for (;;) {
-		int ret = io_wait(c->fd, POLLIN, deadline);
+		int ret = io_wait(c->fd, POLLIN, c->cancel, deadline);
 		ssize_t n;
 
 		if (ret < 0)
@@ -223,10 +235,16 @@ void frame_send_error(const struct conn *c, enum wire_code code,
 		      const char *text)
 {
 	unsigned char p[4 + WIRE_MAX_TEXT];
+	struct conn q;
 
-	if (c && c->fd >= 0)
-		frame_send(c, WIRE_ERROR, WIRE_NO_DEVICE, p,
-			   wire_text_encode(code, text, p), 1000);
+	if (!c || c->fd < 0)
+		return;
+	/* the last word goes out also when a cancel ended the rest */
+	q = *c;
+	q.cancel = -1;
+	tls_conn_set_cancel(q.tls, -1);
+	frame_send(&q, WIRE_ERROR, WIRE_NO_DEVICE, p,
+		   wire_text_encode(code, text, p), 1000);
 }
 
 void manifest_build(struct vfmig_device *const *devs, unsigned n,

@@ -24,18 +24,24 @@
 
 struct tls_conn;
 
-/* A channel's transport: its fd and, over TLS, the session on it. */
+/* A channel's transport: its fd and, over TLS, the session on it; and
+ * the eventfd whose count cancels every wait on it (-1: none). */
 struct conn {
 	int fd;
 	struct tls_conn *tls;
+	int cancel;
 };
 
 /* Wait for @events on @fd until @deadline (now_ms()): 0 or -errno,
- * -ETIMEDOUT past it. */
-int io_wait(int fd, short events, uint64_t deadline);
+ * -ETIMEDOUT past it, -ECANCELED once @cancel (an eventfd, or -1) is
+ * readable. */
+int io_wait(int fd, short events, int cancel, uint64_t deadline);
+/* Whether @cancel (an eventfd, or -1) has been signalled; it stays so. */
+bool io_cancelled(int cancel);
 
 /* All of @len bytes to @fd (a socket, or a file) by @deadline. */
-int io_send_all(int fd, const void *p, size_t len, uint64_t deadline);
+int io_send_all(int fd, const void *p, size_t len, int cancel,
+		uint64_t deadline);
 
 /* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA
  * for a clean end before the first byte, -ECONNRESET after it. */
@@ -55,8 +61,8 @@ int frame_recv(const struct conn *c, const struct wire_limits *lim,
 	       int timeout_ms, char *err, size_t err_size);
 /* Why I/O on @c failed with @err: TLS's reason, or the errno's name. */
 const char *conn_error(const struct conn *c, int err);
-/* ERROR with @text, best effort, short timeout; @c NULL: nobody to tell
- * (a file). */
+/* ERROR with @text, best effort, short timeout, even after a cancel (it
+ * says so); @c NULL: nobody to tell (a file). */
 void frame_send_error(const struct conn *c, enum wire_code code,
 		      const char *text);
 

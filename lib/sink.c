@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +41,7 @@
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
 #define PROGRESS_MS 20 /* how often the source hears what was loaded */
+#define RX_SAMPLE_MS 100 /* how often a channel's received bytes are read */
 
 struct snk;
 struct rdev;
@@ -67,6 +70,14 @@ struct rdev {
 	uint64_t t_write_us, busy_us, reported, received; /* PROGRESS */
 	uint32_t crc;
 	struct rslot **win;
+	/* sequence numbers taken (header read) and not yet written, by
+	 * seq % WINDOW: a second frame of the same number is refused even
+	 * while the first one is still being read or decoded */
+	uint64_t taken[WINDOW / 64];
+	uint64_t nframes, taken_bytes; /* DATA frames taken, their bytes */
+	uint64_t top; /* the highest sequence number taken, plus one */
+	/* pre-copy then stop-copy, in sequence order */
+	uint64_t precopy_top, stopcopy_first;
 	struct wire_device_end end;
 	struct vfmig_transfer t;
 };
@@ -78,6 +89,9 @@ struct rchan {
 	struct conn conn;
 	int idx, st;
 	bool socket;
+	/* TCP's count of bytes received, and when it last moved: bytes
+	 * that arrive without making a whole frame are a trickle */
+	uint64_t rx_bytes, t_rx;
 	struct ring_op op;
 	unsigned char hbuf[WIRE_HDR_LEN];
 	size_t have, want;
@@ -103,11 +117,24 @@ struct snk {
 	unsigned char *mem;
 	struct ring_op eop, aop; /* workers; strays on the listener */
 	uint64_t evbuf;
+	/* vfmig_sink_cancel(): an eventfd every wait watches */
+	int cancel;
+	struct ring_op cop;
 	unsigned loaded;
 	bool peer_done, failed, stop, resuming;
 	bool stopcopy_seen; /* a stop-copy frame or a device's end */
 	uint64_t last_activity, t_start, t_report, t_end, t_progress;
+	uint64_t t_rx_sample;
+	/* the session: its id, and a connection of another one refused
+	 * while channels were still to come (said if they never come) */
+	struct wire_hello first;
+	uint8_t session[16];
+	char stray[160];
 	int err;
+	/* how the source is told: the ERROR code, and whether it was (one
+	 * ERROR a failure), or needs no telling (its own ERROR, its end) */
+	enum wire_code code;
+	bool told;
 	char errmsg[512];
 };
 
@@ -115,6 +142,32 @@ struct vfmig_sink {
 	struct snk k;
 };
 
+/*
+ * The first failure is the session's: its errno, its message, and the
+ * ERROR code the source is told (Documentation/stream-format.md lists
+ * which failure gets which).  A cancel wins over the failure it caused
+ * (a wait that gave up).
+ */
+static int vfail(struct snk *k, enum wire_code code, int err, const char *fmt,
+		 va_list ap)
+{
+	if (!k->failed) {
+		k->failed = true;
+		if (io_cancelled(k->cancel)) {
+			code = WIRE_E_CANCELLED;
+			err = ECANCELED;
+			snprintf(k->errmsg, sizeof(k->errmsg), "cancelled");
+		} else {
+			vsnprintf(k->errmsg, sizeof(k->errmsg), fmt, ap);
+		}
+		k->err = err < 0 ? err : -err;
+		k->code = code;
+	}
+	k->stop = true;
+	return k->err;
+}
+
+/* A protocol violation, a silence, a peer gone: code protocol. */
 static int fail(struct snk *k, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -122,14 +175,24 @@ static int fail(struct snk *k, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!k->failed) {
-		k->failed = true;
-		k->err = err < 0 ? err : -err;
-		va_start(ap, fmt);
-		vsnprintf(k->errmsg, sizeof(k->errmsg), fmt, ap);
-		va_end(ap);
-	}
-	k->stop = true;
+	va_start(ap, fmt);
+	vfail(k, WIRE_E_PROTOCOL, err, fmt, ap);
+	va_end(ap);
+	return k->err;
+}
+
+/* Any other failure, with the code that says what it was. */
+static int fail_as(struct snk *k, enum wire_code code, int err, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
+
+static int fail_as(struct snk *k, enum wire_code code, int err, const char *fmt,
+		   ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(k, code, err, fmt, ap);
+	va_end(ap);
 	return k->err;
 }
 
@@ -143,8 +206,10 @@ static void reply(struct snk *k, enum wire_type type, uint16_t dev,
 	if (k->file)
 		return;
 	ret = frame_send(&k->c[0].conn, type, dev, p, len, k->o.timeout_ms);
-	if (ret < 0)
+	if (ret < 0) {
 		fail(k, ret, "answering the source: %s", errno_name(ret));
+		k->told = true; /* nobody to tell */
+	}
 }
 
 static void progress_one(struct rdev *d)
@@ -234,10 +299,13 @@ static void device_complete(struct rdev *d)
 	if (!ret && !k->o.no_start)
 		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_RUNNING, NULL);
 	if (ret < 0) {
+		/* the source hears it in the device's answer: no ERROR */
 		reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
 		      wire_text_encode(WIRE_E_DEVICE,
 				       vfmig_device_strerror(d->dev), p));
-		fail(k, ret, "%s", vfmig_device_strerror(d->dev));
+		fail_as(k, WIRE_E_DEVICE, ret, "%s",
+			vfmig_device_strerror(d->dev));
+		k->told = true;
 		return;
 	}
 	d->loaded = true;
@@ -269,11 +337,11 @@ static void write_done(struct ring_op *op, int res)
 	}
 	if (res <= 0) {
 		/* Any write error means the driver rejected the stream. */
-		fail(k, res ? res : -EIO,
-		     "device %s: the driver refused the stream at byte %llu: %s",
-		     vfmig_device_name(d->dev),
-		     (unsigned long long)d->t.raw_bytes + sl->woff,
-		     errno_name(res ? res : -EIO));
+		fail_as(k, WIRE_E_DEVICE, res ? res : -EIO,
+			"device %s: the driver refused the stream at byte %llu: %s",
+			vfmig_device_name(d->dev),
+			(unsigned long long)d->t.raw_bytes + sl->woff,
+			errno_name(res ? res : -EIO));
 		return;
 	}
 	k->last_activity = now_ms();
@@ -291,6 +359,7 @@ static void write_done(struct ring_op *op, int res)
 		d->t.precopy_bytes += sl->h.raw_len;
 	d->t.frames++;
 	d->win[d->next % WINDOW] = NULL;
+	d->taken[d->next % WINDOW / 64] &= ~(1ull << (d->next % 64));
 	d->next++;
 	slot_put(k, sl);
 	if (d->init_seen && !d->ack_sent && d->t.raw_bytes >= d->init_bytes) {
@@ -420,31 +489,175 @@ static void take_payload(struct rchan *c)
 	chan_read(c);
 }
 
+/* The rules of a device's sequence (stream-format.md, "DATA order"):
+ * what a DATA frame header may say, given the frames before it.  0, or
+ * the session failed. */
+static int data_rules(struct snk *k, const struct wire_hdr *h, struct rdev *d)
+{
+	const char *name = vfmig_device_name(d->dev);
+	unsigned long long seq = h->seq;
+	bool stopcopy = h->flags & WIRE_FLAG_STOPCOPY;
+
+	if (d->loaded || (d->end_seen && h->seq >= d->end.frames))
+		return fail(
+			k, EPROTO,
+			"DATA frame %llu of device %s after its end (DEVICE_END said %llu frames)",
+			seq, name, (unsigned long long)d->end.frames);
+	if (h->seq < d->next ||
+	    (d->taken[h->seq % WINDOW / 64] >> (h->seq % 64) & 1))
+		return fail(
+			k, EPROTO,
+			"DATA frame: sequence %llu of device %s was already received",
+			seq, name);
+	if (h->seq - d->next >= WINDOW)
+		return fail(
+			k, EPROTO,
+			"DATA frame: sequence %llu of device %s is outside the window (%llu..%llu)",
+			seq, name, (unsigned long long)d->next,
+			(unsigned long long)(d->next + WINDOW - 1));
+	if (!stopcopy && !(k->lim.caps & WIRE_CAP_PRECOPY))
+		return fail(
+			k, EPROTO,
+			"DATA frame %llu of device %s: a pre-copy frame, and pre-copy was not negotiated",
+			seq, name);
+	if (!stopcopy && h->seq > d->stopcopy_first)
+		return fail(
+			k, EPROTO,
+			"DATA frame %llu of device %s: a pre-copy frame after its stop-copy frame %llu",
+			seq, name, (unsigned long long)d->stopcopy_first);
+	if (stopcopy && h->seq + 1 < d->precopy_top)
+		return fail(
+			k, EPROTO,
+			"DATA frame %llu of device %s: a stop-copy frame before its pre-copy frame %llu",
+			seq, name, (unsigned long long)(d->precopy_top - 1));
+	return 0;
+}
+
 static void data_header(struct rchan *c)
 {
 	struct snk *k = c->k;
 	struct rdev *d = &k->d[c->h.device];
 
-	if (d->loaded || (d->end_seen && c->h.seq >= d->end.frames))
-		fail(k, EPROTO, "DATA frame %llu of device %s after its end",
-		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev));
-	else if (c->h.seq < d->next || d->win[c->h.seq % WINDOW])
-		fail(k, EPROTO,
-		     "DATA frame: sequence %llu of device %s was already received",
-		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev));
-	else if (c->h.seq - d->next >= WINDOW)
-		fail(k, EPROTO,
-		     "DATA frame: sequence %llu of device %s is outside the window (%llu..%llu)",
-		     (unsigned long long)c->h.seq, vfmig_device_name(d->dev),
-		     (unsigned long long)d->next,
-		     (unsigned long long)(d->next + WINDOW - 1));
-	else {
-		if (c->h.flags & WIRE_FLAG_STOPCOPY)
-			k->stopcopy_seen = true;
-		take_payload(c);
+	if (data_rules(k, &c->h, d) < 0)
+		return;
+	d->taken[c->h.seq % WINDOW / 64] |= 1ull << (c->h.seq % 64);
+	d->nframes++;
+	d->taken_bytes += c->h.raw_len;
+	if (c->h.seq >= d->top)
+		d->top = c->h.seq + 1;
+	if (c->h.flags & WIRE_FLAG_STOPCOPY) {
+		k->stopcopy_seen = true;
+		if (c->h.seq < d->stopcopy_first)
+			d->stopcopy_first = c->h.seq;
+	} else if (c->h.seq >= d->precopy_top) {
+		d->precopy_top = c->h.seq + 1;
 	}
+	take_payload(c);
 }
 
+/* A DEVICE_END the frames already taken can be part of: 0, or failed. */
+static int device_end_check(struct snk *k, struct rdev *d)
+{
+	const struct wire_device_end *e = &d->end;
+	const char *name = vfmig_device_name(d->dev);
+	uint64_t frames_left, bytes_left;
+
+	if (e->frames < d->top)
+		return fail(
+			k, EPROTO,
+			"DEVICE_END of device %s says %llu frames, and frame %llu arrived",
+			name, (unsigned long long)e->frames,
+			(unsigned long long)(d->top - 1));
+	if (e->raw_bytes < d->taken_bytes)
+		return fail(
+			k, EPROTO,
+			"DEVICE_END of device %s says %llu bytes, and %llu arrived already",
+			name, (unsigned long long)e->raw_bytes,
+			(unsigned long long)d->taken_bytes);
+	/* each frame still to come carries 1..max_chunk bytes */
+	frames_left = e->frames - d->nframes;
+	bytes_left = e->raw_bytes - d->taken_bytes;
+	if (bytes_left < frames_left ||
+	    bytes_left / k->lim.max_chunk > frames_left ||
+	    (bytes_left / k->lim.max_chunk == frames_left &&
+	     bytes_left % k->lim.max_chunk))
+		return fail(
+			k, EPROTO,
+			"DEVICE_END of device %s says %llu bytes in %llu frames: the %llu frames to come cannot carry the %llu bytes left (1 to %u each)",
+			name, (unsigned long long)e->raw_bytes,
+			(unsigned long long)e->frames,
+			(unsigned long long)frames_left,
+			(unsigned long long)bytes_left, k->lim.max_chunk);
+	return 0;
+}
+
+static void init_done(struct snk *k, struct rdev *d, const struct wire_hdr *h,
+		      const unsigned char *p)
+{
+	const char *name = vfmig_device_name(d->dev);
+	char err[256];
+
+	if (!(k->lim.caps & WIRE_CAP_SWITCHOVER_ACK)) {
+		fail(k, EPROTO,
+		     "INIT_DONE of device %s: switchover-ack was not negotiated",
+		     name);
+		return;
+	}
+	if (d->init_seen || d->end_seen || d->stopcopy_first != UINT64_MAX) {
+		fail(k, EPROTO, "INIT_DONE of device %s after its %s", name,
+		     d->init_seen ? "first INIT_DONE" :
+		     d->end_seen  ? "DEVICE_END" :
+				    "first stop-copy frame");
+		return;
+	}
+	if (wire_count_decode(p, h->enc_len, &d->init_bytes, err, sizeof(err)) <
+	    0) {
+		fail(k, EPROTO, "INIT_DONE of device %s: %s", name, err);
+		return;
+	}
+	d->init_seen = true;
+	if (d->t.raw_bytes >= d->init_bytes && !d->ack_sent)
+		send_ack(d);
+}
+
+static void device_end(struct snk *k, struct rdev *d, const struct wire_hdr *h,
+		       const unsigned char *p)
+{
+	char err[256];
+
+	if (d->end_seen) {
+		fail(k, EPROTO, "a second DEVICE_END of device %s",
+		     vfmig_device_name(d->dev));
+		return;
+	}
+	if (wire_device_end_decode(p, h->enc_len, &d->end, err, sizeof(err)) <
+	    0) {
+		fail(k, EPROTO, "device %s: %s", vfmig_device_name(d->dev),
+		     err);
+		return;
+	}
+	if (device_end_check(k, d) < 0)
+		return;
+	d->end_seen = true;
+	k->stopcopy_seen = true;
+	device_complete(d);
+}
+
+static void done(struct snk *k)
+{
+	for (unsigned i = 0; i < k->ndev; i++)
+		if (!k->d[i].end_seen) {
+			fail(k, EPROTO,
+			     "DONE before the DEVICE_END of device %s",
+			     vfmig_device_name(k->d[i].dev));
+			return;
+		}
+	k->peer_done = true;
+	if (k->loaded == k->ndev)
+		k->stop = true;
+}
+
+/* A whole control frame on channel 0 (recv_done() checked where it came). */
 static void control(struct rchan *c)
 {
 	struct snk *k = c->k;
@@ -457,62 +670,32 @@ static void control(struct rchan *c)
 		return;
 	}
 	switch (h->type) {
-	case WIRE_INIT_DONE: {
-		struct rdev *d = &k->d[h->device];
-
-		if (wire_count_decode(c->ctl, h->enc_len, &d->init_bytes, err,
-				      sizeof(err)) < 0) {
-			fail(k, EPROTO, "%s", err);
-			return;
-		}
-		d->init_seen = true;
-		if (d->t.raw_bytes >= d->init_bytes && !d->ack_sent) {
-			send_ack(d);
-		}
+	case WIRE_INIT_DONE:
+		init_done(k, &k->d[h->device], h, c->ctl);
 		break;
-	}
-	case WIRE_DEVICE_END: {
-		struct rdev *d = &k->d[h->device];
-
-		if (d->end_seen ||
-		    wire_device_end_decode(c->ctl, h->enc_len, &d->end, err,
-					   sizeof(err)) < 0) {
-			fail(k, EPROTO, "device %s: %s",
-			     vfmig_device_name(d->dev),
-			     d->end_seen ? "a second DEVICE_END" : err);
-			return;
-		}
-		if (d->next > d->end.frames) {
-			fail(k, EPROTO,
-			     "device %s: DEVICE_END says %llu frames, %llu arrived",
-			     vfmig_device_name(d->dev),
-			     (unsigned long long)d->end.frames,
-			     (unsigned long long)d->next);
-			return;
-		}
-		d->end_seen = true;
-		k->stopcopy_seen = true;
-		device_complete(d);
+	case WIRE_DEVICE_END:
+		device_end(k, &k->d[h->device], h, c->ctl);
 		break;
-	}
 	case WIRE_NOP:
 		if (!(k->lim.caps & WIRE_CAP_PROGRESS))
-			goto unexpected;
+			fail(k, EPROTO,
+			     "unexpected NOP frame on channel 0: progress was not negotiated");
 		break;
 	case WIRE_DONE:
-		k->peer_done = true;
-		if (k->loaded == k->ndev)
-			k->stop = true;
+		done(k);
 		break;
 	case WIRE_ERROR:
 		wire_text_decode(c->ctl, h->enc_len, &code, text, sizeof(text),
 				 err, sizeof(err));
-		fail(k, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-		     "source: %s", text);
+		fail_as(k,
+			code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
+						   WIRE_E_PROTOCOL,
+			code == WIRE_E_CANCELLED ? ECANCELED : EIO,
+			"source: %s", text);
+		k->told = true; /* it is closing: no answer */
 		return;
 	default:
-unexpected:
-		fail(k, EPROTO, "channel %d: unexpected %s frame", c->idx,
+		fail(k, EPROTO, "unexpected %s frame on channel 0",
 		     wire_type_name(h->type));
 		return;
 	}
@@ -543,6 +726,7 @@ static void recv_done(struct ring_op *op, int res)
 		     res     ? conn_error(&c->conn, res) :
 		     k->file ? "the file ends" :
 			       "the source closed the connection");
+		k->told = true; /* nobody left to tell */
 		return;
 	}
 	c->have += (size_t)res;
@@ -562,12 +746,24 @@ static void recv_done(struct ring_op *op, int res)
 		fail(k, EPROTO, "channel %d: %s", c->idx, err);
 		return;
 	}
+	/* channel 0 carries the control frames, and nothing after DONE */
+	if (c->idx && c->h.type != WIRE_DATA) {
+		fail(k, EPROTO,
+		     "unexpected %s frame on channel %d: control frames travel on channel 0",
+		     wire_type_name(c->h.type), c->idx);
+		return;
+	}
+	if (!c->idx && k->peer_done) {
+		fail(k, EPROTO, "unexpected %s frame on channel 0 after DONE",
+		     wire_type_name(c->h.type));
+		return;
+	}
 	if (c->h.type == WIRE_DATA) {
 		data_header(c);
 		return;
 	}
 	if (c->h.enc_len > sizeof(c->ctl)) {
-		fail(k, EPROTO, "channel %d: unexpected %s frame", c->idx,
+		fail(k, EPROTO, "unexpected %s frame on channel 0",
 		     wire_type_name(c->h.type));
 		return;
 	}
@@ -590,8 +786,8 @@ static void stray_done(struct ring_op *op, int res)
 	/* over TLS it is closed unanswered: an answer would take a
 	 * handshake, which this loop does not block on */
 	if (res >= 0 && !k->o.tls) {
-		frame_send(&(struct conn){ .fd = res }, WIRE_REJECT,
-			   WIRE_NO_DEVICE, t,
+		frame_send(&(struct conn){ .fd = res, .cancel = -1 },
+			   WIRE_REJECT, WIRE_NO_DEVICE, t,
 			   wire_text_encode(WIRE_E_SESSION,
 					    "another session is in progress",
 					    t),
@@ -602,6 +798,16 @@ static void stray_done(struct ring_op *op, int res)
 	if (!k->stop && res != -ECANCELED)
 		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->lfd, NULL,
 				     NULL, SOCK_CLOEXEC);
+}
+
+/* vfmig_sink_cancel() was called (a poll: the eventfd stays readable for
+ * every later wait). */
+static void cancel_done(struct ring_op *op, int res)
+{
+	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, cop));
+
+	if (res != -ECANCELED)
+		fail_as(k, WIRE_E_CANCELLED, ECANCELED, "cancelled");
 }
 
 static void workers_ready(struct ring_op *op, int res);
@@ -631,6 +837,7 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 {
 	struct vfmig_sink *sink;
 	struct snk *k;
+	int ret;
 
 	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
 	    opts->size < sizeof(size_t) || !opts->uri)
@@ -642,6 +849,12 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	if (!sink)
 		return -ENOMEM;
 	k = &sink->k;
+	k->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->cancel < 0) {
+		ret = -errno;
+		free(sink);
+		return ret;
+	}
 	memcpy(&k->o, opts,
 	       opts->size < sizeof(k->o) ? opts->size : sizeof(k->o));
 	k->o.size = sizeof(k->o);
@@ -655,9 +868,23 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	k->ndev = ndev;
 	k->lfd = -1;
 	k->port = -1;
-	for (unsigned i = 0; i < CHAN_MAX; i++)
+	for (unsigned i = 0; i < CHAN_MAX; i++) {
 		k->c[i].conn.fd = -1;
+		k->c[i].conn.cancel = k->cancel;
+	}
 	*out = sink;
+	return 0;
+}
+
+int vfmig_sink_cancel(struct vfmig_sink *sink)
+{
+	uint64_t one = 1;
+
+	if (!sink)
+		return -EINVAL;
+	/* an eventfd's count: async-signal-safe, and every wait sees it */
+	if (write(sink->k.cancel, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
 	return 0;
 }
 
@@ -699,9 +926,9 @@ static int session_budget(struct snk *k, const struct wire_hello *h)
 	uint64_t afford, need;
 
 	if (!h->nchannels || h->nchannels > CHAN_MAX)
-		return fail(k, EPROTO,
-			    "the source asks for %u channels (1 to %d)",
-			    h->nchannels, CHAN_MAX);
+		return fail_as(k, WIRE_E_CAPABILITY, EPROTO,
+			       "the source asks for %u channels (1 to %d)",
+			       h->nchannels, CHAN_MAX);
 	afford = k->o.memory / (2ull * (h->nchannels + MIN_SHARED_SLOTS));
 	afford &= ~4095ull;
 	if (afford > WIRE_MAX_CHUNK)
@@ -709,8 +936,8 @@ static int session_budget(struct snk *k, const struct wire_hello *h)
 	need = (k->file ? h->max_chunk : MIN_CHUNK) * 2ull *
 	       (h->nchannels + MIN_SHARED_SLOTS);
 	if (afford < MIN_CHUNK || (k->file && afford < h->max_chunk))
-		return fail(
-			k, ENOBUFS,
+		return fail_as(
+			k, WIRE_E_CAPABILITY, ENOBUFS,
 			"--memory %llu cannot hold %u channel(s) of %u-byte chunks: give --memory %llu or more",
 			(unsigned long long)k->o.memory, h->nchannels,
 			k->file ? h->max_chunk : MIN_CHUNK,
@@ -719,79 +946,141 @@ static int session_budget(struct snk *k, const struct wire_hello *h)
 	return 0;
 }
 
-/* HELLO on a new channel: the first fixes the session, others join it. */
-static int hello(struct snk *k, const struct conn *c, struct wire_hello *first,
-		 bool *have, bool *joined)
+/* Tell a connection why it is refused: REJECT (it is not a channel of the
+ * session: a version, another session) or ERROR (the session fails, and
+ * this is its one ERROR).  A file hears nothing. */
+static void refuse(struct snk *k, const struct conn *c, enum wire_type type,
+		   enum wire_code code, const char *text)
+{
+	unsigned char t[4 + WIRE_MAX_TEXT];
+	struct conn q = *c;
+
+	if (k->file)
+		return;
+	if (type == WIRE_ERROR) {
+		frame_send_error(c, code, text);
+		k->told = true;
+		return;
+	}
+	q.cancel = -1;
+	frame_send(&q, type, WIRE_NO_DEVICE, t, wire_text_encode(code, text, t),
+		   1000);
+}
+
+static void hex_id(const uint8_t id[16], char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+/* The first HELLO: the session's id, channels, capabilities, chunks. */
+static int open_session(struct snk *k, const struct conn *c,
+			const struct wire_hello *h, struct wire_accept *acc)
+{
+	char why[256];
+	int code;
+
+	if (session_budget(k, h) < 0) {
+		refuse(k, c, WIRE_ERROR, WIRE_E_CAPABILITY, k->errmsg);
+		return k->err;
+	}
+	code = wire_negotiate(h, OUR_CAPS, k->lim.max_chunk, acc, why,
+			      sizeof(why));
+	if (code != WIRE_OK) {
+		refuse(k, c, WIRE_REJECT, (enum wire_code)code, why);
+		return fail_as(k, (enum wire_code)code, EPROTONOSUPPORT,
+			       "the source was refused: %s", why);
+	}
+	k->first = *h;
+	memcpy(k->session, h->session, sizeof(k->session));
+	k->t_start = now_ms(); /* the session starts, not the wait */
+	k->nchan = h->nchannels;
+	k->lim.caps = acc->caps;
+	k->lim.max_chunk = acc->max_chunk;
+	return 1;
+}
+
+/*
+ * A later HELLO joins the session, or is refused: another session's
+ * (REJECT; the session goes on), or one at odds with the session's first
+ * HELLO (the session fails: it is the same source).  1 joined, 0 refused,
+ * or -errno.
+ */
+static int join_session(struct snk *k, const struct conn *c,
+			const struct wire_hello *h, struct wire_accept *acc)
+{
+	const struct wire_hello *f = &k->first;
+	char ours[33], theirs[33], why[320] = "";
+
+	if (memcmp(h->session, k->session, sizeof(k->session))) {
+		hex_id(h->session, theirs);
+		hex_id(k->session, ours);
+		snprintf(
+			why, sizeof(why),
+			"another session is in progress (this connection's session is %s, the one in progress %s)",
+			theirs, ours);
+		refuse(k, c, WIRE_REJECT, WIRE_E_SESSION, why);
+		snprintf(
+			k->stray, sizeof(k->stray),
+			"; refused meanwhile: a connection of session %s (this session is %s)",
+			theirs, ours);
+		return 0;
+	}
+	if (h->nchannels != f->nchannels)
+		snprintf(
+			why, sizeof(why),
+			"channel %u's HELLO says %u channels, channel %u's said %u",
+			h->channel, h->nchannels, f->channel, f->nchannels);
+	else if (h->major != f->major || h->minor != f->minor ||
+		 h->caps != f->caps || h->max_chunk != f->max_chunk)
+		snprintf(
+			why, sizeof(why),
+			"channel %u's HELLO differs from channel %u's: version %u.%u and %u.%u, capabilities 0x%x and 0x%x, largest raw_len %u and %u",
+			h->channel, f->channel, h->major, h->minor, f->major,
+			f->minor, h->caps, f->caps, h->max_chunk, f->max_chunk);
+	else if (k->c[h->channel].conn.fd >= 0)
+		snprintf(why, sizeof(why), "channel %u said HELLO twice",
+			 h->channel);
+	if (why[0]) {
+		refuse(k, c, WIRE_ERROR, WIRE_E_PROTOCOL, why);
+		return fail(k, EPROTO, "%s", why);
+	}
+	wire_negotiate(h, OUR_CAPS, k->lim.max_chunk, acc, why, sizeof(why));
+	return 1;
+}
+
+/* HELLO on a new connection: the first opens the session, others join. */
+static int hello(struct snk *k, const struct conn *c, bool *joined)
 {
 	struct wire_limits lim = { .max_chunk = WIRE_MAX_CHUNK };
 	unsigned char p[WIRE_HELLO_LEN];
 	struct wire_accept acc;
 	struct wire_hello h;
 	struct wire_hdr hd;
-	char err[256], why[256];
-	int ret, code;
+	char err[256];
+	int ret;
 
 	*joined = false;
 	ret = frame_recv(c, &lim, &hd, p, sizeof(p), k->o.timeout_ms, err,
 			 sizeof(err));
 	if (ret == 0 && hd.type != WIRE_HELLO)
-		ret = set_errbuf(err, sizeof(err), EPROTO,
-				 "expected HELLO, got %s",
-				 wire_type_name(hd.type));
+		ret = set_errbuf(
+			err, sizeof(err), EPROTO,
+			"unexpected %s frame on a new connection (expected HELLO)",
+			wire_type_name(hd.type));
 	if (ret == 0)
 		ret = wire_hello_decode(p, hd.enc_len, &h, err, sizeof(err));
 	if (ret) {
-		if (!k->file)
-			frame_send_error(c, WIRE_E_PROTOCOL, err);
+		refuse(k, c, WIRE_ERROR, WIRE_E_PROTOCOL, err);
 		return fail(k, ret,
 			    "refused a connection without a valid HELLO: %s%s",
 			    err,
 			    ret == -ETIMEDOUT ? " (the source stalled)" : "");
 	}
-	if (!*have) {
-		ret = session_budget(k, &h);
-		if (ret < 0) {
-			if (!k->file)
-				frame_send_error(c, WIRE_E_PROTOCOL, k->errmsg);
-			return ret;
-		}
-	}
-	code = wire_negotiate(&h, OUR_CAPS, k->lim.max_chunk, &acc, why,
-			      sizeof(why));
-	if (code != WIRE_OK) {
-		if (!k->file) {
-			unsigned char t[4 + WIRE_MAX_TEXT];
-
-			frame_send(c, WIRE_REJECT, WIRE_NO_DEVICE, t,
-				   wire_text_encode((enum wire_code)code, why,
-						    t),
-				   1000);
-		}
-		return fail(k, EPROTONOSUPPORT, "the source was refused: %s",
-			    why);
-	}
-	if (*have &&
-	    (memcmp(h.session, first->session, 16) ||
-	     h.nchannels != first->nchannels || k->c[h.channel].conn.fd >= 0)) {
-		/* A stray: another session, or a channel taken.  Refuse it
-		 * and keep the session we have. */
-		unsigned char t[4 + WIRE_MAX_TEXT];
-
-		frame_send(c, WIRE_REJECT, WIRE_NO_DEVICE, t,
-			   wire_text_encode(WIRE_E_SESSION,
-					    "another session is in progress",
-					    t),
-			   1000);
-		return 0;
-	}
-	if (!*have) {
-		*first = h;
-		*have = true;
-		k->t_start = now_ms(); /* the session starts, not the wait */
-		k->nchan = h.nchannels;
-		k->lim.caps = acc.caps;
-		k->lim.max_chunk = acc.max_chunk;
-	}
+	ret = k->nchan ? join_session(k, c, &h, &acc) :
+			 open_session(k, c, &h, &acc);
+	if (ret <= 0)
+		return ret;
 	if (!k->file) {
 		wire_accept_encode(&acc, p);
 		ret = frame_send(c, WIRE_ACCEPT, WIRE_NO_DEVICE, p,
@@ -814,30 +1103,30 @@ static int admit(struct snk *k, int fd, struct conn *c)
 
 	c->fd = fd;
 	c->tls = NULL;
+	c->cancel = k->cancel;
 	if (!k->o.tls)
 		return 0;
 	if (k->file)
-		return fail(k, EINVAL, "%s is a file: TLS applies to sockets",
-			    k->o.uri);
-	ret = tls_conn_open(k->o.tls, fd, NULL, k->o.timeout_ms, &c->tls, err,
-			    sizeof(err));
+		return fail_as(k, WIRE_E_CAPABILITY, EINVAL,
+			       "%s is a file: TLS applies to sockets",
+			       k->o.uri);
+	ret = tls_conn_open(k->o.tls, fd, NULL, k->cancel, k->o.timeout_ms,
+			    &c->tls, err, sizeof(err));
 	if (ret == -EPROTONOSUPPORT) /* told in the protocol it speaks */
-		frame_send_error(
-			c, WIRE_E_PROTOCOL,
-			"this destination requires TLS: give the source --tls-creds");
+		refuse(k, c, WIRE_ERROR, WIRE_E_CAPABILITY,
+		       "this destination requires TLS: give the source --tls-creds");
 	if (ret == 0) {
 		ret = tls_conn_authorize(c->tls, err, sizeof(err));
 		if (ret < 0)
-			frame_send_error(c, WIRE_E_PROTOCOL, err);
+			refuse(k, c, WIRE_ERROR, WIRE_E_CAPABILITY, err);
 	}
 	if (ret < 0)
-		return fail(k, ret, "%s", err);
+		return fail_as(k, WIRE_E_CAPABILITY, ret, "%s", err);
 	return 0;
 }
 
 /* Take @fd into the session, or close it. */
-static int join(struct snk *k, int fd, struct wire_hello *first, bool *have,
-		bool *joined)
+static int join(struct snk *k, int fd, bool *joined)
 {
 	struct conn c;
 	int ret;
@@ -845,7 +1134,7 @@ static int join(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	*joined = false;
 	ret = admit(k, fd, &c);
 	if (ret == 0)
-		ret = hello(k, &c, first, have, joined);
+		ret = hello(k, &c, joined);
 	if (!*joined) {
 		tls_conn_free(c.tls);
 		close(fd);
@@ -853,55 +1142,65 @@ static int join(struct snk *k, int fd, struct wire_hello *first, bool *have,
 	return ret;
 }
 
+/* fd:N,... and file:PATH: the channels are there already. */
+static int take_fds(struct snk *k, const struct chan_uri *u)
+{
+	int n = u->kind == CHAN_FILE ? 1 : u->nfds, ret;
+	char err[512];
+	bool joined;
+
+	for (int i = 0; i < n; i++) {
+		int fd = u->kind == CHAN_FILE ?
+				 chan_open_file(u->path, false, err,
+						sizeof(err)) :
+				 fcntl(u->fds[i], F_DUPFD_CLOEXEC, 3);
+		struct stat st;
+
+		if (fd < 0)
+			return fail_as(k, WIRE_E_INTERNAL,
+				       u->kind == CHAN_FILE ? fd : -errno, "%s",
+				       u->kind == CHAN_FILE ?
+					       err :
+					       "bad fd in the list");
+		k->file = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
+		ret = join(k, fd, &joined);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 static int handshake(struct snk *k)
 {
-	struct wire_hello first;
 	struct chan_uri u;
-	bool have = false, joined;
+	bool joined;
 	unsigned got = 0;
 	char err[512];
 	int ret;
 
 	ret = chan_uri_parse(k->o.uri, &u, err, sizeof(err));
 	if (ret < 0)
-		return fail(k, ret, "%s", err);
+		return fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
 	if (u.kind == CHAN_FILE || u.kind == CHAN_FD) {
-		int n = u.kind == CHAN_FILE ? 1 : u.nfds;
-
-		for (int i = 0; i < n; i++) {
-			int fd = u.kind == CHAN_FILE ?
-					 chan_open_file(u.path, false, err,
-							sizeof(err)) :
-					 fcntl(u.fds[i], F_DUPFD_CLOEXEC, 3);
-			struct stat st;
-
-			if (fd < 0)
-				return fail(k,
-					    u.kind == CHAN_FILE ? fd : -errno,
-					    "%s",
-					    u.kind == CHAN_FILE ?
-						    err :
-						    "bad fd in the list");
-			k->file = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
-			ret = join(k, fd, &first, &have, &joined);
-			if (ret < 0)
-				return ret;
-		}
+		ret = take_fds(k, &u);
+		if (ret < 0)
+			return ret;
 	} else {
 		ret = vfmig_sink_listen((struct vfmig_sink *)k);
 		if (ret < 0)
-			return fail(k, ret, "%s", k->errmsg);
-		while (!have || got < k->nchan) {
-			int fd = chan_accept(k->lfd, k->o.timeout_ms, err,
-					     sizeof(err));
+			return fail_as(k, WIRE_E_INTERNAL, ret, "%s",
+				       k->errmsg);
+		while (!k->nchan || got < k->nchan) {
+			int fd = chan_accept(k->lfd, k->o.timeout_ms, k->cancel,
+					     err, sizeof(err));
 
 			if (fd < 0)
 				return fail(
 					k, fd,
-					"%s: %s (%u of %u channels connected)",
+					"%s: %s (%u of %u channels connected)%s",
 					k->o.uri, err, got,
-					have ? k->nchan : 1);
-			ret = join(k, fd, &first, &have, &joined);
+					k->nchan ? k->nchan : 1, k->stray);
+			ret = join(k, fd, &joined);
 			if (ret < 0)
 				return ret;
 			got += joined;
@@ -912,6 +1211,61 @@ static int handshake(struct snk *k)
 			return fail(k, EPROTO, "channel %u never said HELLO",
 				    i);
 	return 0;
+}
+
+/* A frame on channel @i before the MANIFEST: name what came. */
+static int early_frame(struct snk *k, unsigned i)
+{
+	struct wire_limits lim = { .caps = k->lim.caps,
+				   .max_chunk = WIRE_MAX_CHUNK,
+				   .ndevices = WIRE_MAX_DEVICES };
+	unsigned char hb[WIRE_HDR_LEN];
+	struct wire_hdr h;
+	char err[256];
+	int ret = io_read_all(&k->c[i].conn, hb, sizeof(hb), 1000);
+
+	if (ret == -ENODATA)
+		return fail(k, ECONNRESET,
+			    "channel %u closed before the MANIFEST", i);
+	if (ret < 0)
+		return fail(k, ret, "channel %u, before the MANIFEST: %s", i,
+			    conn_error(&k->c[i].conn, ret));
+	if (wire_hdr_decode(hb, &lim, &h, err, sizeof(err)) < 0)
+		return fail(k, EPROTO, "channel %u: %s", i, err);
+	return fail(
+		k, EPROTO,
+		"unexpected %s frame on channel %u (expected MANIFEST on channel 0)",
+		wire_type_name(h.type), i);
+}
+
+/* The MANIFEST comes on channel 0 and nothing on the others before it:
+ * wait on all of them, and say where something came instead. */
+static int await_manifest(struct snk *k)
+{
+	uint64_t deadline = now_ms() + (uint64_t)k->o.timeout_ms;
+	struct pollfd p[CHAN_MAX + 1];
+
+	if (k->file || k->nchan < 2 || tls_conn_pending(k->c[0].conn.tls))
+		return 0;
+	for (unsigned i = 0; i < k->nchan; i++)
+		p[i] = (struct pollfd){ .fd = k->c[i].conn.fd,
+					.events = POLLIN };
+	p[k->nchan] = (struct pollfd){ .fd = k->cancel, .events = POLLIN };
+	for (;;) {
+		uint64_t now = now_ms();
+		int n = now < deadline ?
+				poll(p, k->nchan + 1, (int)(deadline - now)) :
+				0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* silence, a cancel, channel 0: frame_recv() tells */
+		if (n <= 0 || p[k->nchan].revents || p[0].revents)
+			return 0;
+		for (unsigned i = 1; i < k->nchan; i++)
+			if (p[i].revents)
+				return early_frame(k, i);
+	}
 }
 
 static int manifest(struct snk *k)
@@ -926,32 +1280,33 @@ static int manifest(struct snk *k)
 	if (!devs || !p) {
 		free(devs);
 		free(p);
-		return fail(k, ENOMEM, "out of memory");
+		return fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
 	}
-	ret = frame_recv(&k->c[0].conn, &lim, &h, p, WIRE_MAX_CONTROL,
-			 k->o.timeout_ms, err, sizeof(err));
+	ret = await_manifest(k);
+	if (ret == 0)
+		ret = frame_recv(&k->c[0].conn, &lim, &h, p, WIRE_MAX_CONTROL,
+				 k->o.timeout_ms, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "%s", k->errmsg);
 	if (ret == 0 && h.type != WIRE_MANIFEST)
-		ret = set_errbuf(err, sizeof(err), EPROTO,
-				 "expected MANIFEST, got %s",
-				 wire_type_name(h.type));
+		ret = set_errbuf(
+			err, sizeof(err), EPROTO,
+			"unexpected %s frame on channel 0 (expected MANIFEST)",
+			wire_type_name(h.type));
 	n = ret < 0 ?
 		    ret :
 		    wire_manifest_decode(p, h.enc_len, devs, err, sizeof(err));
 	if (n < 0) {
 		free(devs);
 		free(p);
-		frame_send_error(k->file ? NULL : &k->c[0].conn,
-				 WIRE_E_PROTOCOL, err);
 		return fail(k, n, "%s", err);
 	}
 	ret = manifest_check(devs, n, k->devs, k->ndev, err, sizeof(err));
 	free(devs);
 	free(p);
-	if (ret < 0) {
-		frame_send_error(k->file ? NULL : &k->c[0].conn,
-				 WIRE_E_MANIFEST, err);
-		return fail(k, ENODEV, "manifest mismatch: %s", err);
-	}
+	if (ret < 0)
+		return fail_as(k, WIRE_E_MANIFEST, ENODEV,
+			       "manifest mismatch: %s", err);
 	k->lim.ndevices = k->ndev;
 	return 0;
 }
@@ -968,13 +1323,9 @@ static int resume_devices(struct snk *k)
 	for (unsigned i = 0; i < k->ndev; i++) {
 		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
 					     &k->d[i].fd);
-		if (ret < 0) {
-			frame_send_error(k->file ? NULL : &k->c[0].conn,
-					 WIRE_E_DEVICE,
-					 vfmig_device_strerror(k->d[i].dev));
-			return fail(k, ret, "%s",
-				    vfmig_device_strerror(k->d[i].dev));
-		}
+		if (ret < 0)
+			return fail_as(k, WIRE_E_DEVICE, ret, "%s",
+				       vfmig_device_strerror(k->d[i].dev));
 		k->resuming = true;
 	}
 	reply(k, WIRE_MANIFEST_ACK, WIRE_NO_DEVICE, NULL, 0);
@@ -991,15 +1342,17 @@ static int setup(struct snk *k)
 	/* session_budget() made room for the channels' reserves */
 	total = (unsigned)(k->o.memory / slot_mem);
 	if (total < k->nchan + MIN_SHARED_SLOTS)
-		return fail(k, EINVAL,
-			    "--memory %llu is too small for %u-byte chunks",
-			    (unsigned long long)k->o.memory, k->lim.max_chunk);
+		return fail_as(k, WIRE_E_INTERNAL, EINVAL,
+			       "--memory %llu is too small for %u-byte chunks",
+			       (unsigned long long)k->o.memory,
+			       k->lim.max_chunk);
 	k->nslots = total - k->nchan;
 	k->mem = malloc(total * slot_mem);
 	k->slots = calloc(total, sizeof(*k->slots));
 	k->d = calloc(k->ndev, sizeof(*k->d));
 	if (!k->mem || !k->slots || !k->d)
-		return fail(k, ENOMEM, "out of memory for %u buffers", total);
+		return fail_as(k, WIRE_E_INTERNAL, ENOMEM,
+			       "out of memory for %u buffers", total);
 	for (unsigned i = 0; i < total; i++) {
 		struct rslot *sl = &k->slots[i];
 
@@ -1032,19 +1385,23 @@ static int setup(struct snk *k)
 		d->dev = k->devs[i];
 		d->wop.done = write_done;
 		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
+		d->stopcopy_first = UINT64_MAX;
 		d->win = calloc(WINDOW, sizeof(struct rslot *));
 		if (!d->win)
-			return fail(k, ENOMEM, "out of memory");
+			return fail_as(k, WIRE_E_INTERNAL, ENOMEM,
+				       "out of memory");
 	}
 	ret = workers_new((int)k->o.workers, CODEC_ZSTD, 1, &k->workers);
 	if (ret < 0)
-		return fail(k, ret, "codec workers: %s", errno_name(ret));
+		return fail_as(k, WIRE_E_INTERNAL, ret, "codec workers: %s",
+			       errno_name(ret));
 	ret = ring_init(&k->ring, 256, false, err, sizeof(err));
 	if (ret < 0)
-		return fail(k, ret, "%s", err);
+		return fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
 	ring_bound_workers(&k->ring, k->ndev, k->ndev);
 	k->eop.done = workers_ready;
 	k->aop.done = stray_done;
+	k->cop.done = cancel_done;
 	return 0;
 }
 
@@ -1087,13 +1444,35 @@ static void drain(struct snk *k)
 	}
 	ring_cancel(&k->ring, &k->eop);
 	ring_cancel(&k->ring, &k->aop);
+	ring_cancel(&k->ring, &k->cop);
 	for (int i = 0; i < 100 && k->ring.inflight; i++)
 		ring_run_once(&k->ring, 100);
+}
+
+/* What TCP received on each channel, sampled every RX_SAMPLE_MS: bytes
+ * that arrive without making a whole frame (they are read whole,
+ * MSG_WAITALL) tell a trickle from a stall. */
+static void sample_rx(struct snk *k, uint64_t now)
+{
+	if (now - k->t_rx_sample < RX_SAMPLE_MS)
+		return;
+	k->t_rx_sample = now;
+	for (unsigned i = 0; i < k->nchan; i++) {
+		struct rchan *c = &k->c[i];
+		uint64_t n;
+
+		if (chan_rx_bytes(c->conn.fd, &n) == 0 && n != c->rx_bytes) {
+			c->rx_bytes = n;
+			c->t_rx = now;
+		}
+	}
 }
 
 /* No whole frame and no write for the timeout: say what it looks like. */
 static void no_progress(struct snk *k)
 {
+	uint64_t n;
+
 	for (unsigned i = 0; i < k->ndev; i++) {
 		struct rdev *d = &k->d[i];
 		unsigned later = 0;
@@ -1110,46 +1489,79 @@ static void no_progress(struct snk *k)
 			return;
 		}
 	}
-	/* A frame's bytes are only seen whole (MSG_WAITALL): silence and a
-	 * trickle look the same from here. */
-	fail(k, ETIMEDOUT,
-	     "no whole frame from the source for %d ms (it stalled, or trickles)",
-	     k->o.timeout_ms);
+	for (unsigned i = 0; i < k->nchan; i++)
+		/* bytes after the last whole frame (and its sampling) */
+		if (k->c[i].t_rx > k->last_activity + 2 * RX_SAMPLE_MS) {
+			fail(k, ETIMEDOUT,
+			     "no whole frame from the source for %d ms, though bytes keep arriving on channel %u: it trickles",
+			     k->o.timeout_ms, i);
+			return;
+		}
+	if (k->nchan && chan_rx_bytes(k->c[0].conn.fd, &n) < 0)
+		fail(k, ETIMEDOUT,
+		     "no whole frame from the source for %d ms (it stalled, or trickles: %s does not say which)",
+		     k->o.timeout_ms, k->file ? "a file" : "a unix socket");
+	else
+		fail(k, ETIMEDOUT,
+		     "no whole frame from the source for %d ms: it stalled (nothing arrived)",
+		     k->o.timeout_ms);
+}
+
+/* Every turn of the loop: the silences and the bounds, and reports. */
+static void checks(struct snk *k)
+{
+	uint64_t now = now_ms();
+
+	sample_rx(k, now);
+	if (now - k->last_activity > (uint64_t)k->o.timeout_ms)
+		no_progress(k);
+	if (!k->stopcopy_seen && now - k->t_start > k->o.precopy_max_ms)
+		fail(k, ETIMEDOUT,
+		     "the source has pre-copied for %llu s without stopping its devices (the destination's limit): refusing an endless pre-copy",
+		     (unsigned long long)(k->o.precopy_max_ms / 1000));
+	progress(k);
+	report(k);
+}
+
+static void loop(struct snk *k)
+{
+	int ret;
+
+	arm_workers(k);
+	io_uring_prep_poll_add(ring_sqe(&k->ring, &k->cop), k->cancel, POLLIN);
+	if (k->lfd >= 0)
+		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->lfd, NULL,
+				     NULL, SOCK_CLOEXEC);
+	for (unsigned i = 0; i < k->nchan; i++)
+		next_header(&k->c[i]);
+	while (!k->stop) {
+		ret = ring_run_once(&k->ring, 200);
+		if (ret < 0) {
+			fail_as(k, WIRE_E_INTERNAL, ret, "io_uring: %s",
+				errno_name(ret));
+			break;
+		}
+		checks(k);
+	}
+}
+
+/* The channel the source is told on: 0, or the first that joined. */
+static const struct conn *told_on(const struct snk *k)
+{
+	for (unsigned i = 0; !k->file && i < CHAN_MAX; i++)
+		if (k->c[i].conn.fd >= 0)
+			return &k->c[i].conn;
+	return NULL;
 }
 
 int vfmig_sink_run(struct vfmig_sink *sink)
 {
 	struct snk *k = &sink->k;
-	int ret;
 
 	k->t_start = k->last_activity = now_ms();
 	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0 &&
-	    resume_devices(k) == 0) {
-		arm_workers(k);
-		if (k->lfd >= 0)
-			io_uring_prep_accept(ring_sqe(&k->ring, &k->aop),
-					     k->lfd, NULL, NULL, SOCK_CLOEXEC);
-		for (unsigned i = 0; i < k->nchan; i++)
-			next_header(&k->c[i]);
-		while (!k->stop) {
-			ret = ring_run_once(&k->ring, 200);
-			if (ret < 0) {
-				fail(k, ret, "io_uring: %s", errno_name(ret));
-				break;
-			}
-			if (now_ms() - k->last_activity >
-			    (uint64_t)k->o.timeout_ms)
-				no_progress(k);
-			if (!k->stopcopy_seen &&
-			    now_ms() - k->t_start > k->o.precopy_max_ms)
-				fail(k, ETIMEDOUT,
-				     "the source has pre-copied for %llu s without stopping its devices (the destination's limit): refusing an endless pre-copy",
-				     (unsigned long long)(k->o.precopy_max_ms /
-							  1000));
-			progress(k);
-			report(k);
-		}
-	}
+	    resume_devices(k) == 0)
+		loop(k);
 	if (k->ring.mode)
 		drain(k);
 	if (k->workers) {
@@ -1158,15 +1570,16 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 		k->workers = NULL;
 	}
 	if (k->failed) {
-		if (k->nchan && !k->file)
-			frame_send_error(&k->c[0].conn, WIRE_E_DEVICE,
-					 k->errmsg);
+		/* one ERROR a failure, with the code that says what it was */
+		if (!k->told)
+			frame_send_error(told_on(k), k->code, k->errmsg);
+		k->told = true;
 		/* Out of RESUMING: a reset, never a partial load. */
 		for (unsigned i = 0; k->resuming && i < k->ndev; i++)
 			if (!k->d[i].loaded)
 				vfmig_device_recover(k->devs[i]);
 	}
-	for (unsigned i = 0; i < k->nchan; i++) {
+	for (unsigned i = 0; i < CHAN_MAX; i++) {
 		tls_conn_free(k->c[i].conn.tls);
 		k->c[i].conn.tls = NULL;
 		if (k->c[i].conn.fd >= 0)
@@ -1231,6 +1644,7 @@ void vfmig_sink_free(struct vfmig_sink *sink)
 	}
 	if (k->lfd >= 0)
 		close(k->lfd);
+	close(k->cancel);
 	free(k->d);
 	free(k->slots);
 	free(k->mem);

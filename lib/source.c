@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -143,6 +144,9 @@ struct src {
 	/* workers' eventfd */
 	struct ring_op eop;
 	uint64_t evbuf;
+	/* vfmig_source_cancel(): an eventfd every wait watches */
+	int cancel;
+	struct ring_op cop;
 	/* the estimate; saturated time and the wire bytes sent in it */
 	struct vfmig_stats *stats;
 	struct vfmig_estimate est;
@@ -157,6 +161,7 @@ struct src {
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
 	bool lost; /* failed on a lost connection: the reason may follow */
+	bool peer_said; /* the destination sent its reason: no ERROR back */
 	unsigned loaded;
 	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
 	double tokens;
@@ -169,12 +174,19 @@ struct vfmig_source {
 	struct src s;
 };
 
+/* The first failure is the migration's; a cancel wins over the failure
+ * it caused (a wait that gave up). */
 static int vfail(struct src *s, int err, const char *fmt, va_list ap)
 {
 	if (!s->failed) {
 		s->failed = true;
+		if (io_cancelled(s->cancel)) {
+			err = ECANCELED;
+			snprintf(s->errmsg, sizeof(s->errmsg), "cancelled");
+		} else {
+			vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+		}
 		s->err = err < 0 ? err : -err;
-		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
 	}
 	s->stop = true;
 	return s->err;
@@ -1067,6 +1079,7 @@ static void control(struct src *s, const struct wire_hdr *h,
 		if (code != WIRE_OK) {
 			fail(s, EIO, "destination: device %s: %s",
 			     vfmig_device_name(s->d[h->device].dev), text);
+			s->peer_said = true;
 			return;
 		}
 		if (!s->d[h->device].loaded) {
@@ -1115,6 +1128,7 @@ static void control(struct src *s, const struct wire_hdr *h,
 		s->failed = s->failed && !s->lost; /* the cause of that loss */
 		fail(s, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
 		     "destination: %s", text);
+		s->peer_said = true;
 		return;
 	default:
 		fail(s, EPROTO, "destination sent an unexpected %s frame",
@@ -1289,6 +1303,16 @@ static void recv_control(struct src *s)
 				   s->rbuf + s->rhave, reply_want(s), 0);
 }
 
+/* vfmig_source_cancel() was called (a poll: the eventfd stays readable
+ * for every later wait). */
+static void cancel_done(struct ring_op *op, int res)
+{
+	struct src *s = (struct src *)((char *)op - offsetof(struct src, cop));
+
+	if (res != -ECANCELED)
+		fail(s, ECANCELED, "cancelled");
+}
+
 static void workers_ready(struct ring_op *op, int res);
 
 static void arm_workers(struct src *s)
@@ -1357,11 +1381,32 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		free(src);
 		return -EINVAL;
 	}
+	s->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->cancel < 0) {
+		int ret = -errno;
+
+		free(src);
+		return ret;
+	}
 	s->devs = devs;
 	s->ndev = ndev;
-	for (unsigned i = 0; i < CHAN_MAX; i++)
+	for (unsigned i = 0; i < CHAN_MAX; i++) {
 		s->c[i].conn.fd = -1;
+		s->c[i].conn.cancel = s->cancel;
+	}
 	*out = src;
+	return 0;
+}
+
+int vfmig_source_cancel(struct vfmig_source *src)
+{
+	uint64_t one = 1;
+
+	if (!src)
+		return -EINVAL;
+	/* an eventfd's count: async-signal-safe, and every wait sees it */
+	if (write(src->s.cancel, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
 	return 0;
 }
 
@@ -1377,8 +1422,9 @@ static int tls_start(struct src *s, unsigned i, const char *host)
 		return fail(s, EINVAL,
 			    "%s: channel %u is a file: TLS applies to sockets",
 			    s->o.uri, i);
-	ret = tls_conn_open(s->o.tls, s->c[i].conn.fd, host, s->o.timeout_ms,
-			    &s->c[i].conn.tls, err, sizeof(err));
+	ret = tls_conn_open(s->o.tls, s->c[i].conn.fd, host, s->cancel,
+			    s->o.timeout_ms, &s->c[i].conn.tls, err,
+			    sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s: channel %u: %s", s->o.uri, i, err);
 	return 0;
@@ -1439,7 +1485,8 @@ static int handshake(struct src *s)
 		 * through its handshake and HELLO before it accepts another. */
 		s->nchan = s->o.channels;
 		ret = chan_connect(&u, s->o.tls ? 1 : (int)s->nchan,
-				   s->o.timeout_ms, fds, err, sizeof(err));
+				   s->o.timeout_ms, s->cancel, fds, err,
+				   sizeof(err));
 		if (ret < 0)
 			return fail(s, ret, "%s", err);
 		if (u.kind == CHAN_TCP)
@@ -1459,7 +1506,7 @@ static int handshake(struct src *s)
 	hello.nchannels = (uint16_t)s->nchan;
 	for (unsigned i = 0; i < s->nchan; i++) {
 		if (i && lazy) {
-			ret = chan_connect(&u, 1, s->o.timeout_ms,
+			ret = chan_connect(&u, 1, s->o.timeout_ms, s->cancel,
 					   &s->c[i].conn.fd, err, sizeof(err));
 			if (ret < 0) {
 				s->c[i].conn.fd = -1;
@@ -1498,6 +1545,7 @@ static int handshake(struct src *s)
 		if (h.type == WIRE_REJECT || h.type == WIRE_ERROR) {
 			wire_text_decode(p, h.enc_len, &code, text,
 					 sizeof(text), err, sizeof(err));
+			s->peer_said = true;
 			return fail(s,
 				    code == WIRE_E_VERSION ? EPROTONOSUPPORT :
 							     ECONNREFUSED,
@@ -1552,6 +1600,7 @@ static int handshake(struct src *s)
 		if (h.type == WIRE_ERROR) {
 			wire_text_decode(p, h.enc_len, &code, text,
 					 sizeof(text), err, sizeof(err));
+			s->peer_said = true;
 			return fail(s, code == WIRE_E_MANIFEST ? ENODEV : EIO,
 				    "destination: %s", text);
 		}
@@ -1618,6 +1667,7 @@ static int setup(struct src *s)
 	ring_bound_workers(&s->ring, s->ndev, s->ndev);
 	s->eop.done = workers_ready;
 	s->rop.done = recv_done;
+	s->cop.done = cancel_done;
 	return 0;
 }
 
@@ -1733,6 +1783,7 @@ static void drain(struct src *s)
 	ring_cancel(&s->ring, &s->eop);
 	ring_cancel(&s->ring, &s->tick);
 	ring_cancel(&s->ring, &s->beat);
+	ring_cancel(&s->ring, &s->cop);
 	for (int i = 0; i < 100 && s->ring.inflight; i++)
 		ring_run_once(&s->ring, 100);
 }
@@ -1741,9 +1792,12 @@ static void drain(struct src *s)
 static int start(struct src *s)
 {
 	s->t_start = s->last_activity = now_ms();
+	if (io_cancelled(s->cancel))
+		return fail(s, ECANCELED, "cancelled");
 	if (handshake(s) || setup(s))
 		return s->err ? s->err : -EIO;
 	arm_workers(s);
+	io_uring_prep_poll_add(ring_sqe(&s->ring, &s->cop), s->cancel, POLLIN);
 	recv_control(s);
 	for (unsigned i = 1; !s->file && i < s->nchan; i++)
 		watch(&s->c[i]);
@@ -1769,6 +1823,23 @@ static void loop_once(struct src *s, int timeout_ms)
 	report(s);
 }
 
+/* The ERROR code that tells the destination what ended the migration. */
+static enum wire_code error_code(int err)
+{
+	switch (err) {
+	case -ECANCELED: /* the caller, or a switchover that cannot be */
+		return WIRE_E_CANCELLED;
+	case -EPROTO:
+	case -EBADMSG:
+	case -ETIMEDOUT:
+		return WIRE_E_PROTOCOL;
+	case -ENOMEM:
+		return WIRE_E_INTERNAL;
+	default: /* a device's read or state change */
+		return WIRE_E_DEVICE;
+	}
+}
+
 /* Stop everything in flight, leave the devices as the outcome says (run
  * on: RUNNING; migrated: STOP), close the channels.  0 or -errno. */
 static int finish(struct src *s)
@@ -1778,11 +1849,9 @@ static int finish(struct src *s)
 	if (s->lost)
 		await_reason(s);
 	if (s->failed) {
-		if (s->nchan && !s->file)
-			frame_send_error(&s->c[0].conn,
-					 s->err == -ECANCELED ?
-						 WIRE_E_CANCELLED :
-						 WIRE_E_DEVICE,
+		/* the destination hears why, unless it said why itself */
+		if (s->nchan && !s->file && !s->peer_said)
+			frame_send_error(&s->c[0].conn, error_code(s->err),
 					 s->errmsg);
 		/* Nothing was lost: the devices run on here. */
 		for (unsigned i = 0; i < s->ndev; i++)
@@ -1951,6 +2020,7 @@ void vfmig_source_free(struct vfmig_source *src)
 	vfmig_stats_free(s->stats);
 	if (s->ring.mode)
 		ring_exit(&s->ring);
+	close(s->cancel);
 	for (unsigned i = 0; s->d && i < s->ndev; i++)
 		free(s->d[i].pending);
 	free(s->d);

@@ -64,6 +64,7 @@ struct tls_conn {
 	const struct vfmig_tls *cfg;
 	gnutls_session_t s;
 	int fd;
+	int cancel; /* an eventfd that ends blocking waits, or -1 */
 	bool eof; /* the socket's end was read */
 	unsigned char *obuf, *ibuf;
 	size_t osize, isize;
@@ -440,7 +441,7 @@ static void got_bytes(struct tls_conn *t, size_t n)
 static int flush(struct tls_conn *t, uint64_t deadline)
 {
 	int ret = io_send_all(t->fd, t->obuf + t->ooff, t->olen - t->ooff,
-			      deadline);
+			      t->cancel, deadline);
 
 	if (ret == 0)
 		t->olen = t->ooff = 0;
@@ -467,7 +468,7 @@ static int fill(struct tls_conn *t, uint64_t deadline)
 		}
 		if (errno != EAGAIN && errno != EINTR)
 			return -errno;
-		ret = io_wait(t->fd, POLLIN, deadline);
+		ret = io_wait(t->fd, POLLIN, t->cancel, deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -643,7 +644,7 @@ static int expect_tls(struct tls_conn *t, uint64_t deadline, int timeout_ms,
 {
 	unsigned char b[4];
 	ssize_t n;
-	int ret = io_wait(t->fd, POLLIN, deadline);
+	int ret = io_wait(t->fd, POLLIN, t->cancel, deadline);
 
 	if (ret < 0)
 		return set_errbuf(
@@ -741,7 +742,8 @@ static void tx_done(struct ring_op *op, int res);
 static void rx_done(struct ring_op *op, int res);
 
 int tls_conn_open(const struct vfmig_tls *tls, int fd, const char *host,
-		  int timeout_ms, struct tls_conn **out, char *err, size_t es)
+		  int cancel, int timeout_ms, struct tls_conn **out, char *err,
+		  size_t es)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	struct tls_conn *t = calloc(1, sizeof(*t));
@@ -752,6 +754,7 @@ int tls_conn_open(const struct vfmig_tls *tls, int fd, const char *host,
 		return set_errbuf(err, es, ENOMEM, "out of memory");
 	t->cfg = tls;
 	t->fd = fd;
+	t->cancel = cancel;
 	t->tx.done = tx_done;
 	t->rx.done = rx_done;
 	/* the source sends the stream, the destination receives it */
@@ -813,6 +816,17 @@ int tls_conn_open(const struct vfmig_tls *tls, int fd, const char *host,
 fail:
 	tls_conn_free(t);
 	return ret;
+}
+
+bool tls_conn_pending(const struct tls_conn *t)
+{
+	return t && (t->ihave > t->ioff || gnutls_record_check_pending(t->s));
+}
+
+void tls_conn_set_cancel(struct tls_conn *t, int cancel)
+{
+	if (t)
+		t->cancel = cancel;
 }
 
 void tls_conn_free(struct tls_conn *t)

@@ -30,20 +30,27 @@ int tls_check_host(const struct vfmig_tls *tls, const char *host, char *err,
 
 /*
  * The handshake on connected socket @fd, within @timeout_ms, as @tls's
- * endpoint.  @host: what a client checks the server's certificate against
+ * endpoint, given up once @cancel (an eventfd, or -1) is readable.
+ * @host: what a client checks the server's certificate against
  * when the handle names no hostname (the tcp address's host; NULL for
  * unix and fd).  The connection keeps using @fd, which stays the
  * caller's.  -EPROTONOSUPPORT when the peer spoke the plaintext stream
  * protocol instead (a server may still answer it in plaintext).
  */
 int tls_conn_open(const struct vfmig_tls *tls, int fd, const char *host,
-		  int timeout_ms, struct tls_conn **out, char *err,
+		  int cancel, int timeout_ms, struct tls_conn **out, char *err,
 		  size_t err_size);
 void tls_conn_free(struct tls_conn *t);
+/* The eventfd that cancels the connection's blocking waits (-1: none;
+ * @t NULL: nothing). */
+void tls_conn_set_cancel(struct tls_conn *t, int cancel);
 
 /* Server: the client's identity against the handle's authz patterns;
  * -EACCES with a message naming it when none matches. */
 int tls_conn_authorize(const struct tls_conn *t, char *err, size_t err_size);
+/* Whether bytes of the peer's wait in our buffers or GnuTLS's (a poll of
+ * the socket would not see them); false for NULL. */
+bool tls_conn_pending(const struct tls_conn *t);
 /* Why the last read or write failed, for an operator ("" if none did). */
 const char *tls_conn_error(const struct tls_conn *t);
 

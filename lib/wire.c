@@ -143,7 +143,8 @@ static int check_data(const struct wire_hdr *h, const struct wire_limits *lim,
 
 	if (h->flags & ~WIRE_FLAG_STOPCOPY)
 		return set_errbuf(err, es, -EPROTO,
-				  "DATA frame: unknown flags 0x%02x", h->flags);
+				  "DATA frame: flags 0x%02x are reserved",
+				  h->flags & ~WIRE_FLAG_STOPCOPY);
 	if (h->device >= lim->ndevices)
 		return set_errbuf(
 			err, es, -EPROTO,
@@ -196,7 +197,8 @@ int wire_hdr_decode(const unsigned char *p, const struct wire_limits *lim,
 				  "frame header check failed");
 	if (!zero_bytes(p + 25, 3) || !zero_bytes(p + 32, 4))
 		return set_errbuf(err, es, -EPROTO,
-				  "reserved frame header bytes set");
+				  "frame header: reserved bytes %s are not 0",
+				  zero_bytes(p + 25, 3) ? "32..35" : "25..27");
 	h->type = p[4];
 	h->flags = p[5];
 	h->device = get_le16(p + 6);
@@ -213,9 +215,18 @@ int wire_hdr_decode(const unsigned char *p, const struct wire_limits *lim,
 
 	name = wire_type_name(h->type);
 	if (h->flags || h->codec || h->seq || h->raw_len)
-		return set_errbuf(err, es, -EPROTO,
-				  "%s frame: fields reserved for DATA are set",
-				  name);
+		return set_errbuf(
+			err, es, -EPROTO,
+			"%s frame: %s is %llu, and only DATA frames use it",
+			name,
+			h->flags ? "flags" :
+			h->codec ? "codec" :
+			h->seq	 ? "seq" :
+				   "raw_len",
+			(unsigned long long)(h->flags ? h->flags :
+					     h->codec ? h->codec :
+					     h->seq   ? h->seq :
+							h->raw_len));
 	control_len(h->type, &min, &max);
 	if (h->enc_len < min || h->enc_len > max)
 		return set_errbuf(
@@ -284,11 +295,17 @@ int wire_hello_decode(const unsigned char *p, uint32_t len,
 	m->nchannels = get_le16(p + 26);
 	m->max_chunk = get_le32(p + 28);
 	/* Reserved bytes are ignored: a later minor version may use them. */
-	if (!m->nchannels || m->channel >= m->nchannels)
-		return set_errbuf(err, es, -EPROTO, "HELLO: channel %u of %u",
-				  m->channel, m->nchannels);
+	if (!m->nchannels)
+		return set_errbuf(err, es, -EPROTO,
+				  "HELLO: channel count 0 (1 or more)");
+	if (m->channel >= m->nchannels)
+		return set_errbuf(
+			err, es, -EPROTO,
+			"HELLO: channel index %u is not below the channel count %u",
+			m->channel, m->nchannels);
 	if (!m->max_chunk)
-		return set_errbuf(err, es, -EPROTO, "HELLO: chunk size 0");
+		return set_errbuf(err, es, -EPROTO,
+				  "HELLO: largest raw_len 0 (1 or more)");
 	return 0;
 }
 

@@ -58,12 +58,13 @@ def manifest(size):
     return control(4, struct.pack("<HH", 1, 0) + dev)
 
 
-def data(raw, seq=0, device=0, codec=0, raw_len=None, payload=None, crc=None):
+def data(raw, seq=0, device=0, codec=0, raw_len=None, payload=None, crc=None,
+         flags=0):
     payload = raw if payload is None else payload
     raw_len = len(raw) if raw_len is None else raw_len
     crc = crc32c(raw) if crc is None else crc
     return header(6, len(payload), device=device, seq=seq, raw_len=raw_len,
-                  codec=codec, crc=crc) + payload
+                  codec=codec, crc=crc, flags=flags) + payload
 
 
 def read_frame(s):
@@ -97,6 +98,133 @@ def join(port, nchannels, max_chunk):
             sys.exit(0)
         socks.append(c)
     return socks, struct.unpack_from("<I", p, 8)[0]
+
+
+NAMES = {1: "HELLO", 2: "ACCEPT", 3: "REJECT", 4: "MANIFEST",
+         5: "MANIFEST_ACK", 6: "DATA", 7: "INIT_DONE", 8: "SWITCHOVER_ACK",
+         9: "DEVICE_END", 10: "DEVICE_LOADED", 11: "DONE", 12: "ERROR",
+         13: "PROGRESS", 14: "NOP"}
+STOPCOPY = 1
+
+
+def say(typ, p):
+    """One line per frame the destination sent: what test_recv_spec.sh
+    counts (one ERROR a failure, with the code the spec names)."""
+    line = "got %s" % NAMES.get(typ, typ)
+    if typ in (3, 10, 12) and len(p) >= 4:
+        line += " %d %s" % (struct.unpack_from("<I", p)[0],
+                            p[4:].decode(errors="replace"))
+    print(line, flush=True)
+
+
+def device_end(raw_bytes, frames, crc=0, device=0):
+    return control(9, struct.pack("<QQII", raw_bytes, frames, crc, 0),
+                   device=device)
+
+
+class Session:
+    """A source of @nch channels, HELLO answered on each, the manifest
+    acknowledged (unless manifest=False)."""
+
+    def __init__(self, port, size, nch=1, caps=0x1F, manifest_ok=True,
+                 hellos=None):
+        self.socks = []
+        for i in range(nch):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            c.sendall(hellos[i] if hellos else
+                      hello(channel=i, nchannels=nch, caps=caps,
+                            session=SESSION))
+            self.socks.append(c)
+        for c in self.socks:
+            typ, p = read_frame(c)
+            if typ != 2:
+                say(typ, p)
+                self.finish()
+                sys.exit(0)
+        if manifest_ok:
+            self.send(manifest(size))
+            typ, p = read_frame(self.socks[0])
+            if typ != 5:
+                say(typ, p)
+                self.finish()
+                sys.exit(0)
+
+    def send(self, frame, ch=0):
+        self.socks[ch].sendall(frame)
+
+    def finish(self):
+        """Everything the destination says, on every channel, to its end."""
+        for c in self.socks:
+            try:
+                while True:
+                    typ, p = read_frame(c)
+                    if typ is None:
+                        break
+                    say(typ, p)
+            except OSError:
+                pass
+            c.close()
+
+
+def spec(port, mode, size):
+    """A session that breaks one rule of stream-format.md: see
+    test_recv_spec.sh."""
+    raw = os.urandom(4096)
+    if mode == "manifest-ch1":
+        s = Session(port, size, nch=2, manifest_ok=False)
+        s.send(manifest(size), ch=1)
+    elif mode == "hello-count":
+        s = Session(port, size, nch=2, manifest_ok=False, hellos=[
+            hello(channel=0, nchannels=2, session=SESSION),
+            hello(channel=1, nchannels=3, session=SESSION)])
+    elif mode == "hello-twice":
+        s = Session(port, size, nch=2, manifest_ok=False, hellos=[
+            hello(channel=0, nchannels=2, session=SESSION),
+            hello(channel=0, nchannels=2, session=SESSION)])
+    elif mode == "stray-session":
+        # channel 0 of a session of 2, then a connection of another
+        # session; channel 1 never comes
+        other = bytes(reversed(SESSION))
+        print("session", SESSION.hex(), "other", other.hex(), flush=True)
+        a = socket.create_connection(("127.0.0.1", port), timeout=10)
+        a.sendall(hello(channel=0, nchannels=2, session=SESSION))
+        say(*read_frame(a))
+        b = socket.create_connection(("127.0.0.1", port), timeout=10)
+        b.sendall(hello(channel=1, nchannels=2, session=other))
+        say(*read_frame(b))
+        s = Session.__new__(Session)
+        s.socks = [a, b]
+    else:
+        caps = {"pre-not-negotiated": 0x1B,
+                "init-not-negotiated": 0x17}.get(mode, 0x1F)
+        s = Session(port, size, nch=2 if mode == "ctl-ch1" else 1,
+                    caps=caps)
+        frames = {
+            "dup-written": [data(raw), data(raw)],
+            "dup-waiting": [data(raw, seq=1), data(raw[::-1], seq=1)],
+            "done-early": [control(11)],
+            "after-done": [data(raw, flags=STOPCOPY),
+                           device_end(8192, 2), control(11), control(14)],
+            "end-frames": [data(raw, seq=3), device_end(8192, 2)],
+            "end-bytes": [data(raw), device_end(100, 2)],
+            "end-impossible": [device_end(3 << 20, 1)],
+            "pre-after-stop": [data(raw, flags=STOPCOPY),
+                               data(raw, seq=1)],
+            "stop-before-pre": [data(raw, seq=1),
+                                data(raw, flags=STOPCOPY)],
+            "pre-not-negotiated": [data(raw)],
+            "init-not-negotiated": [control(7, struct.pack("<Q", 0),
+                                            device=0)],
+            "flags": [data(raw, flags=0x80)],
+        }.get(mode)
+        if mode == "ctl-ch1":
+            s.send(data(raw, flags=STOPCOPY), ch=1)
+            s.send(device_end(4096, 1), ch=1)
+        elif frames is None:
+            sys.exit("unknown mode " + mode)
+        for fr in frames or []:
+            s.send(fr)
+    s.finish()
 
 
 def hostile(port, mode, size):
@@ -166,6 +294,11 @@ def main():
     port, mode, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     if mode in ("channels", "fill", "overbook", "loris", "endless", "flood"):
         hostile(port, mode, size)
+        return
+    if mode not in ("empty", "random", "http", "magic", "version", "stray",
+                    "nocap", "manifest", "codec", "crc", "length", "window",
+                    "device", "zstdlen", "truncate", "stall", "close"):
+        spec(port, mode, size)
         return
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     raw = os.urandom(4096)

@@ -80,12 +80,12 @@ static void exchange(const char *prefix, int lfd, int n)
 
 	snprintf(uri, sizeof(uri), "%s%d", prefix, chan_listen_port(lfd));
 	u = ok(uri);
-	cr_assert_eq(chan_connect(&u, n, 2000, c, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(chan_connect(&u, n, 2000, -1, c, err, sizeof(err)), 0,
+		     "%s", err);
 	for (int i = 0; i < n; i++) {
 		char b[8] = "";
 
-		s[i] = chan_accept(lfd, 2000, err, sizeof(err));
+		s[i] = chan_accept(lfd, 2000, -1, err, sizeof(err));
 		cr_assert_geq(s[i], 0, "%s", err);
 		cr_assert_eq(write(c[i], "ping", 4), 4);
 		cr_assert_eq(read(s[i], b, 4), 4);
@@ -141,8 +141,8 @@ Test(channel, unix_sockets_and_stale_files)
 	/* a second listener on a live socket is refused */
 	cr_expect_eq(chan_listen(&u, err, sizeof(err)), -EADDRINUSE);
 	cr_expect(strstr(err, "another process is listening on"), "%s", err);
-	cr_assert_eq(chan_connect(&u, 1, 1000, &c, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(chan_connect(&u, 1, 1000, -1, &c, err, sizeof(err)), 0,
+		     "%s", err);
 	close(c);
 	close(lfd);
 	/* the socket file is left over: a new listener replaces it */
@@ -169,16 +169,18 @@ Test(channel, connect_errors_say_what_to_do)
 	close(lfd);
 	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", port);
 	u = ok(uri);
-	cr_expect_eq(chan_connect(&u, 2, 1000, fds, err, sizeof(err)),
+	cr_expect_eq(chan_connect(&u, 2, 1000, -1, fds, err, sizeof(err)),
 		     -ECONNREFUSED);
 	cr_expect(
 		strstr(err,
 		       "nobody is listening (ECONNREFUSED): is 'vfio-migrate recv' running there?"),
 		"%s", err);
 	u = ok("unix:/nonexistent/vfmig.sock");
-	cr_expect_eq(chan_connect(&u, 1, 1000, fds, err, sizeof(err)), -ENOENT);
+	cr_expect_eq(chan_connect(&u, 1, 1000, -1, fds, err, sizeof(err)),
+		     -ENOENT);
 	u = ok("tcp::5000");
-	cr_expect_eq(chan_connect(&u, 1, 1000, fds, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(chan_connect(&u, 1, 1000, -1, fds, err, sizeof(err)),
+		     -EINVAL);
 	cr_expect(strstr(err, "no host in 'tcp::5000'"), "%s", err);
 }
 
@@ -188,7 +190,7 @@ Test(channel, accept_times_out)
 	int lfd = chan_listen(&u, err, sizeof(err));
 
 	cr_assert_geq(lfd, 0);
-	cr_expect_eq(chan_accept(lfd, 50, err, sizeof(err)), -ETIMEDOUT);
+	cr_expect_eq(chan_accept(lfd, 50, -1, err, sizeof(err)), -ETIMEDOUT);
 	cr_expect_str_eq(err, "no connection within 50 ms");
 	close(lfd);
 }

@@ -77,7 +77,8 @@ Test(wire, header_refusals_name_the_field)
 	struct wire_hdr g;
 
 	refused(h, bad_magic, -EBADMSG, "not a vfio-migrate stream");
-	refused(h, reserved, -EPROTO, "reserved frame header bytes set");
+	refused(h, reserved, -EPROTO,
+		"frame header: reserved bytes 32..35 are not 0");
 	wire_hdr_encode(&h, b);
 	b[9] ^= 4; /* the sequence number, without fixing the check */
 	cr_expect_eq(wire_hdr_decode(b, &lim, &g, err, sizeof(err)), -EBADMSG);
@@ -86,7 +87,9 @@ Test(wire, header_refusals_name_the_field)
 	h = data_hdr(), h.type = 99;
 	refused(h, NULL, -EPROTO, "unknown frame type 99");
 	h = data_hdr(), h.flags = 0x80;
-	refused(h, NULL, -EPROTO, "DATA frame: unknown flags 0x80");
+	refused(h, NULL, -EPROTO, "DATA frame: flags 0x80 are reserved");
+	h = data_hdr(), h.flags = 0x81; /* stop-copy and a reserved bit */
+	refused(h, NULL, -EPROTO, "DATA frame: flags 0x80 are reserved");
 	h = data_hdr(), h.device = 4;
 	refused(h, NULL, -EPROTO,
 		"DATA frame: device 4 out of range (4 devices)");
@@ -155,7 +158,7 @@ Test(wire, control_frames)
 			       .device = WIRE_NO_DEVICE,
 			       .seq = 1 };
 	refused(h, NULL, -EPROTO,
-		"DONE frame: fields reserved for DATA are set");
+		"DONE frame: seq is 1, and only DATA frames use it");
 	/* device ids */
 	h = (struct wire_hdr){ .type = WIRE_DONE, .device = 0 };
 	refused(h, NULL, -EPROTO, "DONE frame: device 0 out of range");
@@ -208,7 +211,12 @@ Test(wire, hello_accept_and_negotiation)
 	h.channel = 2;
 	wire_hello_encode(&h, p);
 	cr_expect_eq(wire_hello_decode(p, 64, &g, err, sizeof(err)), -EPROTO);
-	cr_expect_str_eq(err, "HELLO: channel 2 of 2");
+	cr_expect_str_eq(
+		err, "HELLO: channel index 2 is not below the channel count 2");
+	h.channel = 0, h.max_chunk = 0;
+	wire_hello_encode(&h, p);
+	cr_expect_eq(wire_hello_decode(p, 64, &g, err, sizeof(err)), -EPROTO);
+	cr_expect_str_eq(err, "HELLO: largest raw_len 0 (1 or more)");
 
 	a.caps = 0x40;
 	wire_accept_encode(&a, p);
