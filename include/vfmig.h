@@ -75,11 +75,24 @@ int vfmig_parse_size(const char *text, uint64_t *out, char *err,
 		     size_t err_size);
 
 /*
- * Parse a rate in bytes per second: a size followed by "/s" ("512M/s",
- * "1.5GB/s"), or bits per second with "bit", "Kbit", "Mbit", "Gbit".
+ * Parse a rate into bytes per second.  A lower-case b is bits, as network
+ * people write them, with decimal prefixes: "10Gb/s", "10Gbps",
+ * "10Gbit", "100Mbit/s", "800kbps".  An upper-case B is bytes, decimal
+ * or binary: "1.25GB/s", "125MBps", "1GiB/s"; and a size per second is
+ * bytes as a size is: "512M/s" (binary).  The prefix letter's case does
+ * not matter (k and K); b and B do.  -EINVAL for bad text (a rate needs
+ * its "/s", "ps" or "bit"), -ERANGE above 2^64-1.
  */
 int vfmig_parse_rate(const char *text, uint64_t *out, char *err,
 		     size_t err_size);
+
+/*
+ * Parse a time into milliseconds: a number with ms, s, m (or min) or h
+ * ("300ms", "2s", "1.5m"), or a bare number in @unit_ms milliseconds (an
+ * option's own unit: 1 for a value in ms, 1000 for one in s).
+ */
+int vfmig_parse_time(const char *text, uint64_t unit_ms, uint64_t *ms,
+		     char *err, size_t err_size);
 
 /* --------------------------------------------------------------- device */
 
@@ -119,6 +132,16 @@ void vfmig_device_close(struct vfmig_device *dev);
 
 /* The device's name ("0000:3b:00.1", an mdev UUID, or a sim's name=). */
 const char *vfmig_device_name(const struct vfmig_device *dev);
+/*
+ * The device's logical id: what the VM knows it as, the same on both
+ * hosts where host addresses differ.  The destination matches devices
+ * by it, whatever their order.  Set by a spec's ",id=ID"
+ * ("pci:0000:3b:00.1,id=gpu0"; a sim's name=) or here: 1 to 63 of
+ * A-Z a-z 0-9 . _ : - (-EINVAL otherwise).  "" when unset: the device
+ * then goes by its position in the list, "dev0", "dev1", ...
+ */
+int vfmig_device_set_id(struct vfmig_device *dev, const char *id);
+const char *vfmig_device_id(const struct vfmig_device *dev);
 /* Rename the device (for reports).  Returns 0 or -EINVAL. */
 int vfmig_device_set_name(struct vfmig_device *dev, const char *name);
 /*

@@ -83,6 +83,31 @@ int device_new(const struct device_backend *be, void *priv, const char *name,
 	return 0;
 }
 
+bool device_id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	/* it goes into the manifest, whose names are as long */
+	_Static_assert(DEVICE_NAME_MAX - 1 == WIRE_MAX_NAME, "id lengths");
+	if (!n || n >= DEVICE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789._:-",
+			    id[i]))
+			return false;
+	return true;
+}
+
+const char *device_id_or(const struct vfmig_device *dev, unsigned idx,
+			 char *buf, size_t size)
+{
+	if (dev->id[0])
+		return dev->id;
+	snprintf(buf, size, "dev%u", idx);
+	return buf;
+}
+
 int vfmig_device_open(const char *spec, const struct vfmig_device_opts *opts,
 		      struct vfmig_device **out)
 {
@@ -156,6 +181,19 @@ int vfmig_device_set_name(struct vfmig_device *dev, const char *name)
 		return -EINVAL;
 	memcpy(dev->name, name, strlen(name) + 1);
 	return 0;
+}
+
+int vfmig_device_set_id(struct vfmig_device *dev, const char *id)
+{
+	if (!dev || !device_id_valid(id))
+		return -EINVAL;
+	snprintf(dev->id, sizeof(dev->id), "%s", id);
+	return 0;
+}
+
+const char *vfmig_device_id(const struct vfmig_device *dev)
+{
+	return dev ? dev->id : "";
 }
 
 int vfmig_device_set_identity(struct vfmig_device *dev, const char *identity)

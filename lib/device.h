@@ -3,7 +3,10 @@
 #ifndef VFMIG_LIB_DEVICE_H
 #define VFMIG_LIB_DEVICE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
 #include "errors.h"
 #include "vfmig.h"
 
@@ -36,6 +39,9 @@ struct vfmig_device {
 	const struct device_backend *be;
 	void *priv;
 	char name[DEVICE_NAME_MAX];
+	/* What the VM sees it as, the same on both hosts (the manifest
+	 * matches devices by it); "" until set: the position, dev0... */
+	char id[DEVICE_NAME_MAX];
 	/* What must match on the other side: the driver, or the sim's size */
 	char ident[256];
 	int data_fd; /* the open session's fd (owned), or -1 */
@@ -50,6 +56,12 @@ int device_new(const struct device_backend *be, void *priv, const char *name,
 /* Record the backend's detail for the failure being reported. */
 void device_why(struct vfmig_device *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Whether @id is a device id (1 to 63 of A-Z a-z 0-9 . _ : -). */
+bool device_id_valid(const char *id);
+/* @dev's id, or the default of position @idx ("dev0") in @buf. */
+const char *device_id_or(const struct vfmig_device *dev, unsigned idx,
+			 char *buf, size_t size);
 
 /* "PRE_COPY" for VFMIG_STATE_PRE_COPY, as the kernel spells it. */
 const char *state_upper(int state);

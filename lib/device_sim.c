@@ -409,9 +409,14 @@ int sim_device_open(const char *args, const struct vfmig_device_opts *opts,
 	s->garbage_rng = sim_mix(s->cfg.seed, 0x9a9b) | 1;
 
 	ret = device_new(&sim_backend, s, s->cfg.name, out);
-	if (ret == 0)
+	if (ret == 0) {
 		snprintf((*out)->ident, sizeof((*out)->ident), "sim size=%llu",
 			 (unsigned long long)s->cfg.size);
+		/* a sim's name= is its id */
+		if (s->cfg.named)
+			snprintf((*out)->id, sizeof((*out)->id), "%s",
+				 s->cfg.name);
+	}
 	if (ret < 0) {
 		pthread_mutex_destroy(&s->lock);
 		munmap(s->mem, s->cfg.size);

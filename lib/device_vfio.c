@@ -599,8 +599,8 @@ static int probe(struct ctx *c, struct vfio_dev *vd)
 	return 0;
 }
 
-int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
-			 const struct vfio_sys *sys, struct vfmig_device **out)
+static int open_spec(const char *spec, const struct vfmig_device_opts *opts,
+		     const struct vfio_sys *sys, struct vfmig_device **out)
 {
 	struct ctx c = { 0 };
 	struct vfio_dev *vd;
@@ -689,6 +689,34 @@ int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
 		return ret;
 	}
 	return 0;
+}
+
+/* A spec, with an optional trailing ",id=ID": the id the VM knows the
+ * device by, the same on both hosts. */
+int vfio_device_open_sys(const char *spec, const struct vfmig_device_opts *opts,
+			 const struct vfio_sys *sys, struct vfmig_device **out)
+{
+	const char *at = strstr(spec, ",id=");
+	char *eb = opts ? opts->errbuf : NULL;
+	size_t ebs = opts ? opts->errbuf_size : 0;
+	char path[4096];
+	int ret;
+
+	if (!at)
+		return open_spec(spec, opts, sys, out);
+	if (!device_id_valid(at + 4))
+		return set_errbuf(
+			eb, ebs, EINVAL,
+			"%s: bad id '%s' (1 to %d of A-Z a-z 0-9 . _ : -)",
+			spec, at + 4, DEVICE_NAME_MAX - 1);
+	if ((size_t)(at - spec) >= sizeof(path))
+		return set_errbuf(eb, ebs, EINVAL, "device spec too long");
+	memcpy(path, spec, (size_t)(at - spec));
+	path[at - spec] = '\0';
+	ret = open_spec(path, opts, sys, out);
+	if (ret == 0)
+		snprintf((*out)->id, sizeof((*out)->id), "%s", at + 4);
+	return ret;
 }
 
 int vfio_device_open(const char *spec, const struct vfmig_device_opts *opts,

@@ -31,14 +31,19 @@ int io_wait(int fd, short events, int cancel, uint64_t deadline)
 {
 	struct pollfd p[2] = { { .fd = fd, .events = events },
 			       { .fd = cancel, .events = POLLIN } };
-	uint64_t now = now_ms();
 	int n;
 
-	if (now >= deadline)
-		return -ETIMEDOUT;
-	n = poll(p, cancel >= 0 ? 2 : 1, (int)(deadline - now));
+	do {
+		uint64_t now = now_ms();
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		/* a signal (a cancel's, say) is no readiness: the fd may
+		 * block, so wait again, for what is left */
+		n = poll(p, cancel >= 0 ? 2 : 1, (int)(deadline - now));
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+		return -errno;
 	if (cancel >= 0 && p[1].revents)
 		return -ECANCELED;
 	return n ? 0 : -ETIMEDOUT;
@@ -254,10 +259,11 @@ void manifest_build(struct vfmig_device *const *devs, unsigned n,
 		struct vfmig_device *d = devs[i];
 		int flags = vfmig_device_migration_flags(d);
 		uint64_t size = 0;
+		char pos[16];
 
 		memset(&out[i], 0, sizeof(out[i]));
-		snprintf(out[i].name, sizeof(out[i].name), "%.*s",
-			 (int)WIRE_MAX_NAME, d->name);
+		snprintf(out[i].name, sizeof(out[i].name), "%s",
+			 device_id_or(d, i, pos, sizeof(pos)));
 		snprintf(out[i].kind, sizeof(out[i].kind), "%.*s",
 			 (int)WIRE_MAX_KIND, d->be->name);
 		snprintf(out[i].ident, sizeof(out[i].ident), "%.*s",
@@ -268,26 +274,94 @@ void manifest_build(struct vfmig_device *const *devs, unsigned n,
 	}
 }
 
-int manifest_check(const struct wire_device *got, int n,
-		   struct vfmig_device *const *devs, unsigned ndev, char *why,
-		   size_t ws)
+int manifest_ids_unique(struct vfmig_device *const *devs, unsigned n, char *why,
+			size_t ws)
 {
-	if (n != (int)ndev)
-		return set_errbuf(
-			why, ws, EINVAL,
-			"the source sends %d device%s, this side has %u", n,
-			n == 1 ? "" : "s", ndev);
-	for (unsigned i = 0; i < ndev; i++) {
-		const struct vfmig_device *d = devs[i];
+	char a[16], b[16];
+
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(device_id_or(devs[i], i, a, sizeof(a)),
+				    device_id_or(devs[j], j, b, sizeof(b))))
+				return set_errbuf(
+					why, ws, EINVAL,
+					"devices %u and %u have the same id '%s'",
+					j, i, a);
+	return 0;
+}
+
+/* Our ids, "gpu0, gpu1", for a message. */
+static void our_ids(struct vfmig_device *const *devs, unsigned n, char *buf,
+		    size_t size)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && at + 1 < size; i++) {
+		char pos[16];
+		int w = snprintf(buf + at, size - at, "%s%s", i ? ", " : "",
+				 device_id_or(devs[i], i, pos, sizeof(pos)));
+
+		at += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* The local device with id @id, or -1. */
+static int find_id(struct vfmig_device *const *devs, unsigned n, const char *id)
+{
+	char pos[16];
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(device_id_or(devs[i], i, pos, sizeof(pos)), id))
+			return (int)i;
+	return -1;
+}
+
+int manifest_check(const struct wire_device *got, int n,
+		   struct vfmig_device *const *devs, unsigned ndev,
+		   unsigned *map, char *why, size_t ws)
+{
+	char ours[256], pos[16];
+	bool taken[WIRE_MAX_DEVICES] = { false };
+
+	our_ids(devs, ndev, ours, sizeof(ours));
+	for (int i = 0; i < n; i++) {
+		int j = find_id(devs, ndev, got[i].name);
+
+		for (int k = 0; k < i; k++)
+			if (!strcmp(got[k].name, got[i].name))
+				return set_errbuf(
+					why, ws, EINVAL,
+					"the source names device %s twice",
+					got[i].name);
+		if (j < 0)
+			return set_errbuf(
+				why, ws, EINVAL,
+				"the source's device %s (%s %s) has no device with that id here (this side has %s)",
+				got[i].name, got[i].kind,
+				got[i].ident[0] ? got[i].ident : "-", ours);
+		map[i] = (unsigned)j;
+		taken[j] = true;
+	}
+	for (unsigned j = 0; j < ndev; j++)
+		if (!taken[j])
+			return set_errbuf(
+				why, ws, EINVAL,
+				"device %s here is not in the source's manifest (the source sends %d device%s, this side has %u)",
+				device_id_or(devs[j], j, pos, sizeof(pos)), n,
+				n == 1 ? "" : "s", ndev);
+	for (int i = 0; i < n; i++) {
+		const struct vfmig_device *d = devs[map[i]];
 
 		if (strcmp(got[i].kind, d->be->name) ||
 		    strcmp(got[i].ident, d->ident))
 			return set_errbuf(
 				why, ws, EINVAL,
-				"device %u: the source's %s (%s %s) does not match %s (%s %s) here",
-				i, got[i].name, got[i].kind,
-				got[i].ident[0] ? got[i].ident : "-", d->name,
-				d->be->name, d->ident[0] ? d->ident : "-");
+				"device %s: the source's is %s %s, this side's is %s %s (%s)",
+				got[i].name, got[i].kind,
+				got[i].ident[0] ? got[i].ident : "-",
+				d->be->name, d->ident[0] ? d->ident : "-",
+				d->name);
 	}
 	return 0;
 }

@@ -69,10 +69,15 @@ void frame_send_error(const struct conn *c, enum wire_code code,
 /* What the source tells the destination about its devices. */
 void manifest_build(struct vfmig_device *const *devs, unsigned n,
 		    struct wire_device *out);
-/* The destination's check: same count, and kind and identity in order. */
+/* Devices are matched by id: -EINVAL naming two of @devs that share one. */
+int manifest_ids_unique(struct vfmig_device *const *devs, unsigned n, char *why,
+			size_t why_size);
+/* The destination's check: every id on both sides, once, and kind and
+ * identity per matched pair; @map[i] is the local device of the
+ * source's device i. */
 int manifest_check(const struct wire_device *got, int n,
-		   struct vfmig_device *const *devs, unsigned ndev, char *why,
-		   size_t why_size);
+		   struct vfmig_device *const *devs, unsigned ndev,
+		   unsigned *map, char *why, size_t why_size);
 
 /* A 128-bit random session id. */
 void session_id(uint8_t id[16]);

@@ -39,6 +39,7 @@ struct sim_arc_fault {
 
 struct sim_config {
 	char name[DEVICE_NAME_MAX];
+	bool named; /* name= given: it is the device's id too */
 	uint64_t size;
 	enum sim_pattern pattern;
 	uint64_t seed;

@@ -7,8 +7,9 @@
 
 #include "sim.h"
 
-#define KNOWN_KEYS \
-	"size, pattern, seed, dirty, precopy, p2p, end, sizes, faults, name"
+#define KNOWN_KEYS                                                              \
+	"size, pattern, seed, dirty, precopy, p2p, end, sizes, faults, check, " \
+	"name"
 
 static int parse_bool(const char *key, const char *v, bool *out, char *err,
 		      size_t es)
@@ -172,12 +173,13 @@ static int parse_key(const char *key, char *v, struct sim_config *cfg,
 	} else if (!strcmp(key, "faults")) {
 		return parse_faults(v, cfg, err, es);
 	} else if (!strcmp(key, "name")) {
-		if (!*v || strlen(v) >= sizeof(cfg->name))
+		if (!device_id_valid(v))
 			return set_errbuf(
 				err, es, EINVAL,
-				"sim: bad name '%s' (1 to %zu characters)", v,
-				sizeof(cfg->name) - 1);
+				"sim: bad name '%s' (the device's id: 1 to %d of A-Z a-z 0-9 . _ : -)",
+				v, DEVICE_NAME_MAX - 1);
 		strcpy(cfg->name, v);
+		cfg->named = true;
 	} else {
 		return set_errbuf(err, es, EINVAL,
 				  "sim: unknown key '%s' (known: " KNOWN_KEYS

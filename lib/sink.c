@@ -41,7 +41,10 @@
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
 #define PROGRESS_MS 20 /* how often the source hears what was loaded */
-#define RX_SAMPLE_MS 100 /* how often a channel's received bytes are read */
+#define RX_SAMPLE_MS 100ull /* how often a channel's received bytes are read */
+/* After a channel's end, how long channel 0 may be silent before the
+ * source's reason: it was sent before the close, so it is queued. */
+#define REASON_WAIT_MS 500
 
 struct snk;
 struct rdev;
@@ -105,7 +108,10 @@ struct snk {
 	struct vfmig_stream_opts o;
 	struct vfmig_device *const *devs;
 	unsigned ndev, nchan;
+	/* by the source's device index (the wire's): its state, and which
+	 * of ours it is (matched by id) */
 	struct rdev *d;
+	unsigned map[WIRE_MAX_DEVICES];
 	struct rchan c[CHAN_MAX];
 	int lfd, port;
 	bool file;
@@ -125,6 +131,9 @@ struct snk {
 	bool stopcopy_seen; /* a stop-copy frame or a device's end */
 	uint64_t last_activity, t_start, t_report, t_end, t_progress;
 	uint64_t t_rx_sample;
+	/* failed on the end of a channel but 0: the source's reason may
+	 * still be on its way on channel 0 (await_reason()) */
+	bool lost;
 	/* the session: its id, and a connection of another one refused
 	 * while channels were still to come (said if they never come) */
 	struct wire_hello first;
@@ -702,6 +711,25 @@ static void control(struct rchan *c)
 	next_header(c);
 }
 
+/*
+ * A channel ended mid-stream.  A source that fails sends its reason on
+ * channel 0 and then closes every channel: another channel's end may be
+ * seen first.  That end fails the session, and await_reason() reads on
+ * for the reason once the loop has stopped.
+ */
+static void lost(struct rchan *c, int res)
+{
+	struct snk *k = c->k;
+
+	c->st = RC_EOF;
+	fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream", c->idx,
+	     res     ? conn_error(&c->conn, res) :
+	     k->file ? "the file ends" :
+		       "the source closed the connection");
+	k->lost = c->idx && !k->told;
+	k->told = true; /* nobody left to tell */
+}
+
 static void recv_done(struct ring_op *op, int res)
 {
 	struct rchan *c =
@@ -709,8 +737,13 @@ static void recv_done(struct ring_op *op, int res)
 	struct snk *k = c->k;
 	char err[256];
 
-	if (k->stop)
+	if (k->stop) {
+		/* a read cut short keeps what it read: await_reason() goes
+		 * on from there */
+		if (res > 0)
+			c->have += (size_t)res;
 		return;
+	}
 	if (res == -EINTR || res == -EAGAIN) {
 		chan_read(c);
 		return;
@@ -721,12 +754,7 @@ static void recv_done(struct ring_op *op, int res)
 			c->st = RC_EOF;
 			return;
 		}
-		fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream",
-		     c->idx,
-		     res     ? conn_error(&c->conn, res) :
-		     k->file ? "the file ends" :
-			       "the source closed the connection");
-		k->told = true; /* nobody left to tell */
+		lost(c, res);
 		return;
 	}
 	c->have += (size_t)res;
@@ -840,7 +868,8 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	int ret;
 
 	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
-	    opts->size < sizeof(size_t) || !opts->uri)
+	    opts->size < sizeof(size_t) || !opts->uri ||
+	    manifest_ids_unique(devs, ndev, NULL, 0) < 0)
 		return -EINVAL;
 	if (opts->size > offsetof(struct vfmig_stream_opts, tls) && opts->tls &&
 	    !tls_is_server(opts->tls))
@@ -969,7 +998,7 @@ static void refuse(struct snk *k, const struct conn *c, enum wire_type type,
 
 static void hex_id(const uint8_t id[16], char out[33])
 {
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
@@ -1274,7 +1303,7 @@ static int manifest(struct snk *k)
 	struct wire_device *devs = calloc(WIRE_MAX_DEVICES, sizeof(*devs));
 	unsigned char *p = malloc(WIRE_MAX_CONTROL);
 	char err[512];
-	struct wire_hdr h;
+	struct wire_hdr h = { 0 };
 	int n, ret;
 
 	if (!devs || !p) {
@@ -1301,7 +1330,8 @@ static int manifest(struct snk *k)
 		free(p);
 		return fail(k, n, "%s", err);
 	}
-	ret = manifest_check(devs, n, k->devs, k->ndev, err, sizeof(err));
+	ret = manifest_check(devs, n, k->devs, k->ndev, k->map, err,
+			     sizeof(err));
 	free(devs);
 	free(p);
 	if (ret < 0)
@@ -1382,7 +1412,7 @@ static int setup(struct snk *k)
 
 		d->k = k;
 		d->idx = i;
-		d->dev = k->devs[i];
+		d->dev = k->devs[k->map[i]]; /* matched by id */
 		d->wop.done = write_done;
 		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
 		d->stopcopy_first = UINT64_MAX;
@@ -1545,6 +1575,77 @@ static void loop(struct snk *k)
 	}
 }
 
+/* Read @n bytes of channel 0 into @p (NULL: drop them), within the
+ * reason's wait; 0 or -errno. */
+static int reason_read(struct snk *k, unsigned char *p, size_t n)
+{
+	unsigned char skip[4096] = { 0 }; /* what is dropped lands here */
+
+	while (n) {
+		size_t m = p || n < sizeof(skip) ? n : sizeof(skip);
+		int ret = io_read_all(&k->c[0].conn, p ? p : skip, m,
+				      REASON_WAIT_MS);
+
+		if (ret < 0)
+			return ret;
+		n -= m;
+		if (p)
+			p += m;
+	}
+	return 0;
+}
+
+/*
+ * After a channel but 0 ended: read on along channel 0, past the frames
+ * still queued ahead of it (dropped: the session has failed), for the
+ * source's ERROR, which then replaces the end as the reason.  Bounded:
+ * REASON_WAIT_MS of silence, the timeout in all.
+ */
+static void await_reason(struct snk *k)
+{
+	struct rchan *c = &k->c[0];
+	uint64_t until = now_ms() + (uint64_t)k->o.timeout_ms;
+	char err[256], text[WIRE_MAX_TEXT + 1];
+	size_t done = c->have; /* of the frame in progress's payload */
+	uint32_t code;
+
+	/* the frame in progress: c->h and @done of its payload */
+	if (c->st == RC_HDR) {
+		if (reason_read(k, c->hbuf + c->have, WIRE_HDR_LEN - c->have) ||
+		    wire_hdr_decode(c->hbuf, &k->lim, &c->h, err, sizeof(err)))
+			return;
+		done = 0;
+	} else if (c->st == RC_PAUSED) {
+		done = 0;
+	} else if (c->st != RC_PAYLOAD) {
+		return;
+	}
+	for (;;) {
+		bool ctl = c->h.type != WIRE_DATA;
+
+		if (ctl && c->h.enc_len > sizeof(c->ctl))
+			return;
+		if (reason_read(k, ctl ? c->ctl + done : NULL,
+				c->h.enc_len - done))
+			return;
+		if (c->h.type == WIRE_ERROR) {
+			wire_text_decode(c->ctl, c->h.enc_len, &code, text,
+					 sizeof(text), err, sizeof(err));
+			k->failed = false; /* the cause of the end */
+			fail_as(k,
+				code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
+							   WIRE_E_PROTOCOL,
+				code == WIRE_E_CANCELLED ? ECANCELED : EIO,
+				"source: %s", text);
+			return;
+		}
+		done = 0;
+		if (now_ms() > until || reason_read(k, c->hbuf, WIRE_HDR_LEN) ||
+		    wire_hdr_decode(c->hbuf, &k->lim, &c->h, err, sizeof(err)))
+			return;
+	}
+}
+
 /* The channel the source is told on: 0, or the first that joined. */
 static const struct conn *told_on(const struct snk *k)
 {
@@ -1569,6 +1670,8 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 		workers_free(k->workers);
 		k->workers = NULL;
 	}
+	if (k->lost)
+		await_reason(k);
 	if (k->failed) {
 		/* one ERROR a failure, with the code that says what it was */
 		if (!k->told)
@@ -1577,7 +1680,7 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 		/* Out of RESUMING: a reset, never a partial load. */
 		for (unsigned i = 0; k->resuming && i < k->ndev; i++)
 			if (!k->d[i].loaded)
-				vfmig_device_recover(k->devs[i]);
+				vfmig_device_recover(k->d[i].dev);
 	}
 	for (unsigned i = 0; i < CHAN_MAX; i++) {
 		tls_conn_free(k->c[i].conn.tls);
@@ -1608,7 +1711,7 @@ int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
 	for (unsigned i = 0; k->d && i < k->ndev; i++) {
 		const struct vfmig_transfer *x = &k->d[i].t;
 
-		if (dev < 0 || (unsigned)dev == i)
+		if (dev < 0 || k->d[i].dev == k->devs[dev])
 			transfer_add(t, x);
 	}
 	t->state = dev >= 0 ? vfmig_device_get_state(k->devs[dev]) : 0;

@@ -1342,7 +1342,8 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	struct src *s;
 
 	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
-	    opts->size < sizeof(size_t))
+	    opts->size < sizeof(size_t) ||
+	    manifest_ids_unique(devs, ndev, NULL, 0) < 0)
 		return -EINVAL;
 	src = calloc(1, sizeof(*src));
 	if (!src)

@@ -54,7 +54,8 @@ def manifest(size):
     def s(x):
         return struct.pack("<H", len(x)) + x
     ident = b"sim size=%d" % size
-    dev = s(b"sim") + s(b"sim") + s(ident) + struct.pack("<IIQ", 7, 0, 0)
+    # the id: an unnamed device's is its position's
+    dev = s(b"dev0") + s(b"sim") + s(ident) + struct.pack("<IIQ", 7, 0, 0)
     return control(4, struct.pack("<HH", 1, 0) + dev)
 
 

@@ -18,10 +18,15 @@ destination), or SECONDS after it was accepted, ACTION happens to it:
            destination's end of any other connection reaches the source
            as a reset (as when it closes with bytes unread): a reset
            before a reason
+  lag      what the source sends on it, and its end, reach the
+           destination 0.3 s after they left (a latency: the bytes keep
+           their pace): the source's last words on channel 0 come after
+           its other channels' ends
   none     nothing (a plain relay)
 "triggered" is printed when it happens.  Other connections are relayed
 as they are; an end or a reset on one side is passed on to the other.
 """
+import queue
 import socket
 import struct
 import sys
@@ -98,6 +103,34 @@ def pump(a, b, count, broken):
                 pass
 
 
+def lagged(a, b):
+    """Action lag: a to b, each piece LATE after it came."""
+    q = queue.Queue()
+
+    def deliver():
+        while True:
+            due, data = q.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            try:
+                if not data:
+                    b.shutdown(socket.SHUT_WR)
+                    return
+                b.sendall(data)
+            except OSError:
+                return
+
+    threading.Thread(target=deliver, daemon=True).start()
+    print("triggered", flush=True)
+    while True:
+        try:
+            data = a.recv(65536)
+        except OSError:
+            data = b""
+        q.put((time.monotonic() + LATE, data))
+        if not data:
+            return
+
+
 def main():
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -110,6 +143,13 @@ def main():
         dst = socket.create_connection(("127.0.0.1", target_port))
         kept.extend((src, dst))
         broken = n == conn_no and action != "none"
+        if broken and action == "lag":
+            threading.Thread(target=lagged, args=(src, dst),
+                             daemon=True).start()
+            threading.Thread(target=pump, args=(dst, src, False, False),
+                             daemon=True).start()
+            n += 1
+            continue
         threading.Thread(target=pump, args=(src, dst, broken, broken),
                          daemon=True).start()
         if broken and after is not None:

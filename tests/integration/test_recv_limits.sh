@@ -69,6 +69,6 @@ limit flood "the source closed the connection mid-stream"
 grep -q "^refused 1000$" "$PEER_OUT" || fail "flood: $(cat "$PEER_OUT")"
 
 run 2 recv -d sim -l tcp::1 --max-precopy 0
-stderr_has "--max-precopy: bad value '0'"
+stderr_has "--max-precopy: '0' is outside 1000 ms.."
 run 2 send -d sim -t tcp::1 --max-precopy 5
 stderr_has "--max-precopy applies to recv only"

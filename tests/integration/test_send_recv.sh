@@ -59,3 +59,25 @@ echo "$stray" | grep -qF "REJECT another session is in progress" || fail "stray 
 wait $spid || fail "send failed: $(cat "$ERR")"
 wait $rpid || fail "recv failed"
 same_hashes
+
+# devices are matched by id (a sim's name=): the destination lists them in
+# another order, and each gets its own state
+recv_bg "$RJ" "$RE" -d sim:size=4M,name=gpu1 -d sim:size=4M,name=gpu0 -j
+run 0 send -d sim:size=4M,pattern=random,seed=31,name=gpu0 \
+	-d sim:size=4M,pattern=fb,seed=32,name=gpu1 -t tcp:127.0.0.1:$port -c 2 -j
+wait $rpid || fail "recv failed: $(cat "$RE")"
+same_hashes
+rjson '[d["id"] for d in j["devices"]] == ["gpu1", "gpu0"]'
+# an id the other side lacks: refused by name before any state moves
+recv_bg "$RJ" "$RE" -d sim:size=4M,name=gpu0 -d sim:size=4M,name=gpu9 -j
+run 1 send -d sim:size=4M,name=gpu0 -d sim:size=4M,name=gpu1 -t tcp:127.0.0.1:$port -j
+wait $rpid && fail "recv accepted a device it does not have"
+grep -qF "the source's device gpu1 (sim sim size=4194304) has no device with that id here (this side has gpu0, gpu9)" "$RE" ||
+	fail "recv: $(cat "$RE")"
+stderr_has "has no device with that id here"
+json 'all(d["state"] == "running" for d in j["devices"])'
+# one id twice: a usage error before anything opens a connection
+run 2 send -d sim:size=1M,name=a -d sim:size=1M,name=a -t tcp:127.0.0.1:1
+stderr_has "devices 1 and 2 have the same id 'a'"
+run 2 send -d sim:size=1M,name=dev1 -d sim:size=1M -t tcp:127.0.0.1:1
+stderr_has "devices 1 and 2 have the same id 'dev1'"

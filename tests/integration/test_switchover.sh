@@ -124,5 +124,8 @@ same_hashes
 json 'j["devices"][0]["size-report"] == "untrusted" and j["devices"][0]["precopy-bytes"] > 0'
 
 run 2 send -d $dev -t tcp:127.0.0.1:1 --switchover later; stderr_has "--switchover: bad value 'later'"
-run 2 send -d $dev -t tcp:127.0.0.1:1 --downtime-limit 0; stderr_has "--downtime-limit: must be above 0"
+run 2 send -d $dev -t tcp:127.0.0.1:1 --downtime-limit 0; stderr_has "--downtime-limit: '0' is outside 1 ms.."
+# times take their unit, or keep the option's own
+run 2 send -d $dev -t tcp:127.0.0.1:1 --precopy-timeout 0.5s; stderr_has "--precopy-timeout: '0.5s' is outside 1000 ms.."
+run 2 send -d $dev -t tcp:127.0.0.1:1 --timeout 1fortnight; stderr_has "--timeout: bad time '1fortnight'"
 run 2 save -d $dev -o /dev/null --downtime-limit 5; stderr_has "the switchover options apply to send only"

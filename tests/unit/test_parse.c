@@ -68,16 +68,90 @@ Test(parse, bad_sizes)
 	cr_expect_eq(vfmig_parse_size(NULL, NULL, NULL, 0), -EINVAL);
 }
 
+/* The rule, as a table: a lower-case b is bits (decimal prefixes), an
+ * upper-case B bytes, a bare prefix bytes as a size is. */
 Test(parse, rates)
 {
-	cr_expect_eq(rate_ok("125MB/s"), 125000000);
-	cr_expect_eq(rate_ok("1G/s"), 1ull << 30);
-	cr_expect_eq(rate_ok("1GiB/s"), 1ull << 30);
-	cr_expect_eq(rate_ok("32M/s"), 32ull << 20);
-	cr_expect_eq(rate_ok("1Gbit"), 125000000);
-	cr_expect_eq(rate_ok("10Gbit/s"), 1250000000);
-	cr_expect_eq(rate_ok("100Mbit"), 12500000);
-	cr_expect_eq(rate_ok("0/s"), 0);
+	static const struct {
+		const char *text;
+		uint64_t bytes_per_s;
+	} t[] = {
+		/* bits */
+		{ "1Gb/s", 125000000 },
+		{ "1Gbps", 125000000 },
+		{ "10Gbps", 1250000000 },
+		{ "1Gbit", 125000000 },
+		{ "10Gbit/s", 1250000000 },
+		{ "100Mbit", 12500000 },
+		{ "100Mb/s", 12500000 },
+		{ "100mbps", 12500000 },
+		{ "800kbps", 100000 },
+		{ "800Kb/s", 100000 },
+		{ "25Gb/s", 3125000000ull },
+		{ "1Tbps", 125000000000ull },
+		{ "8b/s", 1 },
+		{ "8bps", 1 },
+		/* bytes: B, decimal or binary */
+		{ "125MB/s", 125000000 },
+		{ "125MBps", 125000000 },
+		{ "1.25GB/s", 1250000000 },
+		{ "1GiB/s", 1ull << 30 },
+		{ "2MiB/s", 2ull << 20 },
+		{ "100kB/s", 100000 },
+		{ "100B/s", 100 },
+		/* bytes: a size per second */
+		{ "1G/s", 1ull << 30 },
+		{ "32M/s", 32ull << 20 },
+		{ "512k/s", 512ull << 10 },
+		{ "0/s", 0 },
+		{ "1000/s", 1000 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		cr_expect_eq(rate_ok(t[i].text), t[i].bytes_per_s,
+			     "'%s': %llu, expected %llu", t[i].text,
+			     (unsigned long long)rate_ok(t[i].text),
+			     (unsigned long long)t[i].bytes_per_s);
+}
+
+static uint64_t time_ok(const char *s, uint64_t unit)
+{
+	char err[256] = "";
+	uint64_t v = 0;
+
+	cr_assert_eq(vfmig_parse_time(s, unit, &v, err, sizeof(err)), 0,
+		     "'%s': %s", s, err);
+	return v;
+}
+
+Test(parse, times)
+{
+	/* a bare number keeps the option's unit */
+	cr_expect_eq(time_ok("300", 1), 300);
+	cr_expect_eq(time_ok("120", 1000), 120000);
+	cr_expect_eq(time_ok("1.5", 1000), 1500);
+	/* an explicit unit wins */
+	cr_expect_eq(time_ok("300ms", 1000), 300);
+	cr_expect_eq(time_ok("2s", 1), 2000);
+	cr_expect_eq(time_ok("0.25s", 1), 250);
+	cr_expect_eq(time_ok("1m", 1), 60000);
+	cr_expect_eq(time_ok("1.5min", 1000), 90000);
+	cr_expect_eq(time_ok("2h", 1), 7200000);
+}
+
+Test(parse, bad_times)
+{
+	char msg[256];
+	uint64_t v;
+
+	cr_expect_eq(vfmig_parse_time("2 s", 1, &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect(strstr(msg, "bad time '2 s'"), "%s", msg);
+	cr_expect_eq(vfmig_parse_time("5d", 1, &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect_eq(vfmig_parse_time("", 1, &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect_eq(vfmig_parse_time("-1s", 1, &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect_eq(vfmig_parse_time("99999999999999999999", 1000, &v, msg,
+				      sizeof(msg)),
+		     -ERANGE);
 }
 
 Test(parse, bad_rates)
@@ -90,6 +164,14 @@ Test(parse, bad_rates)
 	cr_expect_eq(vfmig_parse_rate("fast", &v, msg, sizeof(msg)), -EINVAL);
 	cr_expect(strstr(msg, "'fast'"), "%s", msg);
 	cr_expect_eq(vfmig_parse_rate("/s", &v, msg, sizeof(msg)), -EINVAL);
+	/* bits need their per-second: a quantity is no rate */
+	cr_expect_eq(vfmig_parse_rate("1Gb", &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect(strstr(msg, "lower-case b: 10Gb/s, 10Gbps"), "%s", msg);
+	/* KiB is binary bytes; "kib" says neither */
+	cr_expect_eq(vfmig_parse_rate("1kib/s", &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect_eq(vfmig_parse_rate("1Xb/s", &v, msg, sizeof(msg)), -EINVAL);
+	cr_expect_eq(vfmig_parse_rate("99999999999Tbps", &v, msg, sizeof(msg)),
+		     -ERANGE);
 }
 
 Test(hash, properties)

@@ -239,14 +239,57 @@ Test(pipeline, manifest_mismatch_moves_no_state, .timeout = 60)
 				  VFMIG_CODEC_ZSTD, 8 << 20, &src, &dst);
 
 	cr_expect_neq(r.src_ret, 0);
-	cr_expect(strstr(r.src_err, "does not match"), "%s", r.src_err);
+	cr_expect(strstr(r.src_err, "this side's is sim sim size=8388608"),
+		  "%s", r.src_err);
 	cr_expect(
 		strstr(r.dst_err,
-		       "manifest mismatch: device 0: the source's gpu0 (sim sim size=4194304) does not match gpu0 (sim sim size=8388608) here"),
+		       "manifest mismatch: device gpu0: the source's is sim sim size=4194304, this side's is sim sim size=8388608 (gpu0)"),
 		"%s", r.dst_err);
 	/* nothing moved: both devices still run */
 	cr_expect_eq(vfmig_device_get_state(src.dev[0]), VFMIG_STATE_RUNNING);
 	cr_expect_eq(vfmig_device_get_state(dst.dev[0]), VFMIG_STATE_RUNNING);
+	close_all(&src, &dst);
+}
+
+/* Devices are matched by id, whatever their order at either end: each
+ * gets its own state, and sizes are checked per matched pair. */
+Test(pipeline, devices_are_matched_by_id, .timeout = 60)
+{
+	const char *s[] = { "sim:size=4M,pattern=random,seed=1,name=gpu0",
+			    "sim:size=4M,pattern=fb,seed=2,name=gpu1" };
+	const char *d[] = { "sim:size=4M,name=gpu1", "sim:size=4M,name=gpu0" };
+	struct side src, dst;
+	struct result r = migrate(s, d, 2, "tcp:127.0.0.1:0", 2,
+				  VFMIG_CODEC_ZSTD, 16 << 20, &src, &dst);
+
+	cr_assert_eq(r.src_ret, 0, "%s", r.src_err);
+	cr_assert_eq(r.dst_ret, 0, "%s", r.dst_err);
+	cr_expect_eq(hash_of(dst.dev[1]), hash_of(src.dev[0]), "gpu0");
+	cr_expect_eq(hash_of(dst.dev[0]), hash_of(src.dev[1]), "gpu1");
+	close_all(&src, &dst);
+}
+
+/* An id missing on either side is refused before any state moves,
+ * naming it. */
+Test(pipeline, a_missing_id_moves_no_state, .timeout = 60)
+{
+	const char *s[] = { "sim:size=4M,name=gpu0", "sim:size=4M,name=gpu1" };
+	const char *d[] = { "sim:size=4M,name=gpu0", "sim:size=4M,name=gpu2" };
+	struct side src, dst;
+	struct result r = migrate(s, d, 2, "tcp:127.0.0.1:0", 1,
+				  VFMIG_CODEC_ZSTD, 16 << 20, &src, &dst);
+
+	cr_expect_neq(r.src_ret, 0);
+	cr_expect(
+		strstr(r.dst_err,
+		       "manifest mismatch: the source's device gpu1 (sim sim size=4194304) has no device with that id here (this side has gpu0, gpu2)"),
+		"%s", r.dst_err);
+	for (unsigned i = 0; i < 2; i++) {
+		cr_expect_eq(vfmig_device_get_state(src.dev[i]),
+			     VFMIG_STATE_RUNNING);
+		cr_expect_eq(vfmig_device_get_state(dst.dev[i]),
+			     VFMIG_STATE_RUNNING);
+	}
 	close_all(&src, &dst);
 }
 

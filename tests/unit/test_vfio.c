@@ -438,6 +438,24 @@ Test(vfio, short_bdf_and_mdev)
 	vfmig_device_close(dev);
 }
 
+/* ",id=ID": the id the VM knows the device by, the same on both hosts */
+Test(vfio, a_spec_gives_the_id)
+{
+	struct vfmig_device *dev = opened("pci:" BDF ",id=gpu0");
+
+	cr_expect_str_eq(vfmig_device_name(dev), BDF);
+	cr_expect_str_eq(vfmig_device_id(dev), "gpu0");
+	cr_expect_eq(vfmig_device_set_id(dev, "bad id"), -EINVAL);
+	cr_expect_eq(vfmig_device_set_id(dev, ""), -EINVAL);
+	cr_expect_eq(vfmig_device_set_id(dev, "nic.1:a-b_c"), 0);
+	cr_expect_str_eq(vfmig_device_id(dev), "nic.1:a-b_c");
+	vfmig_device_close(dev);
+	dev = opened("pci:" BDF);
+	cr_expect_str_eq(vfmig_device_id(dev), "");
+	vfmig_device_close(dev);
+	open_error("pci:" BDF ",id=a,b", EINVAL, "bad id 'a,b'");
+}
+
 Test(vfio, cdev_path)
 {
 	struct vfmig_device *dev = opened("pci:0000:5e:00.0");

@@ -238,13 +238,27 @@ check corrupt-message "$(cat /tmp/recv.err)" 'has /tmp/recv.err "RESUMING->STOP 
 check corrupt-counted "load-errors $errs -> $(shimget $U4 load-errors)" '[ "$(shimget $U4 load-errors)" -gt "$errs" ]'
 case_end
 
+# devices are matched by the id the VM knows them by (",id="), whatever
+# each host calls them: the same id migrates, another is refused by name
+case_start ids
+reset_cfg $U3 $U4
+migrate "$U3,id=gpu0" "$U4,id=gpu0"
+check id-match "send $srs recv $rrs: $(tr '\n' ' ' </tmp/recv.err | cut -c1-300)" '[ $srs -eq 0 ] && [ $rrs -eq 0 ]'
+same_state id-match-hash $U3 $U4
+check id-in-report "$(grep '"id"' /tmp/recv.out | tr '\n' ' ')" 'has /tmp/recv.out "\"id\": \"gpu0\""'
+migrate "$U3,id=gpu0" "$U4,id=gpu1"
+check id-mismatch "send $srs recv $rrs: $(tr '\n' ' ' </tmp/recv.err | cut -c1-300)" \
+	'[ $srs -eq 1 ] && [ $rrs -eq 1 ] && has /tmp/recv.err "the source.s device gpu0 (vfio vfio_shim-large) has no device with that id here (this side has gpu1)"'
+check id-mismatch-running "$(shimget $U3 state) $(shimget $U4 state)" '[ "$(shimget $U3 state)" = running ] && [ "$(shimget $U4 state)" = running ]'
+case_end
+
 # another device type: refused by name before any state moves
 case_start wrong-type
 reset_cfg $U3
 saved=$(shimget $U3 saved) loaded=$(shimget $U1 loaded)
 migrate $U3 $U1
 check type-refused "send $srs recv $rrs" '[ $srs -eq 1 ] && [ $rrs -eq 1 ]'
-check type-message "$(cat /tmp/recv.err)" 'has /tmp/recv.err "vfio_shim-large.*does not match.*vfio_shim-small"'
+check type-message "$(cat /tmp/recv.err)" 'has /tmp/recv.err "device dev0: the source.s is vfio vfio_shim-large, this side.s is vfio vfio_shim-small"'
 check type-nothing-moved "saved $saved -> $(shimget $U3 saved), loaded $loaded -> $(shimget $U1 loaded)" \
 	'[ "$(shimget $U3 saved)" = "$saved" ] && [ "$(shimget $U1 loaded)" = "$loaded" ]'
 case_end
@@ -310,6 +324,28 @@ check kill-src "recv $left: $(tr '\n' ' ' </tmp/recv.err | cut -c1-300)" \
 	'[ $left -eq 1 ] && hasE /tmp/recv.err "the source closed the connection mid-stream|ECONNRESET|the peer closed"'
 check kill-src-dest-running "$(grep '"state"' /tmp/recv.out | tr '\n' ' ')" 'has /tmp/recv.out "\"state\": \"running\""'
 check kill-src-closed "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = running ]'
+# Ctrl-C in pre-copy: send cancels and exits 130, the shim runs again
+# with its state (no workload here: the same hash), and the destination,
+# told, resets its device
+: >/tmp/recv.err
+: >/tmp/send.out
+$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 3 >/tmp/recv.out 2>/tmp/recv.err &
+rpid=$!
+recv_ready $rpid
+$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j --timeout 3 --interval 50 $PRECOPY \
+	>/tmp/send.out 2>/tmp/send.err &
+spid=$!
+waitfor /tmp/send.out '"transferred": [1-9]' $spid
+kill -INT $spid
+wait $spid
+srs=$?
+wait $rpid
+rrs=$?
+check sigint-src "send $srs: $(tr '\n' ' ' </tmp/send.err | cut -c1-200) recv $rrs: $(tr '\n' ' ' </tmp/recv.err | cut -c1-200)" \
+	'[ $srs -eq 130 ] && [ $rrs -eq 1 ] && has /tmp/send.err "SIGINT: cancelling the migration" && has /tmp/recv.err "source: cancelled"'
+check sigint-src-running "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = running ]'
+check sigint-src-intact "hash $h -> $(shimget $U3 state-hash)" '[ "$(shimget $U3 state-hash)" = "$h" ]'
+check sigint-dst-reset "$U4 $(shimget $U4 state)" '[ "$(shimget $U4 state)" = running ]'
 # a destination that accepts and never answers (nc ends at the end of its
 # input: the pipe keeps it open)
 sleep 4 | nc -l -p 7001 >/dev/null &

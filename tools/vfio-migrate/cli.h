@@ -36,8 +36,11 @@ int open_device(const char *spec, struct vfmig_device **out);
  * returns -1 when @text is bad. */
 int size_arg(const char *what, const char *text, uint64_t *out, bool rate);
 
-/* Milliseconds, and a wire/raw ratio in (0, 2]: as size_arg(). */
-int ms_arg(const char *what, const char *text, uint64_t *out);
+/* A time in ms (vfmig_parse_time(): a bare number in @unit_ms, or with
+ * ms, s, m, h) within [@min_ms, @max_ms]: as size_arg(). */
+int time_arg(const char *what, const char *text, uint64_t unit_ms,
+	     uint64_t min_ms, uint64_t max_ms, uint64_t *out);
+/* A wire/raw ratio in (0, 2]: as size_arg(). */
 int ratio_arg(const char *what, const char *text, double *out);
 
 /* -V output. */

@@ -81,13 +81,13 @@ int cmd_estimate(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case O_FIXED:
-			if (ms_arg("estimate: --fixed-cost", optarg,
-				   &so.fixed_cost_ms))
+			if (time_arg("estimate: --fixed-cost", optarg, 1, 0,
+				     UINT32_MAX, &so.fixed_cost_ms))
 				return EXIT_USAGE;
 			break;
 		case O_LIMIT:
-			if (ms_arg("estimate: --downtime-limit", optarg,
-				   &so.downtime_limit_ms))
+			if (time_arg("estimate: --downtime-limit", optarg, 1, 1,
+				     UINT32_MAX, &so.downtime_limit_ms))
 				return EXIT_USAGE;
 			break;
 		case 'j':

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "migrate.h"
 
 static int run(int argc, char **argv, enum mig_mode mode)
@@ -22,8 +23,10 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		mig_release(&a, devs);
 		return EXIT_USAGE;
 	}
+	intr_watch(NULL, k);
 	r.ret = vfmig_sink_listen(k);
 	if (!r.ret && mode == MIG_RECV && mig_lockdown(&a)) {
+		intr_watch(NULL, NULL);
 		vfmig_sink_free(k);
 		mig_release(&a, devs);
 		return EXIT_FAILED;
@@ -38,6 +41,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 			fprintf(stderr, "%s: listening on %s\n", prog, a.uri);
 		r.ret = vfmig_sink_run(k);
 	}
+	intr_watch(NULL, NULL);
 	r.error = vfmig_sink_strerror(k);
 	r.total_ms = vfmig_sink_total_ms(k);
 	r.channels = vfmig_sink_channels(k);
@@ -46,7 +50,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		vfmig_sink_transfer(k, (int)i, &r.dev[i]);
 	ret = mig_finish(&a, devs, &r);
 	vfmig_sink_free(k);
-	return ret;
+	return intr_status(r.ret, ret);
 }
 
 int cmd_recv(int argc, char **argv)

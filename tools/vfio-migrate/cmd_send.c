@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "migrate.h"
 
 static int run(int argc, char **argv, enum mig_mode mode)
@@ -22,7 +23,9 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		return EXIT_USAGE;
 	}
 	a.src = s;
+	intr_watch(s, NULL);
 	r.ret = vfmig_source_run(s);
+	intr_watch(NULL, NULL);
 	r.error = vfmig_source_strerror(s);
 	r.total_ms = vfmig_source_total_ms(s);
 	r.downtime_ms = vfmig_source_downtime_ms(s);
@@ -34,7 +37,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		vfmig_source_transfer(s, (int)i, &r.dev[i]);
 	ret = mig_finish(&a, devs, &r);
 	vfmig_source_free(s);
-	return ret;
+	return intr_status(r.ret, ret);
 }
 
 int cmd_send(int argc, char **argv)

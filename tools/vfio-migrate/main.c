@@ -74,14 +74,18 @@ int size_arg(const char *what, const char *text, uint64_t *out, bool rate)
 	return 0;
 }
 
-int ms_arg(const char *what, const char *text, uint64_t *out)
+int time_arg(const char *what, const char *text, uint64_t unit_ms,
+	     uint64_t min_ms, uint64_t max_ms, uint64_t *out)
 {
-	char *end;
+	char err[256];
 
-	errno = 0;
-	*out = strtoull(text, &end, 10);
-	if (errno || end == text || *end || *text == '-') {
-		err_msg("%s: bad value '%s' (milliseconds)", what, text);
+	if (vfmig_parse_time(text, unit_ms, out, err, sizeof(err)) < 0) {
+		err_msg("%s: %s", what, err);
+		return -1;
+	}
+	if (*out < min_ms || *out > max_ms) {
+		err_msg("%s: '%s' is outside %llu ms..%llu ms", what, text,
+			(unsigned long long)min_ms, (unsigned long long)max_ms);
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "migrate.h"
 #include "print.h"
 #include "privs.h"
@@ -33,7 +34,7 @@ static void usage(FILE *f, enum mig_mode m)
 			"                         auto: the CPU is the bottleneck unless a bandwidth\n"
 			"                         is set, so zstd:-1 without --max-bandwidth, zstd:3\n"
 			"                         at 200MB/s or less, zstd:1 between (default auto)\n"
-			"      --max-bandwidth R  cap on wire bytes, e.g. 125MB/s or 1Gbit\n"
+			"      --max-bandwidth R  cap on wire bytes, e.g. 10Gb/s or 1.25GB/s\n"
 			"      --no-precopy       stop the devices at once (no PRE_COPY)\n"
 			"      --tls-creds C      TLS 1.3 on every channel: x509:DIR (ca-cert.pem,\n"
 			"                         client-cert.pem, client-key.pem) or psk:FILE\n"
@@ -102,7 +103,10 @@ static void usage(FILE *f, enum mig_mode m)
 		"  -j, --json             a JSON report on stdout at the end\n"
 		"  -v, --verbose          say which privileges are kept, and why\n"
 		"      --interval MS      progress every MS (with -j: NDJSON records before the report)\n"
-		"  -h, --help, -V, --version\n");
+		"  -h, --help, -V, --version\n"
+		"\nUnits: a rate's lower-case b is bits (10Gb/s, 10Gbps, 10Gbit), an upper-case B\n"
+		"bytes (1.25GB/s, 1GiB/s), and a size per second bytes (512M/s).  A time takes\n"
+		"ms, s, m or h (300ms, 2s, 1m); a bare number is in the option's unit.\n");
 }
 
 enum {
@@ -334,14 +338,15 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			a->o.workers = (unsigned)n;
 			break;
 		case O_TIMEOUT:
-			if (num_arg("--timeout", optarg, 1, 86400, &n))
+			if (time_arg("--timeout", optarg, 1000, 100, 86400000,
+				     &v))
 				return EXIT_USAGE;
-			a->o.timeout_ms = (int)(n * 1000);
+			a->o.timeout_ms = (int)v;
 			break;
 		case O_INTERVAL:
-			if (num_arg("--interval", optarg, 10, 3600000, &n))
+			if (time_arg("--interval", optarg, 1, 10, 3600000, &v))
 				return EXIT_USAGE;
-			a->o.interval_ms = (unsigned)n;
+			a->o.interval_ms = (unsigned)v;
 			break;
 		case O_SWITCHOVER:
 			if (!strcmp(optarg, "auto")) {
@@ -355,19 +360,14 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			}
 			break;
 		case O_LIMIT:
-			if (ms_arg("--downtime-limit", optarg,
-				   &a->o.downtime_limit_ms))
+			if (time_arg("--downtime-limit", optarg, 1, 1,
+				     UINT32_MAX, &a->o.downtime_limit_ms))
 				return EXIT_USAGE;
-			if (!a->o.downtime_limit_ms) {
-				err_msg("--downtime-limit: must be above 0");
-				return EXIT_USAGE;
-			}
 			break;
 		case O_PRETIMEOUT:
-			if (num_arg("--precopy-timeout", optarg, 1, 31536000,
-				    &n))
+			if (time_arg("--precopy-timeout", optarg, 1000, 1000,
+				     31536000000ull, &a->o.precopy_timeout_ms))
 				return EXIT_USAGE;
-			a->o.precopy_timeout_ms = (uint64_t)n * 1000;
 			break;
 		case O_SOBW:
 			if (size_arg("--switchover-bandwidth", optarg,
@@ -393,9 +393,9 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 				err_msg("--max-precopy applies to recv only");
 				return EXIT_USAGE;
 			}
-			if (num_arg("--max-precopy", optarg, 1, 31536000, &n))
+			if (time_arg("--max-precopy", optarg, 1000, 1000,
+				     31536000000ull, &a->o.precopy_max_ms))
 				return EXIT_USAGE;
-			a->o.precopy_max_ms = (uint64_t)n * 1000;
 			break;
 		case O_TLS_CREDS:
 			a->tls_creds = optarg;
@@ -477,6 +477,33 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	return -1;
 }
 
+const char *mig_id(const struct vfmig_device *dev, unsigned idx, char *buf,
+		   size_t size)
+{
+	if (*vfmig_device_id(dev))
+		return vfmig_device_id(dev);
+	snprintf(buf, size, "dev%u", idx);
+	return buf;
+}
+
+/* Devices are matched by id at the destination: no two alike. */
+static int ids_unique(const struct mig_args *a, struct vfmig_device **devs)
+{
+	char x[16], y[16];
+
+	for (unsigned i = 0; i < a->ndev; i++)
+		for (unsigned j = 0; j < i; j++) {
+			const char *id = mig_id(devs[i], i, x, sizeof(x));
+
+			if (strcmp(id, mig_id(devs[j], j, y, sizeof(y))))
+				continue;
+			err_msg("-d: devices %u and %u have the same id '%s' (give each its own: ,id=ID, or a sim's name=)",
+				j + 1, i + 1, id);
+			return EXIT_USAGE;
+		}
+	return EXIT_OK;
+}
+
 int mig_open(struct mig_args *a, struct vfmig_device **devs)
 {
 	for (unsigned i = 0; i < a->ndev; i++) {
@@ -495,6 +522,10 @@ int mig_open(struct mig_args *a, struct vfmig_device **devs)
 			snprintf(name, sizeof(name), "sim%u", i);
 			vfmig_device_set_name(devs[i], name);
 		}
+	}
+	if (ids_unique(a, devs)) {
+		mig_close(devs, a->ndev);
+		return EXIT_USAGE;
 	}
 	return EXIT_OK;
 }
@@ -567,6 +598,8 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 
 	if (ret >= 0)
 		return ret;
+	/* from here on a signal cancels, and the devices recover */
+	intr_install(mode == MIG_SEND || mode == MIG_SAVE);
 	ret = mig_open(a, devs);
 	if (!ret && mode >= MIG_SAVE)
 		ret = open_file(a);
@@ -575,6 +608,9 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 	/* recv drops them once it listens */
 	if (!ret && mode != MIG_RECV)
 		ret = mig_lockdown(a);
+	/* a signal before there is a migration to cancel: nothing moved */
+	if (!ret && intr_signal())
+		ret = 128 + intr_signal();
 	if (ret)
 		mig_release(a, devs);
 	return ret ? ret : -1;
@@ -582,8 +618,11 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 
 void mig_close(struct vfmig_device **devs, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
+	/* NULL after: a later mig_release() of the same list is safe */
+	for (unsigned i = 0; i < n; i++) {
 		vfmig_device_close(devs[i]);
+		devs[i] = NULL;
+	}
 }
 
 void mig_release(struct mig_args *a, struct vfmig_device **devs)
@@ -697,10 +736,12 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_open_array(&p, "devices", NULL);
 	for (unsigned i = 0; i < a->ndev; i++) {
 		const struct vfmig_transfer *t = &r->dev[i];
+		char id[16];
 		uint64_t h;
 
 		pr_open_object(&p, NULL);
 		pr_string(&p, "name", "device", vfmig_device_name(devs[i]));
+		pr_string(&p, "id", "  id", mig_id(devs[i], i, id, sizeof(id)));
 		pr_string(&p, "state", "  state",
 			  vfmig_state_name(vfmig_device_get_state(devs[i])));
 		pr_bytes(&p, "raw-bytes", "  raw", t->raw_bytes);

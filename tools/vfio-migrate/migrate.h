@@ -4,6 +4,7 @@
 #define VFIO_MIGRATE_MIGRATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vfmig.h"
@@ -35,6 +36,9 @@ int mig_auto_level(uint64_t max_bandwidth);
 
 /* Parse argv; returns -1 to go on, or the exit status (help, usage). */
 int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a);
+/* @dev's id, or its position's default ("dev0") in @buf. */
+const char *mig_id(const struct vfmig_device *dev, unsigned idx, char *buf,
+		   size_t size);
 /* Open every device (sim devices get distinct names); exit status. */
 int mig_open(struct mig_args *a, struct vfmig_device **devs);
 /* mig_parse(), mig_open(), save/load's file, and but for recv (which
