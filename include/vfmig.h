@@ -372,8 +372,9 @@ int vfmig_source_step(struct vfmig_source *s);
 /* Totals (@dev -1) or one device's figures, and times in ms. */
 int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 			  struct vfmig_transfer *t);
-/* Milliseconds: the whole run, and from the first device stopping until
- * the destination confirmed every device (the measured downtime). */
+/* Milliseconds: the whole run (to its failure, when it failed), and from
+ * the first device stopping until the destination confirmed every device
+ * (the measured downtime; 0 when the run failed). */
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_us(const struct vfmig_source *s);
@@ -446,7 +447,8 @@ const char *vfmig_sink_strerror(const struct vfmig_sink *k);
 int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t);
 /* Milliseconds from the session's first HELLO to the last device
- * loaded, and the channel count the source chose. */
+ * loaded (to the failure, when it failed), and the channel count the
+ * source chose. */
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k);
 unsigned vfmig_sink_channels(const struct vfmig_sink *k);
 void vfmig_sink_free(struct vfmig_sink *k);
@@ -465,8 +467,11 @@ enum vfmig_verdict {
 	VFMIG_VERDICT_STALLED = 2, /* remaining holds */
 	VFMIG_VERDICT_DIVERGING = 3, /* remaining grows, or dirtying outruns
 				      * the bandwidth */
+	VFMIG_VERDICT_OVER_LIMIT = 4, /* over the limit, and no trend yet:
+				       * remaining never shrank (a single
+				       * estimate, or the first ones) */
 };
-/* "ready", "converging", "stalled", "diverging" */
+/* "ready", "converging", "stalled", "diverging", "over-limit" */
 const char *vfmig_verdict_name(int verdict);
 
 enum vfmig_ratio_source {

@@ -130,6 +130,7 @@ struct snk {
 	bool peer_done, failed, stop, resuming;
 	bool stopcopy_seen; /* a stop-copy frame or a device's end */
 	uint64_t last_activity, t_start, t_report, t_end, t_progress;
+	uint64_t t_run_us, t_finish_us; /* the run, failed or not */
 	uint64_t t_rx_sample;
 	/* failed on the end of a channel but 0: the source's reason may
 	 * still be on its way on channel 0 (await_reason()) */
@@ -1659,10 +1660,12 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 {
 	struct snk *k = &sink->k;
 
-	k->t_start = k->last_activity = now_ms();
+	k->t_run_us = now_us();
+	k->t_start = k->last_activity = k->t_run_us / 1000;
 	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0 &&
 	    resume_devices(k) == 0)
 		loop(k);
+	k->t_finish_us = now_us();
 	if (k->ring.mode)
 		drain(k);
 	if (k->workers) {
@@ -1720,7 +1723,14 @@ int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
 
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *sink)
 {
-	return sink->k.t_end ? sink->k.t_end - sink->k.t_start : 0;
+	const struct snk *k = &sink->k;
+
+	if (k->t_end)
+		return k->t_end - k->t_start;
+	/* a failure: how long it took, rounded up (a refusal is quick) */
+	return k->t_finish_us && k->t_run_us ?
+		       (k->t_finish_us - k->t_run_us + 999) / 1000 :
+		       0;
 }
 
 unsigned vfmig_sink_channels(const struct vfmig_sink *sink)

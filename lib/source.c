@@ -164,6 +164,7 @@ struct src {
 	bool peer_said; /* the destination sent its reason: no ERROR back */
 	unsigned loaded;
 	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
+	uint64_t t_start_us, t_finish_us; /* the run, failed or not */
 	double tokens;
 	uint64_t t_tokens;
 	int err;
@@ -1792,7 +1793,8 @@ static void drain(struct src *s)
 /* Connect, negotiate and start every device: 0, or -errno (failed). */
 static int start(struct src *s)
 {
-	s->t_start = s->last_activity = now_ms();
+	s->t_start_us = now_us();
+	s->t_start = s->last_activity = s->t_start_us / 1000;
 	if (io_cancelled(s->cancel))
 		return fail(s, ECANCELED, "cancelled");
 	if (handshake(s) || setup(s))
@@ -1845,6 +1847,7 @@ static enum wire_code error_code(int err)
  * on: RUNNING; migrated: STOP), close the channels.  0 or -errno. */
 static int finish(struct src *s)
 {
+	s->t_finish_us = now_us();
 	if (s->ring.mode)
 		drain(s);
 	if (s->lost)
@@ -1987,7 +1990,14 @@ int vfmig_source_transfer(const struct vfmig_source *src, int dev,
 
 uint64_t vfmig_source_total_ms(const struct vfmig_source *src)
 {
-	return src->s.t_end ? src->s.t_end - src->s.t_start : 0;
+	const struct src *s = &src->s;
+
+	if (s->t_end)
+		return s->t_end - s->t_start;
+	/* a failure: how long it took, rounded up (a refusal is quick) */
+	return s->t_finish_us && s->t_start_us ?
+		       (s->t_finish_us - s->t_start_us + 999) / 1000 :
+		       0;
 }
 
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)

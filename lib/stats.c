@@ -96,14 +96,15 @@ struct vfmig_stats {
 	uint64_t rem_min, t_min;
 	unsigned since_min;
 	bool have_min;
+	bool shrunk; /* a new low after the first estimate: a trend */
 };
 
 const char *vfmig_verdict_name(int v)
 {
 	static const char *const names[] = { "ready", "converging", "stalled",
-					     "diverging" };
+					     "diverging", "over-limit" };
 
-	return v >= 0 && v <= VFMIG_VERDICT_DIVERGING ? names[v] : "unknown";
+	return v >= 0 && v <= VFMIG_VERDICT_OVER_LIMIT ? names[v] : "unknown";
 }
 
 const char *vfmig_ratio_source_name(int src)
@@ -344,6 +345,7 @@ static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 
 	if (!s->have_min ||
 	    (double)e->remaining < (double)s->rem_min * PROGRESS) {
+		s->shrunk = s->have_min;
 		s->rem_min = e->remaining;
 		s->t_min = s->t_last;
 		s->since_min = 0;
@@ -356,9 +358,12 @@ static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 		return VFMIG_VERDICT_READY;
 	if (dirty >= e->bandwidth)
 		return VFMIG_VERDICT_DIVERGING;
+	/* too soon to call it stalled: converging if it ever shrank (over
+	 * the limit with no trend yet, as a single estimate is, if not) */
 	if (s->since_min < TREND_POINTS ||
 	    (s->have_sample && e->stalled_ms < STALL_MIN_MS))
-		return VFMIG_VERDICT_CONVERGING;
+		return s->shrunk ? VFMIG_VERDICT_CONVERGING :
+				   VFMIG_VERDICT_OVER_LIMIT;
 	if ((double)e->remaining > (double)s->rem_min * GROWTH)
 		return VFMIG_VERDICT_DIVERGING;
 	return VFMIG_VERDICT_STALLED;

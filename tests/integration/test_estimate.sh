@@ -33,3 +33,6 @@ run 2 estimate --device-pending 1x --bandwidth 1G/s; stderr_has "bad size '1x'"
 run 2 estimate --bandwidth 1G --device-pending 1G; stderr_has "bad rate '1G'"
 run 2 estimate --bandwidth 1G/s --ratio 3; stderr_has "--ratio: bad value '3'"
 run 0 estimate -h; stdout_has "--device-pending"
+# one estimate over the limit is no trend: not "converging"
+run 0 estimate --device-pending 1.91GiB --bandwidth 1GiB/s -j
+json 'j["verdict"] == "over-limit" and j["expected-downtime"] > 6 * j["downtime-limit"]'

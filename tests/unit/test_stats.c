@@ -42,7 +42,8 @@ Test(stats, worked_example_1910_ms)
 	cr_expect_eq(e.ratio_source, VFMIG_RATIO_ASSUMED,
 		     "no history: ratio 1");
 	cr_expect_eq(e.recommended_limit_ms, 2110);
-	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING);
+	/* one estimate, over the limit: no trend to speak of */
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_OVER_LIMIT);
 	vfmig_stats_free(s);
 }
 
@@ -79,6 +80,10 @@ Test(stats, ram_ratio_fixed_costs)
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 500);
 	cr_expect_eq(e.ratio_source, VFMIG_RATIO_GIVEN);
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_OVER_LIMIT);
+	/* it shrinks by 5%: a trend */
+	vfmig_stats_set_device(s, 0, 90 * MiB, 0);
+	e = est(s);
 	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING);
 	vfmig_stats_free(s);
 }
@@ -202,7 +207,8 @@ Test(stats, stall_is_timed_by_the_samples)
 		vfmig_stats_set_device(s, 0, (500 - i % 2) * MiB, 0);
 		e = est(s);
 	}
-	cr_expect_eq(e.verdict, VFMIG_VERDICT_CONVERGING, "%s",
+	/* it never shrank: over the limit, no trend yet */
+	cr_expect_eq(e.verdict, VFMIG_VERDICT_OVER_LIMIT, "%s",
 		     vfmig_verdict_name(e.verdict));
 	cr_expect_eq(e.stalled_ms, 500);
 	for (unsigned i = 0; i < 10; i++, t += 100) {

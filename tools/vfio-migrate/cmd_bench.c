@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 #include "migrate.h"
 #include "print.h"
 
@@ -878,7 +879,8 @@ int cmd_bench(int argc, char **argv)
 	int c, runs = 3, ndev = 0, n = 0;
 	bool any = false;
 
-	while ((c = getopt_long(argc, argv, "d:jhV", opts, NULL)) != -1) {
+	opterr = 0; /* opt_error() says it, in one line */
+	while ((c = getopt_long(argc, argv, ":d:jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RUNS: {
 			char *end;
@@ -922,8 +924,7 @@ int cmd_bench(int argc, char **argv)
 		case 'V':
 			return print_version();
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return opt_error("bench", opts, argv, c);
 		}
 	}
 	for (int i = optind; i < argc; i++) {

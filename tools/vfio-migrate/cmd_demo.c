@@ -148,6 +148,7 @@ int cmd_demo(int argc, char **argv)
 	r.error = vfmig_source_strerror(s);
 	r.total_ms = vfmig_source_total_ms(s);
 	r.downtime_ms = vfmig_source_downtime_ms(s);
+	r.downtime_us = vfmig_source_downtime_us(s);
 	vfmig_source_transfer(s, -1, &r.total);
 	for (int i = 0; i < NDEV; i++)
 		vfmig_source_transfer(s, i, &r.dev[i]);

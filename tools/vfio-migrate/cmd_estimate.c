@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "print.h"
 
 #define MAX_DEV 64
@@ -56,7 +57,8 @@ int cmd_estimate(int argc, char **argv)
 	char *list = NULL;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
+	opterr = 0; /* opt_error() says it, in one line */
+	while ((c = getopt_long(argc, argv, ":jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RAM:
 			if (size_arg("estimate: --ram-pending", optarg, &ram,
@@ -99,8 +101,7 @@ int cmd_estimate(int argc, char **argv)
 		case 'V':
 			return print_version();
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return opt_error("estimate", opts, argv, c);
 		}
 	}
 	if (optind < argc) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "print.h"
 
 static void usage(FILE *f)
@@ -88,7 +89,8 @@ int cmd_info(int argc, char **argv)
 	bool json = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "d:jhV", opts, NULL)) != -1) {
+	opterr = 0; /* opt_error() says it, in one line */
+	while ((c = getopt_long(argc, argv, ":d:jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (spec) {
@@ -106,8 +108,7 @@ int cmd_info(int argc, char **argv)
 		case 'V':
 			return print_version();
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return opt_error("info", opts, argv, c);
 		}
 	}
 	if (optind < argc) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 
 const char *prog = "vfio-migrate";
 
@@ -240,6 +241,20 @@ int main(int argc, char **argv)
 		return check && *check == '1' ? leak_check(fds_before, status) :
 						status;
 	}
-	err_msg("unknown command '%s' (see '%s -h')", argv[1], prog);
+	{
+		const char *names[sizeof(cmds) / sizeof(cmds[0]) + 1];
+		const char *near;
+
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			names[i] = cmds[i].name;
+		names[sizeof(cmds) / sizeof(cmds[0])] = NULL;
+		near = opt_nearest(argv[1], names);
+		if (near)
+			err_msg("unknown command '%s'; did you mean '%s'? (see '%s -h')",
+				argv[1], near, prog);
+		else
+			err_msg("unknown command '%s' (see '%s -h')", argv[1],
+				prog);
+	}
 	return EXIT_USAGE;
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "interrupt.h"
 #include "migrate.h"
+#include "options.h"
 #include "print.h"
 #include "privs.h"
 
@@ -175,6 +176,49 @@ static int codec_arg(const char *text, struct mig_args *a, bool *is_auto)
 	return -1;
 }
 
+/* Whether @s is a port: 0..65535 in digits. */
+static bool is_port(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	v = strtoul(s, &end, 10);
+	return v <= 65535;
+}
+
+/* An address the user gave -t or -l: its form is checked here, so that a
+ * mistyped one is a usage error (exit 2) that says what was meant. */
+static int uri_arg(enum mig_mode mode, const char *where)
+{
+	static const char *const want =
+		"expected tcp:HOST:PORT, tcp:[IPv6]:PORT, unix:PATH or fd:N[,N...]";
+	const char *colon = strrchr(where, ':');
+	char opt = mode == MIG_SEND ? 't' : 'l';
+
+	if (!strncmp(where, "tcp:", 4)) {
+		if (colon && colon > where + 3 && is_port(colon + 1))
+			return 0;
+		err_msg("-%c: bad address '%s' (%s, with a port of 0..65535)",
+			opt, where, want);
+		return -1;
+	}
+	if ((!strncmp(where, "unix:", 5) && where[5]) ||
+	    (!strncmp(where, "fd:", 3) && where[3] &&
+	     strspn(where + 3, "0123456789,") == strlen(where + 3)))
+		return 0;
+	if (colon && is_port(colon + 1))
+		err_msg("-%c: '%s' is not an address (%s): did you mean 'tcp:%s'?",
+			opt, where, want, where);
+	else if (where[0] == '/')
+		err_msg("-%c: '%s' is not an address (%s): did you mean 'unix:%s'?",
+			opt, where, want, where);
+	else
+		err_msg("-%c: '%s' is not an address (%s)", opt, where, want);
+	return -1;
+}
+
 int mig_auto_level(uint64_t max_bandwidth)
 {
 	/* without a cap the CPU is the bottleneck; a slow link buys ratio */
@@ -270,7 +314,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	a->o.level = 1;
 	a->o.precopy = mode == MIG_SEND ? 0 : -1; /* a file: stop-copy only */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:t:l:o:i:c:z:jvhV", opts,
+	opterr = 0; /* opt_error() says it, in one line */
+	while ((c = getopt_long(argc, argv, ":d:t:l:o:i:c:z:jvhV", opts,
 				NULL)) != -1) {
 		if (c == 't' || c == 'l' || c == 'o' || c == 'i') {
 			if (c != uri_opt[mode]) {
@@ -426,8 +471,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		case 'V':
 			return print_version();
 		default:
-			usage(stderr, mode);
-			return EXIT_USAGE;
+			return opt_error(mode_name[mode], opts, argv, c);
 		}
 	}
 	if (optind < argc) {
@@ -452,6 +496,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 				mode == MIG_SEND ? "save" : "load");
 			return EXIT_USAGE;
 		}
+		if (uri_arg(mode, where))
+			return EXIT_USAGE;
 		snprintf(a->uri, sizeof(a->uri), "%s", where);
 	}
 	if (mode != MIG_SEND &&
@@ -707,10 +753,59 @@ static void report_estimate(struct printer *p, const struct mig_args *a)
 	}
 }
 
+/* One device's figures; @terse (a failure, in text): what was measured. */
+static void report_device(struct printer *p, const struct mig_args *a,
+			  struct vfmig_device *dev, unsigned i,
+			  const struct mig_result *r, bool terse)
+{
+	const struct vfmig_transfer *t = &r->dev[i];
+	struct vfmig_estimate e = { .size = sizeof(e) };
+	char id[16];
+	uint64_t h;
+
+	pr_open_object(p, NULL);
+	pr_string(p, "name", "device", vfmig_device_name(dev));
+	pr_string(p, "id", "  id", mig_id(dev, i, id, sizeof(id)));
+	pr_string(p, "state", "  state",
+		  vfmig_state_name(vfmig_device_get_state(dev)));
+	if (!terse || t->raw_bytes) {
+		pr_bytes(p, "raw-bytes", "  raw", t->raw_bytes);
+		if (r->have_wire)
+			pr_bytes(p, "wire-bytes", "  wire", t->wire_bytes);
+		pr_bytes(p, "precopy-bytes", "  pre-copy", t->precopy_bytes);
+		pr_bytes(p, "stopcopy-bytes", "  stop-copy", t->stopcopy_bytes);
+	}
+	if (vfmig_device_state_hash(dev, &h) == 0)
+		pr_hex64(p, "state-hash", "  state hash", h);
+	if (a->mode == MIG_SEND && vfmig_source_stats(a->src) &&
+	    (!terse || vfmig_source_estimate(a->src, &e) == 0)) {
+		uint64_t pend;
+		double rt;
+		int src, untrusted;
+
+		vfmig_stats_device(vfmig_source_stats(a->src), i, &pend, &rt,
+				   &src, &untrusted);
+		pr_bytes(p, "pending", "  pending", pend);
+		pr_double(p, "ratio", "  ratio used", rt, 4);
+		pr_string(p, "ratio-source", "  ratio source",
+			  vfmig_ratio_source_name(src));
+		pr_string(p, "size-report", "  size report",
+			  untrusted ? "untrusted" : "trusted");
+	}
+	pr_close_object(p);
+}
+
+/*
+ * The report: every field in JSON (the schema's), and in text what there
+ * is to say.  A failure leads with its error and shows what was measured,
+ * not a page of zeros.
+ */
 void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		const struct mig_result *r)
 {
 	double secs = (double)r->total_ms / 1000.0;
+	bool terse = !a->json && r->ret;
+	struct vfmig_estimate e = { .size = sizeof(e) };
 	struct printer p;
 
 	if (!a->json && isatty(STDERR_FILENO) && a->o.progress)
@@ -718,58 +813,34 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 	pr_init(&p, stdout, a->json);
 	pr_open_object(&p, NULL);
 	pr_string(&p, "status", "status", r->ret ? "failed" : "completed");
+	if (terse)
+		pr_string(&p, "error", "error", r->error);
 	pr_u64(&p, "total-time", "total time (ms)", r->total_ms);
 	if (r->have_downtime) {
 		pr_u64(&p, "downtime", "downtime (ms)", r->downtime_ms);
 		pr_u64(&p, "downtime-us", "  in us", r->downtime_us);
 	}
-	if (a->mode == MIG_SEND && a->src)
+	if (a->mode == MIG_SEND && a->src &&
+	    (!terse || vfmig_source_estimate(a->src, &e) == 0))
 		report_estimate(&p, a);
-	pr_bytes(&p, "transferred", "transferred", r->total.raw_bytes);
-	if (r->have_wire) {
-		pr_bytes(&p, "wire-bytes", "on the wire", r->total.wire_bytes);
-		pr_double(&p, "ratio", "wire/raw", ratio(&r->total), 6);
-	}
-	pr_u64(&p, "throughput", "throughput (B/s)",
-	       secs > 0 ? (uint64_t)((double)r->total.raw_bytes / secs) : 0);
-	pr_u64(&p, "channels", "channels", r->channels);
-	pr_open_array(&p, "devices", NULL);
-	for (unsigned i = 0; i < a->ndev; i++) {
-		const struct vfmig_transfer *t = &r->dev[i];
-		char id[16];
-		uint64_t h;
-
-		pr_open_object(&p, NULL);
-		pr_string(&p, "name", "device", vfmig_device_name(devs[i]));
-		pr_string(&p, "id", "  id", mig_id(devs[i], i, id, sizeof(id)));
-		pr_string(&p, "state", "  state",
-			  vfmig_state_name(vfmig_device_get_state(devs[i])));
-		pr_bytes(&p, "raw-bytes", "  raw", t->raw_bytes);
-		if (r->have_wire)
-			pr_bytes(&p, "wire-bytes", "  wire", t->wire_bytes);
-		pr_bytes(&p, "precopy-bytes", "  pre-copy", t->precopy_bytes);
-		pr_bytes(&p, "stopcopy-bytes", "  stop-copy",
-			 t->stopcopy_bytes);
-		if (vfmig_device_state_hash(devs[i], &h) == 0)
-			pr_hex64(&p, "state-hash", "  state hash", h);
-		if (a->mode == MIG_SEND && vfmig_source_stats(a->src)) {
-			uint64_t pend;
-			double rt;
-			int src, untrusted;
-
-			vfmig_stats_device(vfmig_source_stats(a->src), i, &pend,
-					   &rt, &src, &untrusted);
-			pr_bytes(&p, "pending", "  pending", pend);
-			pr_double(&p, "ratio", "  ratio used", rt, 4);
-			pr_string(&p, "ratio-source", "  ratio source",
-				  vfmig_ratio_source_name(src));
-			pr_string(&p, "size-report", "  size report",
-				  untrusted ? "untrusted" : "trusted");
+	if (!terse || r->total.raw_bytes) {
+		pr_bytes(&p, "transferred", "transferred", r->total.raw_bytes);
+		if (r->have_wire) {
+			pr_bytes(&p, "wire-bytes", "on the wire",
+				 r->total.wire_bytes);
+			pr_double(&p, "ratio", "wire/raw", ratio(&r->total), 6);
 		}
-		pr_close_object(&p);
+		pr_u64(&p, "throughput", "throughput (B/s)",
+		       secs > 0 ?
+			       (uint64_t)((double)r->total.raw_bytes / secs) :
+			       0);
+		pr_u64(&p, "channels", "channels", r->channels);
 	}
+	pr_open_array(&p, "devices", NULL);
+	for (unsigned i = 0; i < a->ndev; i++)
+		report_device(&p, a, devs[i], i, r, terse);
 	pr_close_array(&p);
-	if (r->ret)
+	if (r->ret && !terse)
 		pr_string(&p, "error", "error", r->error);
 	pr_close_object(&p);
 	pr_end(&p);
