@@ -147,7 +147,8 @@ integration: $(TOOL) $(LINKAGE)
 # a python3 first on PATH that takes a second to start: what a test waits
 # for must be the helper's socket or ready line, never a guess of time.
 SLOW_PY_SUITES := test_fault_matrix test_fault_ends test_recv_bad_input \
-	test_recv_limits test_recv_spec test_send_recv test_cancel
+	test_recv_limits test_recv_spec test_send_recv test_cancel \
+	test_privileges
 integration-slow-python: $(TOOL)
 	$(Q)mkdir -p build/slow-python
 	$(Q)py=$$(command -v python3) && \

@@ -199,16 +199,36 @@ static int finish_connect(int fd, int cancel, int timeout_ms)
 	return -soerr;
 }
 
-static int connect_addr(const struct sockaddr *sa, socklen_t len, int family,
-			int cancel, int timeout_ms)
+/* A socket for @family: @*pre when it is one (prepared earlier, with
+ * its privileges; taken: *pre becomes -1), else a new one, tuned as this
+ * process may. */
+static int stream_socket(int family, int *pre)
 {
-	int fd, ret, fl;
+	int fd = *pre;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == family) {
+		*pre = -1;
+		return fd;
+	}
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (family != AF_UNIX)
 		chan_tune(fd);
+	return fd;
+}
+
+static int connect_addr(const struct sockaddr *sa, socklen_t len, int family,
+			int *pre, int cancel, int timeout_ms)
+{
+	int fd, ret, fl;
+
+	fd = stream_socket(family, pre);
+	if (fd < 0)
+		return fd;
 	ret = connect(fd, sa, len) < 0 ? -errno : 0;
 	if (ret == -EINPROGRESS || ret == -EAGAIN)
 		ret = finish_connect(fd, cancel, timeout_ms);
@@ -230,7 +250,7 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 }
 
 static int connect_one(const struct chan_uri *u, int timeout_ms, int cancel,
-		       char *err, size_t es)
+		       int *pre, char *err, size_t es)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
 	char port[8];
@@ -241,7 +261,7 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, int cancel,
 		int len = unix_addr(u->path, &sa);
 
 		fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len,
-				  AF_UNIX, cancel, timeout_ms);
+				  AF_UNIX, pre, cancel, timeout_ms);
 	} else {
 		if (!u->host[0])
 			return set_errbuf(err, es, EINVAL,
@@ -255,7 +275,8 @@ static int connect_one(const struct chan_uri *u, int timeout_ms, int cancel,
 					  u->text, u->host, gai_strerror(r));
 		for (a = ai; a; a = a->ai_next) {
 			fd = connect_addr(a->ai_addr, a->ai_addrlen,
-					  a->ai_family, cancel, timeout_ms);
+					  a->ai_family, pre, cancel,
+					  timeout_ms);
 			if (fd >= 0 || fd == -ECANCELED)
 				break;
 		}
@@ -288,15 +309,49 @@ int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int cancel,
 		return set_errbuf(err, es, EINVAL, "%d channels (1..%d)", n,
 				  CHAN_MAX);
 	for (int i = 0; i < n; i++) {
-		fds[i] = connect_one(u, timeout_ms, cancel, err, es);
-		if (fds[i] < 0) {
-			int ret = fds[i];
+		int pre = fds[i], fd;
 
+		fd = connect_one(u, timeout_ms, cancel, &pre, err, es);
+		if (pre >= 0) /* not of the family it reached */
+			close(pre);
+		fds[i] = fd;
+		if (fd < 0) {
+			for (int j = i + 1; j < n; j++)
+				if (fds[j] >= 0)
+					close(fds[j]);
 			while (i--)
 				close(fds[i]);
-			return ret;
+			return fd;
 		}
 	}
+	return 0;
+}
+
+int chan_prepare(const struct chan_uri *u, int n, int *fds, char *err,
+		 size_t es)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	char port[8];
+	int r;
+
+	for (int i = 0; i < n; i++)
+		fds[i] = -1;
+	if (u->kind != CHAN_TCP || !u->host[0])
+		return 0; /* unix sockets are not tuned */
+	snprintf(port, sizeof(port), "%u", u->port);
+	r = getaddrinfo(u->host, port, &hints, &ai);
+	if (r)
+		return set_errbuf(err, es, EHOSTUNREACH,
+				  "%s: cannot resolve '%s': %s", u->text,
+				  u->host, gai_strerror(r));
+	for (int i = 0; i < n; i++) {
+		fds[i] = socket(ai->ai_family,
+				SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fds[i] < 0)
+			break;
+		chan_tune(fds[i]);
+	}
+	freeaddrinfo(ai);
 	return 0;
 }
 
@@ -314,8 +369,8 @@ static int clear_stale(const char *path, char *err, size_t es, const char *text)
 				  "%s: %s exists and is not a socket", text,
 				  path);
 	len = unix_addr(path, &sa);
-	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX, -1,
-			  1000);
+	fd = connect_addr((struct sockaddr *)&sa, (socklen_t)len, AF_UNIX,
+			  &(int){ -1 }, -1, 1000);
 	if (fd >= 0) {
 		close(fd);
 		return set_errbuf(err, es, EADDRINUSE,
@@ -381,6 +436,10 @@ int chan_listen(const struct chan_uri *u, char *err, size_t es)
 				  errno_name(r));
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* accepted sockets inherit the listener's buffers (and its TCP
+	 * window scale, fixed at the SYN): set now, while this process may
+	 * still exceed net.core.rmem_max, so it need not keep the right */
+	chan_tune(fd);
 	if (ai->ai_family == AF_INET6 && !u->host[0])
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||

@@ -31,9 +31,19 @@ struct chan_uri {
 int chan_uri_parse(const char *uri, struct chan_uri *u, char *err,
 		   size_t err_size);
 
+/*
+ * Source side, before the privileges go: @n sockets for a tcp URI, of the
+ * family its host resolves to first, sized for streaming (buffers above
+ * net.core.wmem_max take CAP_NET_ADMIN).  Unix URIs get -1s (nothing to
+ * size).  -errno when the host does not resolve.
+ */
+int chan_prepare(const struct chan_uri *u, int n, int *fds, char *err,
+		 size_t err_size);
 /* Source side: @n connections to a tcp or unix URI, each within
  * @timeout_ms, given up (-ECANCELED) once @cancel (an eventfd, or -1) is
- * readable.  On failure none is left open. */
+ * readable.  @fds[i] on entry: a socket from chan_prepare() to use, or -1;
+ * on return the connections.  On failure none is left open (prepared ones
+ * included). */
 int chan_connect(const struct chan_uri *u, int n, int timeout_ms, int cancel,
 		 int *fds, char *err, size_t err_size);
 

@@ -146,6 +146,9 @@ struct src {
 	uint64_t evbuf;
 	/* vfmig_source_cancel(): an eventfd every wait watches */
 	int cancel;
+	/* tcp: the channels' sockets, made and sized by vfmig_source_new()
+	 * (with the privileges the caller may drop then), not connected */
+	int pre[CHAN_MAX];
 	struct ring_op cop;
 	/* the estimate; saturated time and the wire bytes sent in it */
 	struct vfmig_stats *stats;
@@ -1335,6 +1338,23 @@ static void workers_ready(struct ring_op *op, int res)
 
 /* ------------------------------------------------------------ setup */
 
+/*
+ * A tcp destination's sockets are made now, sized for streaming: buffers
+ * above net.core.wmem_max take CAP_NET_ADMIN, which a caller may drop
+ * after vfmig_source_new() and before a byte of the peer is read.  A name
+ * that does not resolve is reported by the run, as before.
+ */
+static void prepare_sockets(struct src *s)
+{
+	struct chan_uri u;
+	char err[256];
+
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		s->pre[i] = -1;
+	if (chan_uri_parse(s->o.uri, &u, err, sizeof(err)) == 0)
+		chan_prepare(&u, (int)s->o.channels, s->pre, err, sizeof(err));
+}
+
 int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		     const struct vfmig_stream_opts *opts,
 		     struct vfmig_source **out)
@@ -1396,6 +1416,7 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		s->c[i].conn.fd = -1;
 		s->c[i].conn.cancel = s->cancel;
 	}
+	prepare_sockets(s);
 	*out = src;
 	return 0;
 }
@@ -1486,6 +1507,13 @@ static int handshake(struct src *s)
 		/* Over TLS one at a time (below): the destination takes each
 		 * through its handshake and HELLO before it accepts another. */
 		s->nchan = s->o.channels;
+		for (unsigned i = 0; i < s->nchan; i++) {
+			fds[i] = s->pre[i];
+			s->pre[i] = -1;
+		}
+		/* the lazy ones' sockets wait in pre[] again */
+		for (unsigned i = 1; s->o.tls && i < s->nchan; i++)
+			s->pre[i] = fds[i];
 		ret = chan_connect(&u, s->o.tls ? 1 : (int)s->nchan,
 				   s->o.timeout_ms, s->cancel, fds, err,
 				   sizeof(err));
@@ -1508,6 +1536,8 @@ static int handshake(struct src *s)
 	hello.nchannels = (uint16_t)s->nchan;
 	for (unsigned i = 0; i < s->nchan; i++) {
 		if (i && lazy) {
+			s->c[i].conn.fd = s->pre[i];
+			s->pre[i] = -1;
 			ret = chan_connect(&u, 1, s->o.timeout_ms, s->cancel,
 					   &s->c[i].conn.fd, err, sizeof(err));
 			if (ret < 0) {
@@ -2032,6 +2062,9 @@ void vfmig_source_free(struct vfmig_source *src)
 	if (s->ring.mode)
 		ring_exit(&s->ring);
 	close(s->cancel);
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		if (s->pre[i] >= 0)
+			close(s->pre[i]);
 	for (unsigned i = 0; s->d && i < s->ndev; i++)
 		free(s->d[i].pending);
 	free(s->d);

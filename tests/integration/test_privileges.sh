@@ -1,18 +1,15 @@
 # Least privilege: once its devices, sockets and files are open the tool
-# holds no capability it does not need (CAP_NET_ADMIN only while channels
-# are still to come and want buffers above the sysctl caps), no_new_privs
-# is set, -v says so, and permission errors say what to change.
+# holds no capability at all, before the first byte from the network is
+# read (send's sockets and recv's listener get their big buffers first);
+# no_new_privs is set, -v says so, and permission errors say what to
+# change.
 . tests/integration/lib.sh
+. tests/integration/faults.sh
 
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
 	echo "SKIP: needs root and setpriv (util-linux) to compare privileged and unprivileged runs"
 	exit 77
 fi
-NET_ADMIN=$((1 << 12))
-want_net_admin=$(python3 -c '
-w, r = (int(open("/proc/sys/net/core/%s" % f).read()) for f in ("wmem_max", "rmem_max"))
-print(1 if min(w, r) < 8 << 20 else 0)')
-
 # caps PID: "CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs" of a process
 caps() {
 	awk '/^Cap(Prm|Eff|Inh|Bnd|Amb)|^NoNewPrivs/ {printf "%s ", $2}' /proc/$1/status
@@ -32,29 +29,52 @@ assert nnp == "1", nnp
 PY
 }
 
-# recv: listening, then dropped; CAP_NET_ADMIN kept only if accepted
-# channels will want more buffer than net.core.[rw]mem_max allows
+# recv: nothing held while it listens (its listener has the buffers its
+# channels inherit), and the buffers are there
 recv_bg "$RJ" "$RE" -d sim:size=32M -v -j
-if [ "$want_net_admin" = 1 ]; then
-	held_only $rpid $NET_ADMIN
-	grep -qF "privileges: kept CAP_NET_ADMIN (socket buffers of 8 MiB for channels not open yet, above net.core.wmem_max=" "$RE" ||
-		fail "recv -v: $(cat "$RE")"
-	grep "privileges: kept" "$RE" | grep -q "dropped.*cap_net_admin" &&
-		fail "recv -v lists what it kept as dropped: $(cat "$RE")"
-else
-	held_only $rpid 0
-	grep -qF "privileges: dropped all" "$RE" || fail "recv -v: $(cat "$RE")"
-fi
-# send, while its stream runs: the same rule
+held_only $rpid 0
+grep -qF "privileges: dropped all" "$RE" || fail "recv -v: $(cat "$RE")"
+grep -q "privileges: kept" "$RE" && fail "recv -v kept something: $(cat "$RE")"
+# send: nothing held while its stream runs, and the buffers above the
+# sysctl cap were had all the same: the channels' sockets were made before
 : >"$OUT"
 "$T" send -d sim:size=32M,pattern=random,faults=slow:32M/s -t tcp:127.0.0.1:$port -v -j \
 	--interval 50 >"$OUT" 2>"$ERR" &
 spid=$!
 wait_for "$OUT" '"transferred": [1-9]' $spid send
-held_only $spid $((want_net_admin ? NET_ADMIN : 0))
+held_only $spid 0
+grep -q "privileges: kept" "$ERR" && fail "send -v kept something: $(cat "$ERR")"
+if [ "$(cat /proc/sys/net/core/wmem_max)" -lt $((8 << 20)) ]; then
+	# the source's sockets (to $port) and the destination's: each
+	# above what an unprivileged process could ask for
+	ss -tmn state established "( dport = :$port or sport = :$port )" 2>/dev/null |
+		grep -o 'tb[0-9]*' | sed 's/tb//' >"$RE.bufs"
+	[ -s "$RE.bufs" ] || [ ! -x "$(command -v ss)" ] ||
+		fail "ss shows no sockets of the migration"
+	while read -r b; do
+		[ "$b" -gt "$(cat /proc/sys/net/core/wmem_max)" ] ||
+			fail "a channel's send buffer is $b, within net.core.wmem_max"
+	done <"$RE.bufs"
+	rm -f "$RE.bufs"
+fi
 wait $spid || fail "send failed"
 wait $rpid || fail "recv failed"
 same_hashes
+
+# send: nothing held once connected and waiting for the destination's
+# first answer (a relay that never passes it on)
+recv_bg "$RJ" "$RE" -d sim:size=1M -j
+start_relay stall 0 t0
+: >"$ERR"
+"$T" send -d sim:size=1M -t tcp:127.0.0.1:$rport -v -j --timeout 10 >"$OUT" 2>"$ERR" &
+spid=$!
+wait_for "$RELAY_OUT" "^triggered" $relay relay.py
+held_only $spid 0
+kill $spid
+wait $spid
+kill $relay $rpid
+wait $relay $rpid 2>/dev/null
+relay=
 
 # save and load: the file is open before anything is dropped, so root
 # still writes where only CAP_DAC_OVERRIDE lets it, and keeps nothing

@@ -76,7 +76,7 @@ static void exchange(const char *prefix, int lfd, int n)
 {
 	char uri[128];
 	struct chan_uri u;
-	int c[4], s[4];
+	int c[4] = { -1, -1, -1, -1 }, s[4];
 
 	snprintf(uri, sizeof(uri), "%s%d", prefix, chan_listen_port(lfd));
 	u = ok(uri);
@@ -131,7 +131,7 @@ Test(channel, unix_sockets_and_stale_files)
 {
 	char path[64], uri[80];
 	struct chan_uri u;
-	int lfd, l2, c;
+	int lfd, l2, c = -1;
 
 	snprintf(path, sizeof(path), "/tmp/vfmig-test-%d.sock", getpid());
 	snprintf(uri, sizeof(uri), "unix:%s", path);
@@ -160,7 +160,7 @@ Test(channel, unix_sockets_and_stale_files)
 Test(channel, connect_errors_say_what_to_do)
 {
 	struct chan_uri u = ok("tcp:127.0.0.1:0");
-	int lfd = chan_listen(&u, err, sizeof(err)), port, fds[2];
+	int lfd = chan_listen(&u, err, sizeof(err)), port, fds[2] = { -1, -1 };
 	char uri[64];
 
 	/* a port nobody listens on: take one, then close it */
@@ -176,9 +176,11 @@ Test(channel, connect_errors_say_what_to_do)
 		       "nobody is listening (ECONNREFUSED): is 'vfio-migrate recv' running there?"),
 		"%s", err);
 	u = ok("unix:/nonexistent/vfmig.sock");
+	fds[0] = -1;
 	cr_expect_eq(chan_connect(&u, 1, 1000, -1, fds, err, sizeof(err)),
 		     -ENOENT);
 	u = ok("tcp::5000");
+	fds[0] = -1;
 	cr_expect_eq(chan_connect(&u, 1, 1000, -1, fds, err, sizeof(err)),
 		     -EINVAL);
 	cr_expect(strstr(err, "no host in 'tcp::5000'"), "%s", err);

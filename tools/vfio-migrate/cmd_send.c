@@ -22,6 +22,12 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		mig_release(&a, devs);
 		return EXIT_USAGE;
 	}
+	/* the sockets are made and sized: nothing later needs a privilege */
+	if (mode == MIG_SEND && mig_lockdown(&a)) {
+		vfmig_source_free(s);
+		mig_release(&a, devs);
+		return EXIT_FAILED;
+	}
 	a.src = s;
 	intr_watch(s, NULL);
 	r.ret = vfmig_source_run(s);

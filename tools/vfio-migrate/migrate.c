@@ -628,13 +628,7 @@ static int open_tls(struct mig_args *a)
 
 int mig_lockdown(struct mig_args *a)
 {
-	struct privs_keep keep = { .net_admin = false };
-
-	/* channels still to connect or accept: not so for fds and files */
-	if (a->mode <= MIG_RECV && strncmp(a->uri, "fd:", 3))
-		keep.net_admin =
-			privs_want_net_admin(keep.why, sizeof(keep.why));
-	return privs_drop(&keep, a->verbose) ? EXIT_FAILED : EXIT_OK;
+	return privs_drop(a->verbose) ? EXIT_FAILED : EXIT_OK;
 }
 
 int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
@@ -651,8 +645,8 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 		ret = open_file(a);
 	if (!ret && a->tls_creds)
 		ret = open_tls(a);
-	/* recv drops them once it listens */
-	if (!ret && mode != MIG_RECV)
+	/* recv drops them once it listens, send once its sockets are made */
+	if (!ret && mode >= MIG_SAVE)
 		ret = mig_lockdown(a);
 	/* a signal before there is a migration to cancel: nothing moved */
 	if (!ret && intr_signal())

@@ -41,8 +41,9 @@ const char *mig_id(const struct vfmig_device *dev, unsigned idx, char *buf,
 		   size_t size);
 /* Open every device (sim devices get distinct names); exit status. */
 int mig_open(struct mig_args *a, struct vfmig_device **devs);
-/* mig_parse(), mig_open(), save/load's file, and but for recv (which
- * listens first) mig_lockdown(): -1 to go on, or the exit status. */
+/* mig_parse(), mig_open(), save/load's file, and for those two
+ * mig_lockdown() (send drops once vfmig_source_new() made its sockets,
+ * recv once it listens): -1 to go on, or the exit status. */
 int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 		struct vfmig_device **devs);
 /* Drop the privileges the rest of the run does not need (privs.h). */

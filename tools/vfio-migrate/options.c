@@ -51,8 +51,7 @@ const char *opt_nearest(const char *typed, const char *const *names)
 	return bd <= (limit > 3 ? 3 : limit) ? best : NULL;
 }
 
-int opt_error(const char *cmd, const struct option *opts, char **argv,
-	      int ret)
+int opt_error(const char *cmd, const struct option *opts, char **argv, int ret)
 {
 	const char *names[128];
 	char typed[64];

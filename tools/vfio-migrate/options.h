@@ -9,8 +9,7 @@
 /* getopt_long() returned '?' or ':' for @cmd ("send"), called with
  * opterr = 0 and a short-option string starting with ':': say which
  * option and what is wrong.  Returns EXIT_USAGE. */
-int opt_error(const char *cmd, const struct option *opts, char **argv,
-	      int ret);
+int opt_error(const char *cmd, const struct option *opts, char **argv, int ret);
 /* The name in @names (NULL-terminated) nearest to @typed, or NULL when
  * none is near enough to be what was meant. */
 const char *opt_nearest(const char *typed, const char *const *names);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Least privilege: once the devices, sockets and files a command needs are
- * open, nothing it does later needs root's powers, with one exception:
- * channels made later (connected by send, accepted by recv) ask for socket
- * buffers above net.core.[rw]mem_max, which takes CAP_NET_ADMIN.  Every
- * other capability leaves the effective, permitted, inheritable, ambient
- * and bounding sets, and no_new_privs keeps an exec from getting any back.
+ * open, nothing it does later needs root's powers.  The socket buffers
+ * above net.core.[rw]mem_max, which take CAP_NET_ADMIN, are set before:
+ * on send's sockets, made but not connected by vfmig_source_new(), and on
+ * recv's listener, whose accepted sockets inherit them.  So every
+ * capability leaves the effective, permitted, inheritable, ambient and
+ * bounding sets before a byte from the network is read, and no_new_privs
+ * keeps an exec from getting any back.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,42 +19,6 @@
 #include "cli.h"
 #include "privs.h"
 
-/* lib/channel.c asks for this much socket buffer (chan_tune). */
-#define CHAN_BUF_BYTES (8u << 20)
-
-/* A sysctl's number, or 0 when it cannot be read. */
-static unsigned long sysctl_ulong(const char *path)
-{
-	unsigned long v = 0;
-	FILE *f = fopen(path, "re");
-	char line[32], *end;
-
-	if (f) {
-		if (fgets(line, sizeof(line), f)) {
-			errno = 0;
-			v = strtoul(line, &end, 10);
-			if (errno || end == line || (*end && *end != '\n'))
-				v = 0;
-		}
-		fclose(f);
-	}
-	return v;
-}
-
-bool privs_want_net_admin(char *why, size_t len)
-{
-	unsigned long w = sysctl_ulong("/proc/sys/net/core/wmem_max");
-	unsigned long r = sysctl_ulong("/proc/sys/net/core/rmem_max");
-
-	if (w >= CHAN_BUF_BYTES && r >= CHAN_BUF_BYTES)
-		return false;
-	snprintf(
-		why, len,
-		"socket buffers of %u MiB for channels not open yet, above net.core.wmem_max=%lu / rmem_max=%lu; set both to %u or more to drop it too",
-		CHAN_BUF_BYTES >> 20, w, r, CHAN_BUF_BYTES);
-	return true;
-}
-
 static bool holds(cap_t c, cap_value_t v, cap_flag_t set)
 {
 	cap_flag_value_t f = CAP_CLEAR;
@@ -60,9 +26,8 @@ static bool holds(cap_t c, cap_value_t v, cap_flag_t set)
 	return cap_get_flag(c, v, set, &f) == 0 && f == CAP_SET;
 }
 
-/* The capabilities in @c's permitted set but @skip (-1: none), by
- * name, into @buf: how many. */
-static unsigned names(cap_t c, cap_value_t skip, char *buf, size_t len)
+/* The capabilities in @c's permitted set, by name, into @buf: how many. */
+static unsigned names(cap_t c, char *buf, size_t len)
 {
 	unsigned n = 0;
 	size_t at = 0;
@@ -71,7 +36,7 @@ static unsigned names(cap_t c, cap_value_t skip, char *buf, size_t len)
 	for (cap_value_t v = 0; v < (cap_value_t)cap_max_bits(); v++) {
 		char *name;
 
-		if (v == skip || !holds(c, v, CAP_PERMITTED))
+		if (!holds(c, v, CAP_PERMITTED))
 			continue;
 		n++;
 		name = cap_to_name(v);
@@ -86,10 +51,9 @@ static unsigned names(cap_t c, cap_value_t skip, char *buf, size_t len)
 	return n;
 }
 
-int privs_drop(const struct privs_keep *keep, bool verbose)
+int privs_drop(bool verbose)
 {
-	cap_value_t kept[1];
-	int nkept = 0, ret = -1;
+	int ret = -1;
 	cap_t cur, want = NULL;
 	char dropped[1024], left[256];
 	unsigned ndropped;
@@ -105,13 +69,11 @@ int privs_drop(const struct privs_keep *keep, bool verbose)
 			strerror(errno));
 		return -1;
 	}
-	if (keep && keep->net_admin && holds(cur, CAP_NET_ADMIN, CAP_PERMITTED))
-		kept[nkept++] = CAP_NET_ADMIN;
-	ndropped = names(cur, nkept ? kept[0] : -1, dropped, sizeof(dropped));
+	ndropped = names(cur, dropped, sizeof(dropped));
 	/* The bounding set needs CAP_SETPCAP, so it goes first. */
 	if (holds(cur, CAP_SETPCAP, CAP_EFFECTIVE)) {
 		for (cap_value_t v = 0; v < (cap_value_t)cap_max_bits(); v++) {
-			if ((nkept && v == kept[0]) || cap_get_bound(v) <= 0)
+			if (cap_get_bound(v) <= 0)
 				continue;
 			if (cap_drop_bound(v) < 0) {
 				err_msg("cannot drop capability %d from the bounding set: %s",
@@ -126,11 +88,7 @@ int privs_drop(const struct privs_keep *keep, bool verbose)
 		goto out;
 	}
 	want = cap_init();
-	if (!want ||
-	    (nkept &&
-	     (cap_set_flag(want, CAP_PERMITTED, nkept, kept, CAP_SET) < 0 ||
-	      cap_set_flag(want, CAP_EFFECTIVE, nkept, kept, CAP_SET) < 0)) ||
-	    cap_set_proc(want) < 0) {
+	if (!want || cap_set_proc(want) < 0) {
 		err_msg("cannot drop capabilities: %s", strerror(errno));
 		goto out;
 	}
@@ -139,21 +97,15 @@ int privs_drop(const struct privs_keep *keep, bool verbose)
 	cur = cap_get_proc();
 	if (!cur || cap_compare(cur, want)) {
 		err_msg("capabilities left after dropping them: %s",
-			cur && names(cur, -1, left, sizeof(left)) ? left : "?");
+			cur && names(cur, left, sizeof(left)) ? left : "?");
 		goto out;
 	}
 	ret = 0;
-	if (!verbose)
-		goto out;
-	if (nkept)
-		fprintf(stderr,
-			"%s: privileges: kept CAP_NET_ADMIN (%s); dropped the other %u capabilities held (%s); no_new_privs set\n",
-			prog, keep->why, ndropped, dropped);
-	else if (ndropped)
+	if (verbose && ndropped)
 		fprintf(stderr,
 			"%s: privileges: dropped all %u capabilities held (%s); no_new_privs set\n",
 			prog, ndropped, dropped);
-	else
+	else if (verbose)
 		fprintf(stderr,
 			"%s: privileges: no capabilities held; no_new_privs set\n",
 			prog);
