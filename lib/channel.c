@@ -205,7 +205,7 @@ static int finish_connect(int fd, int cancel, int timeout_ms)
 static int stream_socket(int family, int *pre)
 {
 	int fd = *pre;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
