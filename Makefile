@@ -5,6 +5,7 @@
 #                   the VM test of kmod-shim (make check-vm)
 #   make demo       a two-process migration of four simulated devices (no hardware)
 #   make deps       install missing Debian packages (as root) or name them
+#                   (deps-build: only the build's, as make demo does)
 #   make bench      vfio-migrate bench: scenarios against baselines, table and plot
 #   make bench-accuracy  the estimate over a scenario matrix, memory over 8 GiB
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same files)
@@ -54,11 +55,16 @@ UNIT_TSAN := build/tsan/tests/pipeline-race
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: all check check-vm demo deps example analyze tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration integration-slow-python asan format format-check man-check bench bench-accuracy
+.PHONY: all check check-vm demo deps deps-build deps-bench example analyze tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration integration-slow-python asan format format-check man-check bench bench-accuracy
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
+# what each target needs, installed or named (scripts/deps.sh)
 deps:
-	$(Q)sh scripts/deps.sh
+	$(Q)sh scripts/deps.sh check
+deps-build:
+	$(Q)sh scripts/deps.sh build
+deps-bench:
+	$(Q)sh scripts/deps.sh bench
 
 build/obj/%.o: %.c
 	$(quiet) CC $<
@@ -286,17 +292,17 @@ check-vm: $(TOOL) $(SHIM_UAPI) example
 
 # The default scenarios against baselines measured in the same run, the
 # table and build/bench.png (BENCH="--runs 5" for more runs).
-bench: deps
+bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TOOL) bench --baseline --plot build/bench.png $(BENCH)
 
 # The estimate's accuracy over a scenario matrix, the stall verdict, and
 # peak memory over 8 GiB (separate processes, RSS sampled).
-bench-accuracy: deps
+bench-accuracy: deps-bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)python3 bench/bench.py --no-throughput $(BENCH)
 
-demo: deps
+demo: deps-build
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TOOL) demo
 

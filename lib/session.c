@@ -49,6 +49,16 @@ int io_wait(int fd, short events, int cancel, uint64_t deadline)
 	return n ? 0 : -ETIMEDOUT;
 }
 
+int io_cancel(int cancel)
+{
+	uint64_t one = 1;
+
+	/* the count saturates at worst: a cancel is pending all the same */
+	if (write(cancel, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
 bool io_cancelled(int cancel)
 {
 	struct pollfd p = { .fd = cancel, .events = POLLIN };

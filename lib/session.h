@@ -38,6 +38,9 @@ struct conn {
 int io_wait(int fd, short events, int cancel, uint64_t deadline);
 /* Whether @cancel (an eventfd, or -1) has been signalled; it stays so. */
 bool io_cancelled(int cancel);
+/* Signal @cancel: async-signal-safe (a write to an eventfd).  0 or
+ * -errno. */
+int io_cancel(int cancel);
 
 /* All of @len bytes to @fd (a socket, or a file) by @deadline. */
 int io_send_all(int fd, const void *p, size_t len, int cancel,

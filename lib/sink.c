@@ -313,8 +313,13 @@ static void device_complete(struct rdev *d)
 		reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
 		      wire_text_encode(WIRE_E_DEVICE,
 				       vfmig_device_strerror(d->dev), p));
-		fail_as(k, WIRE_E_DEVICE, ret, "%s",
-			vfmig_device_strerror(d->dev));
+		/* what the pipeline gave the driver, so that a stream the
+		 * device found short is told from one the source cut */
+		fail_as(k, WIRE_E_DEVICE, ret,
+			"%s (it was written %llu bytes in %llu frames, crc32c %08x, as the source's DEVICE_END says)",
+			vfmig_device_strerror(d->dev),
+			(unsigned long long)d->t.raw_bytes,
+			(unsigned long long)d->t.frames, d->crc);
 		k->told = true;
 		return;
 	}
@@ -908,14 +913,7 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 
 int vfmig_sink_cancel(struct vfmig_sink *sink)
 {
-	uint64_t one = 1;
-
-	if (!sink)
-		return -EINVAL;
-	/* an eventfd's count: async-signal-safe, and every wait sees it */
-	if (write(sink->k.cancel, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return -errno;
-	return 0;
+	return sink ? io_cancel(sink->k.cancel) : -EINVAL;
 }
 
 int vfmig_sink_listen(struct vfmig_sink *sink)

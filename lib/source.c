@@ -1423,14 +1423,7 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 
 int vfmig_source_cancel(struct vfmig_source *src)
 {
-	uint64_t one = 1;
-
-	if (!src)
-		return -EINVAL;
-	/* an eventfd's count: async-signal-safe, and every wait sees it */
-	if (write(src->s.cancel, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return -errno;
-	return 0;
+	return src ? io_cancel(src->s.cancel) : -EINVAL;
 }
 
 /* TLS on channel @i before a byte of the stream; no plaintext fallback. */

@@ -1,14 +1,24 @@
 #!/bin/sh
-# Install (as root) or name (otherwise) the Debian packages the build, the
-# tests and the demo need.  Quiet and fast when everything is there.
+# deps.sh [build|bench|check]: install (as root) or name (otherwise) the
+# Debian packages that the build and make demo (build), make bench (bench)
+# or every test (check, the default: qemu and two kernels for the VM test
+# among them, about 700 MB) need.  Quiet and fast when everything is there.
 set -eu
 
-PKGS="gcc g++ clang libclang-rt-14-dev cppcheck clang-tidy make pkg-config liburing-dev libzstd-dev libnl-3-dev \
-libnl-genl-3-dev libnl-route-3-dev libcap-dev libcriterion-dev \
-zstd netcat-openbsd python3 python3-jsonschema groff-base iproute2 gnuplot-nox \
+BUILD="gcc make pkg-config liburing-dev libzstd-dev libnl-3-dev \
+libnl-genl-3-dev libnl-route-3-dev libcap-dev libgnutls28-dev"
+BENCH="$BUILD zstd netcat-openbsd python3 gnuplot-nox gnutls-bin"
+CHECK="$BENCH g++ clang libclang-rt-14-dev cppcheck clang-tidy \
+libcriterion-dev python3-jsonschema groff-base iproute2 \
 qemu-system-x86 busybox-static cpio kmod xz-utils \
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 \
-linux-headers-6.12-amd64 libgnutls28-dev gnutls-bin"
+linux-headers-6.12-amd64"
+case ${1:-check} in
+build) PKGS=$BUILD ;;
+bench) PKGS=$BENCH ;;
+check) PKGS=$CHECK ;;
+*) echo "usage: deps.sh [build|bench|check]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do

@@ -8,8 +8,6 @@ SLOW=$SRC,faults=slow:32M/s
 PRECOPY="--ram-pending 100G --switchover-bandwidth 1G/s --precopy-timeout 20"
 STOPCOPY=--no-precopy
 TO="--timeout 3"
-# state_hash SPEC: a sim device's state hash as it opens
-state_hash() { "$T" info -d "$1" -j | sed -n 's/.*"state-hash": "\([0-9a-f]*\)".*/\1/p'; }
 HASH=$(state_hash $SRC)
 RELAY_OUT=$(mktemp)
 trap 'kill $relay 2>/dev/null; rm -f "$OUT" "$ERR" "$RJ" "$RE" "$RELAY_OUT"' EXIT

@@ -64,6 +64,9 @@ recv_bg() {
 # wait_listening ERRORS PID: a recv given its own -l says it listens
 wait_listening() { wait_for "$1" "listening on " "$2" recv; }
 
+# state_hash SPEC: a sim device's state hash as it opens
+state_hash() { "$T" info -d "$1" -j | sed -n 's/.*"state-hash": "\([0-9a-f]*\)".*/\1/p'; }
+
 # a TCP port nobody listens on now
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

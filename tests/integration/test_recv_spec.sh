@@ -63,3 +63,19 @@ grep -q "^got REJECT 3 another session is in progress (this connection's session
 	fail "stray-session: the stray was not told both ids: $(cat "$PEER_OUT")"
 grep -qF "a connection of session $(sed -n 's/^session \([0-9a-f]*\) other \([0-9a-f]*\)/\2/p' "$PEER_OUT") (this session is $(sed -n 's/^session \([0-9a-f]*\) other.*/\1/p' "$PEER_OUT"))" "$ERR" ||
 	fail "stray-session: recv does not name both ids: $(cat "$ERR")"
+
+# A source written from stream-format.md and sim-device.md alone
+# (spec_source.py) migrates into recv: the restored state is the one the
+# spec computes, which is also the simulator's own
+for case in "fb 7 1" "text 3 3" "random 5 2"; do
+	set -- $case
+	recv_bg "$RJ" "$RE" -d sim:size=1M -j
+	timeout 60 python3 tests/integration/spec_source.py $port 1048576 $1 $2 $3 >"$PEER_OUT" 2>&1 ||
+		fail "spec source, $1: $(cat "$PEER_OUT") / $(cat "$RE")"
+	wait $rpid || fail "recv refused the spec source ($1): $(cat "$RE")"
+	spec=$(sed -n 's/^hash //p' "$PEER_OUT")
+	rjson "j['status'] == 'completed' and j['devices'][0]['state-hash'] == '$spec'"
+	[ "$(state_hash sim:size=1M,pattern=$1,seed=$2)" = "$spec" ] ||
+		fail "sim-device.md's hash $spec is not the simulator's for $1 seed $2"
+	echo "ok spec source: $1 over $3 channel(s), hash $spec"
+done

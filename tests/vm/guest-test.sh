@@ -290,9 +290,9 @@ failed dst-write "$h"
 check dst-write-message "$(cat /tmp/recv.err) / $(cat /tmp/send.err)" \
 	'has /tmp/recv.err "the driver refused the stream at byte 300000: EIO" && has /tmp/send.err "the driver refused the stream"'
 reset_cfg $U3 $U4
-# killed dst|src: a migration held in pre-copy ($PRECOPY), that side
-# killed after 2 s; the other side's exit status in $left
-killed() {
+# signalled SIG dst|src: a migration held in pre-copy ($PRECOPY), that
+# side sent SIG once data flows; the exit statuses in $srs and $rrs
+signalled() {
 	: >/tmp/recv.err
 	: >/tmp/send.out
 	$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 3 >/tmp/recv.out 2>/tmp/recv.err &
@@ -302,14 +302,16 @@ killed() {
 		>/tmp/send.out 2>/tmp/send.err &
 	spid=$!
 	waitfor /tmp/send.out '"transferred": [1-9]' $spid
-	if [ $1 = dst ]; then
-		kill -9 $rpid
-		wait $spid
-	else
-		kill -9 $spid
-		wait $rpid
-	fi
-	left=$?
+	if [ $2 = dst ]; then kill -$1 $rpid; else kill -$1 $spid; fi
+	wait $spid
+	srs=$?
+	wait $rpid
+	rrs=$?
+}
+# killed dst|src: the other side's exit status in $left
+killed() {
+	signalled KILL $1
+	if [ $1 = dst ]; then left=$srs; else left=$rrs; fi
 }
 # the destination killed: the source runs on, intact
 killed dst
@@ -327,20 +329,7 @@ check kill-src-closed "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = run
 # Ctrl-C in pre-copy: send cancels and exits 130, the shim runs again
 # with its state (no workload here: the same hash), and the destination,
 # told, resets its device
-: >/tmp/recv.err
-: >/tmp/send.out
-$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j --timeout 3 >/tmp/recv.out 2>/tmp/recv.err &
-rpid=$!
-recv_ready $rpid
-$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j --timeout 3 --interval 50 $PRECOPY \
-	>/tmp/send.out 2>/tmp/send.err &
-spid=$!
-waitfor /tmp/send.out '"transferred": [1-9]' $spid
-kill -INT $spid
-wait $spid
-srs=$?
-wait $rpid
-rrs=$?
+signalled INT src
 check sigint-src "send $srs: $(tr '\n' ' ' </tmp/send.err | cut -c1-200) recv $rrs: $(tr '\n' ' ' </tmp/recv.err | cut -c1-200)" \
 	'[ $srs -eq 130 ] && [ $rrs -eq 1 ] && has /tmp/send.err "SIGINT: cancelling the migration" && has /tmp/recv.err "source: cancelled"'
 check sigint-src-running "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = running ]'
