@@ -35,8 +35,7 @@ recv_bg "$RJ" "$RE" -d sim:size=32M -v -j
 held_only $rpid 0
 grep -qF "privileges: dropped all" "$RE" || fail "recv -v: $(cat "$RE")"
 grep -q "privileges: kept" "$RE" && fail "recv -v kept something: $(cat "$RE")"
-# send: nothing held while its stream runs, and the buffers above the
-# sysctl cap were had all the same: the channels' sockets were made before
+# send: nothing held while its stream runs
 : >"$OUT"
 "$T" send -d sim:size=32M,pattern=random,faults=slow:32M/s -t tcp:127.0.0.1:$port -v -j \
 	--interval 50 >"$OUT" 2>"$ERR" &
@@ -44,19 +43,6 @@ spid=$!
 wait_for "$OUT" '"transferred": [1-9]' $spid send
 held_only $spid 0
 grep -q "privileges: kept" "$ERR" && fail "send -v kept something: $(cat "$ERR")"
-if [ "$(cat /proc/sys/net/core/wmem_max)" -lt $((8 << 20)) ]; then
-	# the source's sockets (to $port) and the destination's: each
-	# above what an unprivileged process could ask for
-	ss -tmn state established "( dport = :$port or sport = :$port )" 2>/dev/null |
-		grep -o 'tb[0-9]*' | sed 's/tb//' >"$RE.bufs"
-	[ -s "$RE.bufs" ] || [ ! -x "$(command -v ss)" ] ||
-		fail "ss shows no sockets of the migration"
-	while read -r b; do
-		[ "$b" -gt "$(cat /proc/sys/net/core/wmem_max)" ] ||
-			fail "a channel's send buffer is $b, within net.core.wmem_max"
-	done <"$RE.bufs"
-	rm -f "$RE.bufs"
-fi
 wait $spid || fail "send failed"
 wait $rpid || fail "recv failed"
 same_hashes
@@ -70,6 +56,19 @@ start_relay stall 0 t0
 spid=$!
 wait_for "$RELAY_OUT" "^triggered" $relay relay.py
 held_only $spid 0
+# the buffers above the sysctl cap were had all the same: send's socket
+# was made before the drop, recv's channel inherits its listener's
+if [ "$(cat /proc/sys/net/core/wmem_max)" -lt $((8 << 20)) ] && command -v ss >/dev/null; then
+	ss -tmn state established "( dport = :$rport or sport = :$port )" |
+		grep -o 'tb[0-9]*' | sed 's/tb//' >"$RE.bufs"
+	[ "$(wc -l <"$RE.bufs")" -eq 2 ] ||
+		fail "ss shows $(wc -l <"$RE.bufs") of the 2 channel sockets"
+	while read -r b; do
+		[ "$b" -gt "$(cat /proc/sys/net/core/wmem_max)" ] ||
+			fail "a channel's send buffer is $b, within net.core.wmem_max"
+	done <"$RE.bufs"
+	rm -f "$RE.bufs"
+fi
 kill $spid
 wait $spid
 kill $relay $rpid
