@@ -11,7 +11,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same files)
 #   V=1             show full commands
 
-VERSION := 0.1.0
+VERSION := 0.2.0
 SOVERSION := 0
 PREFIX ?= /usr/local
 DESTDIR ?=

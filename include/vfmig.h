@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 #define VFMIG_VERSION_MAJOR 0
-#define VFMIG_VERSION_MINOR 1
+#define VFMIG_VERSION_MINOR 2
 #define VFMIG_VERSION_PATCH 0
 
 /* The library's version string, e.g. "0.1.0". */
