@@ -152,9 +152,10 @@ integration: $(TOOL) $(LINKAGE)
 # The suites that start Python helpers (relay.py, peer.py) once more, with
 # a python3 first on PATH that takes a second to start: what a test waits
 # for must be the helper's socket or ready line, never a guess of time.
-SLOW_PY_SUITES := test_fault_matrix test_fault_ends test_recv_bad_input \
-	test_recv_limits test_recv_spec test_send_recv test_cancel \
-	test_privileges
+# (longest first: four run at a time)
+SLOW_PY_SUITES := test_recv_spec test_cancel test_recv_bad_input \
+	test_fault_matrix test_recv_limits test_fault_stopcopy test_send_recv \
+	test_fault_ends test_privileges
 integration-slow-python: $(TOOL)
 	$(Q)mkdir -p build/slow-python
 	$(Q)py=$$(command -v python3) && \
@@ -191,8 +192,10 @@ man-check:
 		if [ -n "$$w" ]; then echo "man-check: $$m:"; echo "$$w"; exit 1; fi; \
 	done; echo "man-check: $(words $(MAN_PAGES)) pages render cleanly"
 
+# Everything is built first, two compilers at a time; then the checks.
 check: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(UNIT_ASAN) $(LINKAGE)
+	$(Q)$(MAKE) --no-print-directory -j 2 all $(UNIT) $(UNIT_ASAN) $(LINKAGE) \
+		$(UNIT_TSAN) $(SHIM_UAPI) $(FUZZ_TARGETS)
 	$(Q)$(MAKE) --no-print-directory format-check man-check analyze unit integration integration-slow-python example asan tsan fuzz-check check-vm
 
 # Fuzzing with libFuzzer (clang): the destination's receive path fed as one

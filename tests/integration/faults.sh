@@ -66,6 +66,14 @@ relayed() {
 	grep -q triggered "$RELAY_OUT" || fail "$name: the relay never broke the channel"
 }
 
+# channel_faults PHASE SEND_ARGS BYTES: channel 0 cut at either side and
+# stalled once BYTES went through
+channel_faults() {
+	relayed "cut-src/$1" "$2" cut-src 0 $3 1 "$GONE|$SILENT_DST" "$SRC_GONE|$SILENT_SRC"
+	relayed "cut-dst/$1" "$2" cut-dst 0 $3 1 "$GONE|$SILENT_DST" "$SRC_GONE|$SILENT_SRC"
+	relayed "stall/$1" "$2" stall 0 $3 1 "$SILENT_DST" "$SILENT_SRC"
+}
+
 GONE="destination (closed|failed)|ECONNRESET|EPIPE|the connection"
 SRC_GONE="the source closed the connection mid-stream|ECONNRESET|the peer closed"
 SILENT_DST="the peer said nothing for 3000 ms|the destination is silent|ETIMEDOUT"
