@@ -134,7 +134,7 @@ struct snk {
 	uint64_t t_rx_sample;
 	/* failed on the end of a channel but 0: the source's reason may
 	 * still be on its way on channel 0 (await_reason()) */
-	bool lost;
+	bool reason_may_follow;
 	/* the session: its id, and a connection of another one refused
 	 * while channels were still to come (said if they never come) */
 	struct wire_hello first;
@@ -732,7 +732,7 @@ static void lost(struct rchan *c, int res)
 	     res     ? conn_error(&c->conn, res) :
 	     k->file ? "the file ends" :
 		       "the source closed the connection");
-	k->lost = c->idx && !k->told;
+	k->reason_may_follow = c->idx && !k->told;
 	k->told = true; /* nobody left to tell */
 }
 
@@ -1671,7 +1671,7 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 		workers_free(k->workers);
 		k->workers = NULL;
 	}
-	if (k->lost)
+	if (k->reason_may_follow)
 		await_reason(k);
 	if (k->failed) {
 		/* one ERROR a failure, with the code that says what it was */
