@@ -17,6 +17,7 @@
 
 #include "channel.h"
 #include "errors.h"
+#include "io.h"
 
 static int parse_port(const char *s, unsigned *port)
 {
@@ -151,24 +152,6 @@ void chan_tune(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 }
 
-/* Poll @fd for @events and @cancel (an eventfd, or -1): n > 0 when @fd
- * is ready, -ETIMEDOUT, -ECANCELED or -errno. */
-static int wait_fd(int fd, short events, int cancel, int timeout_ms)
-{
-	struct pollfd p[2] = { { .fd = fd, .events = events },
-			       { .fd = cancel, .events = POLLIN } };
-	int n;
-
-	do
-		n = poll(p, cancel >= 0 ? 2 : 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (cancel >= 0 && p[1].revents)
-		return -ECANCELED;
-	return n ? n : -ETIMEDOUT;
-}
-
 int chan_rx_bytes(int fd, uint64_t *bytes)
 {
 	struct tcp_info ti;
@@ -191,7 +174,7 @@ static int finish_connect(int fd, int cancel, int timeout_ms)
 	socklen_t len = sizeof(int);
 	int n, soerr = 0;
 
-	n = wait_fd(fd, POLLOUT, cancel, timeout_ms);
+	n = io_wait(fd, POLLOUT, cancel, now_ms() + (uint64_t)timeout_ms);
 	if (n < 0)
 		return n;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
@@ -476,7 +459,8 @@ int chan_listen_port(int lfd)
 
 int chan_accept(int lfd, int timeout_ms, int cancel, char *err, size_t es)
 {
-	int n = wait_fd(lfd, POLLIN, cancel, timeout_ms), fd;
+	int n = io_wait(lfd, POLLIN, cancel, now_ms() + (uint64_t)timeout_ms),
+	    fd;
 
 	if (n == -ETIMEDOUT)
 		return set_errbuf(err, es, ETIMEDOUT,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io.h"
 #include "vfmig.h"
 #include "wire.h"
 
@@ -31,20 +32,6 @@ struct conn {
 	struct tls_conn *tls;
 	int cancel;
 };
-
-/* Wait for @events on @fd until @deadline (now_ms()): 0 or -errno,
- * -ETIMEDOUT past it, -ECANCELED once @cancel (an eventfd, or -1) is
- * readable. */
-int io_wait(int fd, short events, int cancel, uint64_t deadline);
-/* Whether @cancel (an eventfd, or -1) has been signalled; it stays so. */
-bool io_cancelled(int cancel);
-/* Signal @cancel: async-signal-safe (a write to an eventfd).  0 or
- * -errno. */
-int io_cancel(int cancel);
-
-/* All of @len bytes to @fd (a socket, or a file) by @deadline. */
-int io_send_all(int fd, const void *p, size_t len, int cancel,
-		uint64_t deadline);
 
 /* Write or read exactly @len bytes within @timeout_ms.  Reading: -ENODATA
  * for a clean end before the first byte, -ECONNRESET after it. */
@@ -84,9 +71,6 @@ int manifest_check(const struct wire_device *got, int n,
 
 /* A 128-bit random session id. */
 void session_id(uint8_t id[16]);
-
-uint64_t now_ms(void);
-uint64_t now_us(void);
 
 /* Add @x's byte and frame counts to @sum. */
 void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x);

@@ -1462,7 +1462,7 @@ static int handshake(struct src *s)
 	struct chan_uri u;
 	unsigned char p[4 + WIRE_MAX_TEXT + 1];
 	char err[512];
-	int fds[CHAN_MAX], ret;
+	int fds[CHAN_MAX], ret, n;
 	uint64_t t0 = 0;
 	bool lazy;
 
@@ -1500,15 +1500,14 @@ static int handshake(struct src *s)
 		/* Over TLS one at a time (below): the destination takes each
 		 * through its handshake and HELLO before it accepts another. */
 		s->nchan = s->o.channels;
-		for (unsigned i = 0; i < s->nchan; i++) {
+		n = s->o.tls ? 1 : (int)s->nchan;
+		/* the sockets vfmig_source_new() made (a lazy one's waits in
+		 * pre[] for its turn, below) */
+		for (int i = 0; i < n; i++) {
 			fds[i] = s->pre[i];
 			s->pre[i] = -1;
 		}
-		/* the lazy ones' sockets wait in pre[] again */
-		for (unsigned i = 1; s->o.tls && i < s->nchan; i++)
-			s->pre[i] = fds[i];
-		ret = chan_connect(&u, s->o.tls ? 1 : (int)s->nchan,
-				   s->o.timeout_ms, s->cancel, fds, err,
+		ret = chan_connect(&u, n, s->o.timeout_ms, s->cancel, fds, err,
 				   sizeof(err));
 		if (ret < 0)
 			return fail(s, ret, "%s", err);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "errors.h"
-#include "session.h"
+#include "io.h"
 #include "tls.h"
 #include "wire.h"
 
