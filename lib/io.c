@@ -88,4 +88,3 @@ int io_send_all(int fd, const void *buf, size_t len, int cancel,
 	}
 	return 0;
 }
-
