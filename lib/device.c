@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "device.h"
-#include "wire.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -87,8 +86,6 @@ bool device_id_valid(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;
 
-	/* it goes into the manifest, whose names are as long */
-	_Static_assert(DEVICE_NAME_MAX - 1 == WIRE_MAX_NAME, "id lengths");
 	if (!n || n >= DEVICE_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
@@ -201,7 +198,7 @@ int vfmig_device_set_identity(struct vfmig_device *dev, const char *identity)
 	size_t n = identity ? strlen(identity) : 0;
 
 	/* it goes into the manifest: printable ASCII that fits there */
-	if (!dev || !identity || n > WIRE_MAX_IDENT || n >= sizeof(dev->ident))
+	if (!dev || !identity || n > DEVICE_IDENT_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (identity[i] < 0x20 || identity[i] > 0x7e)

@@ -32,6 +32,8 @@ struct device_backend {
 };
 
 #define DEVICE_NAME_MAX 64
+/* an identity string's longest (session.c checks both fit the manifest) */
+#define DEVICE_IDENT_MAX 127
 #define DEVICE_WHY_MAX 256
 #define DEVICE_ERR_MAX 512
 
@@ -43,7 +45,7 @@ struct vfmig_device {
 	 * matches devices by it); "" until set: the position, dev0... */
 	char id[DEVICE_NAME_MAX];
 	/* What must match on the other side: the driver, or the sim's size */
-	char ident[256];
+	char ident[DEVICE_IDENT_MAX + 1];
 	int data_fd; /* the open session's fd (owned), or -1 */
 	int last_state; /* last state seen, -1 when unknown */
 	char why[DEVICE_WHY_MAX]; /* backend detail of the last failure */

@@ -683,7 +683,8 @@ static int open_spec(const char *spec, const struct vfmig_device_opts *opts,
 	if (!ret)
 		ret = device_new(&vfio_backend, vd, c.name, out);
 	if (!ret)
-		snprintf((*out)->ident, sizeof((*out)->ident), "%s", c.driver);
+		snprintf((*out)->ident, sizeof((*out)->ident), "%.*s",
+			 (int)DEVICE_IDENT_MAX, c.driver);
 	if (ret) {
 		vfio_release(vd);
 		return ret;

@@ -30,6 +30,7 @@
 #include "session.h"
 #include "tls.h"
 #include "workers.h"
+#include "util.h"
 
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
 /* --memory holds a reserve slot per channel and at least this many
@@ -337,8 +338,7 @@ static void device_complete(struct rdev *d)
 
 static void write_done(struct ring_op *op, int res)
 {
-	struct rdev *d =
-		(struct rdev *)((char *)op - offsetof(struct rdev, wop));
+	struct rdev *d = container_of(op, struct rdev, wop);
 	struct snk *k = d->k;
 	struct rslot *sl = d->win[d->next % WINDOW];
 
@@ -738,8 +738,7 @@ static void lost(struct rchan *c, int res)
 
 static void recv_done(struct ring_op *op, int res)
 {
-	struct rchan *c =
-		(struct rchan *)((char *)op - offsetof(struct rchan, op));
+	struct rchan *c = container_of(op, struct rchan, op);
 	struct snk *k = c->k;
 	char err[256];
 
@@ -814,7 +813,7 @@ static void recv_done(struct ring_op *op, int res)
 /* One session at a time: a connection during it is told why it is refused. */
 static void stray_done(struct ring_op *op, int res)
 {
-	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, aop));
+	struct snk *k = container_of(op, struct snk, aop);
 	unsigned char t[4 + WIRE_MAX_TEXT];
 
 	/* over TLS it is closed unanswered: an answer would take a
@@ -838,7 +837,7 @@ static void stray_done(struct ring_op *op, int res)
  * every later wait). */
 static void cancel_done(struct ring_op *op, int res)
 {
-	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, cop));
+	struct snk *k = container_of(op, struct snk, cop);
 
 	if (res != -ECANCELED)
 		fail_as(k, WIRE_E_CANCELLED, ECANCELED, "cancelled");
@@ -855,7 +854,7 @@ static void arm_workers(struct snk *k)
 
 static void workers_ready(struct ring_op *op, int res)
 {
-	struct snk *k = (struct snk *)((char *)op - offsetof(struct snk, eop));
+	struct snk *k = container_of(op, struct snk, eop);
 
 	(void)res;
 	workers_reap(k->workers);
@@ -1250,7 +1249,7 @@ static int early_frame(struct snk *k, unsigned i)
 	unsigned char hb[WIRE_HDR_LEN];
 	struct wire_hdr h;
 	char err[256];
-	int ret = io_read_all(&k->c[i].conn, hb, sizeof(hb), 1000);
+	int ret = conn_read_all(&k->c[i].conn, hb, sizeof(hb), 1000);
 
 	if (ret == -ENODATA)
 		return fail(k, ECONNRESET,
@@ -1582,8 +1581,8 @@ static int reason_read(struct snk *k, unsigned char *p, size_t n)
 
 	while (n) {
 		size_t m = p || n < sizeof(skip) ? n : sizeof(skip);
-		int ret = io_read_all(&k->c[0].conn, p ? p : skip, m,
-				      REASON_WAIT_MS);
+		int ret = conn_read_all(&k->c[0].conn, p ? p : skip, m,
+					REASON_WAIT_MS);
 
 		if (ret < 0)
 			return ret;

@@ -32,6 +32,7 @@
 #include "session.h"
 #include "tls.h"
 #include "workers.h"
+#include "util.h"
 
 #define MAX_DEFAULT_CHUNK (4u << 20)
 #define MIN_DEFAULT_CHUNK (64u << 10)
@@ -270,8 +271,7 @@ static void chan_kick(struct chan *c);
 
 static void chan_timer_done(struct ring_op *op, int res)
 {
-	struct chan *c =
-		(struct chan *)((char *)op - offsetof(struct chan, top));
+	struct chan *c = container_of(op, struct chan, top);
 
 	(void)res;
 	c->throttled = false;
@@ -388,8 +388,7 @@ static void check_finished(struct src *s);
 
 static void send_done(struct ring_op *op, int res)
 {
-	struct chan *c =
-		(struct chan *)((char *)op - offsetof(struct chan, op));
+	struct chan *c = container_of(op, struct chan, op);
 	struct src *s = c->s;
 	struct oframe *f = c->head;
 
@@ -593,8 +592,7 @@ static void poll_later(struct sdev *d, unsigned ms)
 
 static void timer_done(struct ring_op *op, int res)
 {
-	struct sdev *d =
-		(struct sdev *)((char *)op - offsetof(struct sdev, top));
+	struct sdev *d = container_of(op, struct sdev, top);
 
 	(void)res;
 	start_read(d);
@@ -709,7 +707,7 @@ static void precopy_tick(struct src *s)
 		 * reaching its end for now says it instead. */
 		if (!d->init_sent &&
 		    (!d->last.initial_bytes ||
-		     (d->last.initial_bytes > SESSION_PLAUSIBLE_MAX &&
+		     (d->last.initial_bytes > PLAUSIBLE_STATE_MAX &&
 		      d->at_end))) {
 			unsigned char p[WIRE_COUNT_LEN];
 
@@ -750,7 +748,7 @@ static void precopy_tick(struct src *s)
 
 static void tick_done(struct ring_op *op, int res)
 {
-	struct src *s = (struct src *)((char *)op - offsetof(struct src, tick));
+	struct src *s = container_of(op, struct src, tick);
 
 	(void)res;
 	if (s->stop || s->switched || s->switching)
@@ -791,8 +789,7 @@ static void stream_ended(struct sdev *d)
 
 static void read_done(struct ring_op *op, int res)
 {
-	struct sdev *d =
-		(struct sdev *)((char *)op - offsetof(struct sdev, rop));
+	struct sdev *d = container_of(op, struct sdev, rop);
 	struct src *s = d->s;
 
 	d->reading = false;
@@ -1183,7 +1180,7 @@ static size_t reply_want(const struct src *s)
 
 static void recv_done(struct ring_op *op, int res)
 {
-	struct src *s = (struct src *)((char *)op - offsetof(struct src, rop));
+	struct src *s = container_of(op, struct src, rop);
 	struct wire_hdr h;
 	int ret;
 
@@ -1249,8 +1246,8 @@ static void await_reason(struct src *s)
 		}
 		t = now_ms();
 		ret = t < until ?
-			      io_read_some(&s->c[0].conn, s->rbuf + s->rhave,
-					   reply_want(s), (int)(until - t)) :
+			      conn_read_some(&s->c[0].conn, s->rbuf + s->rhave,
+					     reply_want(s), (int)(until - t)) :
 			      -ETIMEDOUT;
 		if (ret <= 0)
 			return;
@@ -1273,8 +1270,7 @@ static void watch(struct chan *c)
 
 static void watch_done(struct ring_op *op, int res)
 {
-	struct chan *c =
-		(struct chan *)((char *)op - offsetof(struct chan, wop));
+	struct chan *c = container_of(op, struct chan, wop);
 	struct src *s = c->s;
 
 	if (s->stop || res == -ECANCELED)
@@ -1311,7 +1307,7 @@ static void recv_control(struct src *s)
  * for every later wait). */
 static void cancel_done(struct ring_op *op, int res)
 {
-	struct src *s = (struct src *)((char *)op - offsetof(struct src, cop));
+	struct src *s = container_of(op, struct src, cop);
 
 	if (res != -ECANCELED)
 		fail(s, ECANCELED, "cancelled");
@@ -1328,7 +1324,7 @@ static void arm_workers(struct src *s)
 
 static void workers_ready(struct ring_op *op, int res)
 {
-	struct src *s = (struct src *)((char *)op - offsetof(struct src, eop));
+	struct src *s = container_of(op, struct src, eop);
 
 	(void)res;
 	workers_reap(s->workers);
@@ -1928,7 +1924,7 @@ int vfmig_source_run(struct vfmig_source *src)
 
 static void beat_done(struct ring_op *op, int res)
 {
-	struct src *s = (struct src *)((char *)op - offsetof(struct src, beat));
+	struct src *s = container_of(op, struct src, beat);
 
 	(void)res;
 	if (s->stop)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session.h"
+#include "util.h"
 #include "vfmig.h"
 
 #define JUMP_FACTOR 16
@@ -144,7 +144,7 @@ int vfmig_stats_new(const struct vfmig_stats_opts *opts,
 	s->fixed_us = s->o.fixed_cost_ms > MAX_MS ? MAX_MS * 1000 :
 						    s->o.fixed_cost_ms * 1000;
 	if (!s->o.downtime_limit_ms)
-		s->o.downtime_limit_ms = SESSION_DEFAULT_DOWNTIME_LIMIT_MS;
+		s->o.downtime_limit_ms = VFMIG_DOWNTIME_LIMIT_DEFAULT_MS;
 	s->d = calloc(s->o.ndev, sizeof(*s->d));
 	if (!s->d) {
 		free(s);
@@ -164,7 +164,7 @@ void vfmig_stats_free(struct vfmig_stats *s)
 
 static uint64_t clamp(uint64_t v)
 {
-	return v > SESSION_PLAUSIBLE_MAX ? SESSION_PLAUSIBLE_MAX : v;
+	return v > PLAUSIBLE_STATE_MAX ? PLAUSIBLE_STATE_MAX : v;
 }
 
 int vfmig_stats_set_ram(struct vfmig_stats *s, uint64_t pending,
@@ -187,7 +187,7 @@ int vfmig_stats_set_device(struct vfmig_stats *s, unsigned dev,
 		return -EINVAL;
 	d = &s->d[dev];
 	d->dirty_rate = clamp(dirty_rate);
-	bad = stopcopy > SESSION_PLAUSIBLE_MAX ||
+	bad = stopcopy > PLAUSIBLE_STATE_MAX ||
 	      (d->have && stopcopy > JUMP_SLACK &&
 	       stopcopy / JUMP_FACTOR > d->stopcopy);
 	if (bad) {

@@ -23,6 +23,7 @@
 #include "io.h"
 #include "tls.h"
 #include "wire.h"
+#include "util.h"
 
 /* A TLS 1.3 record carries at most 16 KiB; its ciphertext adds the
  * header, the content type, padding and the tag (RFC 8446 5.2). */
@@ -942,8 +943,7 @@ static void arm_send(struct tls_conn *t)
 
 static void tx_done(struct ring_op *op, int res)
 {
-	struct tls_conn *t =
-		(struct tls_conn *)((char *)op - offsetof(struct tls_conn, tx));
+	struct tls_conn *t = container_of(op, struct tls_conn, tx);
 
 	if (t->tx_nop) {
 		t->tx_nop = false;
@@ -1035,8 +1035,7 @@ static void arm_recv(struct tls_conn *t)
 
 static void rx_done(struct ring_op *op, int res)
 {
-	struct tls_conn *t =
-		(struct tls_conn *)((char *)op - offsetof(struct tls_conn, rx));
+	struct tls_conn *t = container_of(op, struct tls_conn, rx);
 	int n;
 
 	if (t->rx_nop) {
