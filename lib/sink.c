@@ -33,11 +33,6 @@
 #include "util.h"
 
 #define WINDOW 4096u /* how far ahead of the next write a frame may be */
-/* --memory holds a reserve slot per channel and at least this many
- * shared ones, each two chunks (encoded and decoded) of at least
- * MIN_CHUNK: whatever a source asks for, the buffers stay within it. */
-#define MIN_SHARED_SLOTS 2u
-#define MIN_CHUNK (64u << 10)
 #define OUR_CAPS                                            \
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
@@ -90,7 +85,7 @@ enum { RC_HDR, RC_PAYLOAD, RC_PAUSED, RC_EOF };
 
 struct rchan {
 	struct snk *k;
-	struct conn conn;
+	struct conn *conn; /* the session's */
 	int idx, st;
 	bool socket;
 	/* TCP's count of bytes received, and when it last moved: bytes
@@ -109,14 +104,14 @@ struct snk {
 	struct vfmig_stream_opts o;
 	struct vfmig_device *const *devs;
 	unsigned ndev, nchan;
-	/* by the source's device index (the wire's): its state, and which
-	 * of ours it is (matched by id) */
+	/* the channels and what was agreed on them */
+	struct session ss;
+	/* by the source's device index (the wire's); ss.map says which of
+	 * ours each is (matched by id) */
 	struct rdev *d;
-	unsigned map[WIRE_MAX_DEVICES];
 	struct rchan c[CHAN_MAX];
-	int lfd, port;
-	bool file;
-	struct wire_limits lim;
+	bool file; /* ss.file: nobody to answer */
+	struct wire_limits lim; /* what a frame may be: the agreed caps */
 	struct ring ring;
 	struct workers *workers;
 	struct rslot *slots, *free_slots;
@@ -136,11 +131,6 @@ struct snk {
 	/* failed on the end of a channel but 0: the source's reason may
 	 * still be on its way on channel 0 (await_reason()) */
 	bool reason_may_follow;
-	/* the session: its id, and a connection of another one refused
-	 * while channels were still to come (said if they never come) */
-	struct wire_hello first;
-	uint8_t session[16];
-	char stray[160];
 	int err;
 	/* how the source is told: the ERROR code, and whether it was (one
 	 * ERROR a failure), or needs no telling (its own ERROR, its end) */
@@ -216,7 +206,7 @@ static void reply(struct snk *k, enum wire_type type, uint16_t dev,
 
 	if (k->file)
 		return;
-	ret = frame_send(&k->c[0].conn, type, dev, p, len, k->o.timeout_ms);
+	ret = frame_send(k->c[0].conn, type, dev, p, len, k->o.timeout_ms);
 	if (ret < 0) {
 		fail(k, ret, "answering the source: %s", errno_name(ret));
 		k->told = true; /* nobody to tell */
@@ -432,17 +422,17 @@ static void chan_read(struct rchan *c)
 
 	if (k->stop || c->st == RC_EOF || c->st == RC_PAUSED)
 		return;
-	if (c->conn.tls) {
-		tls_recv(&k->ring, c->conn.tls, &c->op, c->dst + c->have,
+	if (c->conn->tls) {
+		tls_recv(&k->ring, c->conn->tls, &c->op, c->dst + c->have,
 			 c->want - c->have);
 		return;
 	}
 	sqe = ring_sqe(&k->ring, &c->op);
 	if (c->socket)
-		io_uring_prep_recv(sqe, c->conn.fd, c->dst + c->have,
+		io_uring_prep_recv(sqe, c->conn->fd, c->dst + c->have,
 				   c->want - c->have, MSG_WAITALL);
 	else
-		io_uring_prep_read(sqe, c->conn.fd, c->dst + c->have,
+		io_uring_prep_read(sqe, c->conn->fd, c->dst + c->have,
 				   (unsigned)(c->want - c->have), (uint64_t)-1);
 }
 
@@ -729,7 +719,7 @@ static void lost(struct rchan *c, int res)
 
 	c->st = RC_EOF;
 	fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream", c->idx,
-	     res     ? conn_error(&c->conn, res) :
+	     res     ? conn_error(c->conn, res) :
 	     k->file ? "the file ends" :
 		       "the source closed the connection");
 	k->reason_may_follow = c->idx && !k->told;
@@ -829,8 +819,8 @@ static void stray_done(struct ring_op *op, int res)
 	if (res >= 0)
 		close(res);
 	if (!k->stop && res != -ECANCELED)
-		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->lfd, NULL,
-				     NULL, SOCK_CLOEXEC);
+		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->ss.lfd,
+				     NULL, NULL, SOCK_CLOEXEC);
 }
 
 /* vfmig_sink_cancel() was called (a poll: the eventfd stays readable for
@@ -900,12 +890,17 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 		k->o.precopy_max_ms = SESSION_DEFAULT_PRECOPY_MAX_MS;
 	k->devs = devs;
 	k->ndev = ndev;
-	k->lfd = -1;
-	k->port = -1;
-	for (unsigned i = 0; i < CHAN_MAX; i++) {
-		k->c[i].conn.fd = -1;
-		k->c[i].conn.cancel = k->cancel;
-	}
+	session_init(&k->ss);
+	k->ss.uri = k->o.uri;
+	k->ss.tls = k->o.tls;
+	k->ss.devs = devs;
+	k->ss.ndev = ndev;
+	k->ss.timeout_ms = k->o.timeout_ms;
+	k->ss.cancel = k->cancel;
+	k->ss.memory = k->o.memory;
+	k->ss.offer = OUR_CAPS;
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		k->c[i].conn = &k->ss.c[i];
 	*out = sink;
 	return 0;
 }
@@ -918,423 +913,35 @@ int vfmig_sink_cancel(struct vfmig_sink *sink)
 int vfmig_sink_listen(struct vfmig_sink *sink)
 {
 	struct snk *k = &sink->k;
-	struct chan_uri u;
-	int ret;
+	int ret = session_listen(&k->ss);
 
-	if (k->lfd >= 0)
-		return 0;
-	ret = chan_uri_parse(k->o.uri, &u, k->errmsg, sizeof(k->errmsg));
 	if (ret < 0)
-		return ret;
-	if (u.kind != CHAN_TCP && u.kind != CHAN_UNIX)
-		return 0;
-	k->lfd = chan_listen(&u, k->errmsg, sizeof(k->errmsg));
-	if (k->lfd < 0)
-		return k->lfd;
-	if (u.kind == CHAN_TCP)
-		k->port = chan_listen_port(k->lfd);
-	return 0;
+		snprintf(k->errmsg, sizeof(k->errmsg), "%s", k->ss.why);
+	return ret;
 }
 
 int vfmig_sink_port(const struct vfmig_sink *sink)
 {
-	return sink->k.port >= 0 ? sink->k.port : -ENOTCONN;
+	return sink->k.ss.port >= 0 ? sink->k.ss.port : -ENOTCONN;
 }
 
-/*
- * The first HELLO fixes the session's channels and the largest chunk the
- * source may send: as large as it asks, as long as --memory holds a
- * reserve slot per channel and MIN_SHARED_SLOTS more (so a source asking
- * for 64 channels of 16 MiB chunks gets smaller chunks, not 2 GiB of
- * buffers).  A file cannot be asked: its chunks must fit as they are.
- */
-static int session_budget(struct snk *k, const struct wire_hello *h)
+/* The session's channels, agreed, and the manifest matched: 0, or the
+ * session failed with the reason (and ERROR code) set-up found. */
+static int accept_session(struct snk *k)
 {
-	uint64_t afford, need;
+	int ret = session_accept(&k->ss);
 
-	if (!h->nchannels || h->nchannels > CHAN_MAX)
-		return fail_as(k, WIRE_E_CAPABILITY, EPROTO,
-			       "the source asks for %u channels (1 to %d)",
-			       h->nchannels, CHAN_MAX);
-	afford = k->o.memory / (2ull * (h->nchannels + MIN_SHARED_SLOTS));
-	afford &= ~4095ull;
-	if (afford > WIRE_MAX_CHUNK)
-		afford = WIRE_MAX_CHUNK;
-	need = (k->file ? h->max_chunk : MIN_CHUNK) * 2ull *
-	       (h->nchannels + MIN_SHARED_SLOTS);
-	if (afford < MIN_CHUNK || (k->file && afford < h->max_chunk))
-		return fail_as(
-			k, WIRE_E_CAPABILITY, ENOBUFS,
-			"--memory %llu cannot hold %u channel(s) of %u-byte chunks: give --memory %llu or more",
-			(unsigned long long)k->o.memory, h->nchannels,
-			k->file ? h->max_chunk : MIN_CHUNK,
-			(unsigned long long)need);
-	k->lim.max_chunk = (uint32_t)afford;
-	return 0;
-}
-
-/* Tell a connection why it is refused: REJECT (it is not a channel of the
- * session: a version, another session) or ERROR (the session fails, and
- * this is its one ERROR).  A file hears nothing. */
-static void refuse(struct snk *k, const struct conn *c, enum wire_type type,
-		   enum wire_code code, const char *text)
-{
-	unsigned char t[4 + WIRE_MAX_TEXT];
-	struct conn q = *c;
-
-	if (k->file)
-		return;
-	if (type == WIRE_ERROR) {
-		frame_send_error(c, code, text);
-		k->told = true;
-		return;
-	}
-	q.cancel = -1;
-	frame_send(&q, type, WIRE_NO_DEVICE, t, wire_text_encode(code, text, t),
-		   1000);
-}
-
-static void hex_id(const uint8_t id[16], char out[33])
-{
-	for (size_t i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
-/* The first HELLO: the session's id, channels, capabilities, chunks. */
-static int open_session(struct snk *k, const struct conn *c,
-			const struct wire_hello *h, struct wire_accept *acc)
-{
-	char why[256];
-	int code;
-
-	if (session_budget(k, h) < 0) {
-		refuse(k, c, WIRE_ERROR, WIRE_E_CAPABILITY, k->errmsg);
+	k->file = k->ss.file;
+	if (k->ss.t_open_ms)
+		k->t_start = k->ss.t_open_ms; /* the session, not the wait */
+	if (ret < 0) {
+		fail_as(k, k->ss.code, ret, "%s", k->ss.why);
+		k->told = k->ss.told;
 		return k->err;
 	}
-	code = wire_negotiate(h, OUR_CAPS, k->lim.max_chunk, acc, why,
-			      sizeof(why));
-	if (code != WIRE_OK) {
-		refuse(k, c, WIRE_REJECT, (enum wire_code)code, why);
-		return fail_as(k, (enum wire_code)code, EPROTONOSUPPORT,
-			       "the source was refused: %s", why);
-	}
-	k->first = *h;
-	memcpy(k->session, h->session, sizeof(k->session));
-	k->t_start = now_ms(); /* the session starts, not the wait */
-	k->nchan = h->nchannels;
-	k->lim.caps = acc->caps;
-	k->lim.max_chunk = acc->max_chunk;
-	return 1;
-}
-
-/*
- * A later HELLO joins the session, or is refused: another session's
- * (REJECT; the session goes on), or one at odds with the session's first
- * HELLO (the session fails: it is the same source).  1 joined, 0 refused,
- * or -errno.
- */
-static int join_session(struct snk *k, const struct conn *c,
-			const struct wire_hello *h, struct wire_accept *acc)
-{
-	const struct wire_hello *f = &k->first;
-	char ours[33], theirs[33], why[320] = "";
-
-	if (memcmp(h->session, k->session, sizeof(k->session))) {
-		hex_id(h->session, theirs);
-		hex_id(k->session, ours);
-		snprintf(
-			why, sizeof(why),
-			"another session is in progress (this connection's session is %s, the one in progress %s)",
-			theirs, ours);
-		refuse(k, c, WIRE_REJECT, WIRE_E_SESSION, why);
-		snprintf(
-			k->stray, sizeof(k->stray),
-			"; refused meanwhile: a connection of session %s (this session is %s)",
-			theirs, ours);
-		return 0;
-	}
-	if (h->nchannels != f->nchannels)
-		snprintf(
-			why, sizeof(why),
-			"channel %u's HELLO says %u channels, channel %u's said %u",
-			h->channel, h->nchannels, f->channel, f->nchannels);
-	else if (h->major != f->major || h->minor != f->minor ||
-		 h->caps != f->caps || h->max_chunk != f->max_chunk)
-		snprintf(
-			why, sizeof(why),
-			"channel %u's HELLO differs from channel %u's: version %u.%u and %u.%u, capabilities 0x%x and 0x%x, largest raw_len %u and %u",
-			h->channel, f->channel, h->major, h->minor, f->major,
-			f->minor, h->caps, f->caps, h->max_chunk, f->max_chunk);
-	else if (k->c[h->channel].conn.fd >= 0)
-		snprintf(why, sizeof(why), "channel %u said HELLO twice",
-			 h->channel);
-	if (why[0]) {
-		refuse(k, c, WIRE_ERROR, WIRE_E_PROTOCOL, why);
-		return fail(k, EPROTO, "%s", why);
-	}
-	wire_negotiate(h, OUR_CAPS, k->lim.max_chunk, acc, why, sizeof(why));
-	return 1;
-}
-
-/* HELLO on a new connection: the first opens the session, others join. */
-static int hello(struct snk *k, const struct conn *c, bool *joined)
-{
-	struct wire_limits lim = { .max_chunk = WIRE_MAX_CHUNK };
-	unsigned char p[WIRE_HELLO_LEN];
-	struct wire_accept acc;
-	struct wire_hello h;
-	struct wire_hdr hd;
-	char err[256];
-	int ret;
-
-	*joined = false;
-	ret = frame_recv(c, &lim, &hd, p, sizeof(p), k->o.timeout_ms, err,
-			 sizeof(err));
-	if (ret == 0 && hd.type != WIRE_HELLO)
-		ret = set_errbuf(
-			err, sizeof(err), EPROTO,
-			"unexpected %s frame on a new connection (expected HELLO)",
-			wire_type_name(hd.type));
-	if (ret == 0)
-		ret = wire_hello_decode(p, hd.enc_len, &h, err, sizeof(err));
-	if (ret) {
-		refuse(k, c, WIRE_ERROR, WIRE_E_PROTOCOL, err);
-		return fail(k, ret,
-			    "refused a connection without a valid HELLO: %s%s",
-			    err,
-			    ret == -ETIMEDOUT ? " (the source stalled)" : "");
-	}
-	ret = k->nchan ? join_session(k, c, &h, &acc) :
-			 open_session(k, c, &h, &acc);
-	if (ret <= 0)
-		return ret;
-	if (!k->file) {
-		wire_accept_encode(&acc, p);
-		ret = frame_send(c, WIRE_ACCEPT, WIRE_NO_DEVICE, p,
-				 WIRE_ACCEPT_LEN, k->o.timeout_ms);
-		if (ret < 0)
-			return fail(k, ret, "answering HELLO: %s",
-				    errno_name(ret));
-	}
-	k->c[h.channel].conn = *c;
-	*joined = true;
-	return 0;
-}
-
-/* A new connection: over TLS, its handshake and the client's identity
- * before anything of the stream is read. */
-static int admit(struct snk *k, int fd, struct conn *c)
-{
-	char err[512];
-	int ret;
-
-	c->fd = fd;
-	c->tls = NULL;
-	c->cancel = k->cancel;
-	if (!k->o.tls)
-		return 0;
-	if (k->file)
-		return fail_as(k, WIRE_E_CAPABILITY, EINVAL,
-			       "%s is a file: TLS applies to sockets",
-			       k->o.uri);
-	ret = tls_conn_open(k->o.tls, fd, NULL, k->cancel, k->o.timeout_ms,
-			    &c->tls, err, sizeof(err));
-	if (ret == -EPROTONOSUPPORT) /* told in the protocol it speaks */
-		refuse(k, c, WIRE_ERROR, WIRE_E_CAPABILITY,
-		       "this destination requires TLS: give the source --tls-creds");
-	if (ret == 0) {
-		ret = tls_conn_authorize(c->tls, err, sizeof(err));
-		if (ret < 0)
-			refuse(k, c, WIRE_ERROR, WIRE_E_CAPABILITY, err);
-	}
-	if (ret < 0)
-		return fail_as(k, WIRE_E_CAPABILITY, ret, "%s", err);
-	return 0;
-}
-
-/* Take @fd into the session, or close it. */
-static int join(struct snk *k, int fd, bool *joined)
-{
-	struct conn c;
-	int ret;
-
-	*joined = false;
-	ret = admit(k, fd, &c);
-	if (ret == 0)
-		ret = hello(k, &c, joined);
-	if (!*joined) {
-		tls_conn_free(c.tls);
-		close(fd);
-	}
-	return ret;
-}
-
-/* fd:N,... and file:PATH: the channels are there already. */
-static int take_fds(struct snk *k, const struct chan_uri *u)
-{
-	int n = u->kind == CHAN_FILE ? 1 : u->nfds, ret;
-	char err[512];
-	bool joined;
-
-	for (int i = 0; i < n; i++) {
-		int fd = u->kind == CHAN_FILE ?
-				 chan_open_file(u->path, false, err,
-						sizeof(err)) :
-				 fcntl(u->fds[i], F_DUPFD_CLOEXEC, 3);
-		struct stat st;
-
-		if (fd < 0)
-			return fail_as(k, WIRE_E_INTERNAL,
-				       u->kind == CHAN_FILE ? fd : -errno, "%s",
-				       u->kind == CHAN_FILE ?
-					       err :
-					       "bad fd in the list");
-		k->file = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
-		ret = join(k, fd, &joined);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-static int handshake(struct snk *k)
-{
-	struct chan_uri u;
-	bool joined;
-	unsigned got = 0;
-	char err[512];
-	int ret;
-
-	ret = chan_uri_parse(k->o.uri, &u, err, sizeof(err));
-	if (ret < 0)
-		return fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
-	if (u.kind == CHAN_FILE || u.kind == CHAN_FD) {
-		ret = take_fds(k, &u);
-		if (ret < 0)
-			return ret;
-	} else {
-		ret = vfmig_sink_listen((struct vfmig_sink *)k);
-		if (ret < 0)
-			return fail_as(k, WIRE_E_INTERNAL, ret, "%s",
-				       k->errmsg);
-		while (!k->nchan || got < k->nchan) {
-			int fd = chan_accept(k->lfd, k->o.timeout_ms, k->cancel,
-					     err, sizeof(err));
-
-			if (fd < 0)
-				return fail(
-					k, fd,
-					"%s: %s (%u of %u channels connected)%s",
-					k->o.uri, err, got,
-					k->nchan ? k->nchan : 1, k->stray);
-			ret = join(k, fd, &joined);
-			if (ret < 0)
-				return ret;
-			got += joined;
-		}
-	}
-	for (unsigned i = 0; i < k->nchan; i++)
-		if (k->c[i].conn.fd < 0)
-			return fail(k, EPROTO, "channel %u never said HELLO",
-				    i);
-	return 0;
-}
-
-/* A frame on channel @i before the MANIFEST: name what came. */
-static int early_frame(struct snk *k, unsigned i)
-{
-	struct wire_limits lim = { .caps = k->lim.caps,
-				   .max_chunk = WIRE_MAX_CHUNK,
-				   .ndevices = WIRE_MAX_DEVICES };
-	unsigned char hb[WIRE_HDR_LEN];
-	struct wire_hdr h;
-	char err[256];
-	int ret = conn_read_all(&k->c[i].conn, hb, sizeof(hb), 1000);
-
-	if (ret == -ENODATA)
-		return fail(k, ECONNRESET,
-			    "channel %u closed before the MANIFEST", i);
-	if (ret < 0)
-		return fail(k, ret, "channel %u, before the MANIFEST: %s", i,
-			    conn_error(&k->c[i].conn, ret));
-	if (wire_hdr_decode(hb, &lim, &h, err, sizeof(err)) < 0)
-		return fail(k, EPROTO, "channel %u: %s", i, err);
-	return fail(
-		k, EPROTO,
-		"unexpected %s frame on channel %u (expected MANIFEST on channel 0)",
-		wire_type_name(h.type), i);
-}
-
-/* The MANIFEST comes on channel 0 and nothing on the others before it:
- * wait on all of them, and say where something came instead. */
-static int await_manifest(struct snk *k)
-{
-	uint64_t deadline = now_ms() + (uint64_t)k->o.timeout_ms;
-	struct pollfd p[CHAN_MAX + 1];
-
-	if (k->file || k->nchan < 2 || tls_conn_pending(k->c[0].conn.tls))
-		return 0;
-	for (unsigned i = 0; i < k->nchan; i++)
-		p[i] = (struct pollfd){ .fd = k->c[i].conn.fd,
-					.events = POLLIN };
-	p[k->nchan] = (struct pollfd){ .fd = k->cancel, .events = POLLIN };
-	for (;;) {
-		uint64_t now = now_ms();
-		int n = now < deadline ?
-				poll(p, k->nchan + 1, (int)(deadline - now)) :
-				0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		/* silence, a cancel, channel 0: frame_recv() tells */
-		if (n <= 0 || p[k->nchan].revents || p[0].revents)
-			return 0;
-		for (unsigned i = 1; i < k->nchan; i++)
-			if (p[i].revents)
-				return early_frame(k, i);
-	}
-}
-
-static int manifest(struct snk *k)
-{
-	struct wire_limits lim = { .max_chunk = 1 };
-	struct wire_device *devs = calloc(WIRE_MAX_DEVICES, sizeof(*devs));
-	unsigned char *p = malloc(WIRE_MAX_CONTROL);
-	char err[512];
-	struct wire_hdr h = { 0 };
-	int n, ret;
-
-	if (!devs || !p) {
-		free(devs);
-		free(p);
-		return fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
-	}
-	ret = await_manifest(k);
-	if (ret == 0)
-		ret = frame_recv(&k->c[0].conn, &lim, &h, p, WIRE_MAX_CONTROL,
-				 k->o.timeout_ms, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "%s", k->errmsg);
-	if (ret == 0 && h.type != WIRE_MANIFEST)
-		ret = set_errbuf(
-			err, sizeof(err), EPROTO,
-			"unexpected %s frame on channel 0 (expected MANIFEST)",
-			wire_type_name(h.type));
-	n = ret < 0 ?
-		    ret :
-		    wire_manifest_decode(p, h.enc_len, devs, err, sizeof(err));
-	if (n < 0) {
-		free(devs);
-		free(p);
-		return fail(k, n, "%s", err);
-	}
-	ret = manifest_check(devs, n, k->devs, k->ndev, k->map, err,
-			     sizeof(err));
-	free(devs);
-	free(p);
-	if (ret < 0)
-		return fail_as(k, WIRE_E_MANIFEST, ENODEV,
-			       "manifest mismatch: %s", err);
+	k->nchan = k->ss.nchan;
+	k->lim.caps = k->ss.caps;
+	k->lim.max_chunk = k->ss.max_chunk;
 	k->lim.ndevices = k->ndev;
 	return 0;
 }
@@ -1369,7 +976,7 @@ static int setup(struct snk *k)
 
 	/* session_budget() made room for the channels' reserves */
 	total = (unsigned)(k->o.memory / slot_mem);
-	if (total < k->nchan + MIN_SHARED_SLOTS)
+	if (total < k->nchan + SESSION_RX_MIN_SHARED)
 		return fail_as(k, WIRE_E_INTERNAL, EINVAL,
 			       "--memory %llu is too small for %u-byte chunks",
 			       (unsigned long long)k->o.memory,
@@ -1402,7 +1009,7 @@ static int setup(struct snk *k)
 		k->c[i].k = k;
 		k->c[i].idx = (int)i;
 		k->c[i].op.done = recv_done;
-		k->c[i].socket = fstat(k->c[i].conn.fd, &st) == 0 &&
+		k->c[i].socket = fstat(k->c[i].conn->fd, &st) == 0 &&
 				 S_ISSOCK(st.st_mode);
 	}
 	for (unsigned i = 0; i < k->ndev; i++) {
@@ -1410,7 +1017,7 @@ static int setup(struct snk *k)
 
 		d->k = k;
 		d->idx = i;
-		d->dev = k->devs[k->map[i]]; /* matched by id */
+		d->dev = k->devs[k->ss.map[i]]; /* matched by id */
 		d->wop.done = write_done;
 		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
 		d->stopcopy_first = UINT64_MAX;
@@ -1468,7 +1075,7 @@ static void drain(struct snk *k)
 		ring_cancel(&k->ring, &k->d[i].wop);
 	for (unsigned i = 0; i < k->nchan; i++) {
 		ring_cancel(&k->ring, &k->c[i].op);
-		tls_cancel(&k->ring, k->c[i].conn.tls);
+		tls_cancel(&k->ring, k->c[i].conn->tls);
 	}
 	ring_cancel(&k->ring, &k->eop);
 	ring_cancel(&k->ring, &k->aop);
@@ -1489,7 +1096,7 @@ static void sample_rx(struct snk *k, uint64_t now)
 		struct rchan *c = &k->c[i];
 		uint64_t n;
 
-		if (chan_rx_bytes(c->conn.fd, &n) == 0 && n != c->rx_bytes) {
+		if (chan_rx_bytes(c->conn->fd, &n) == 0 && n != c->rx_bytes) {
 			c->rx_bytes = n;
 			c->t_rx = now;
 		}
@@ -1525,7 +1132,7 @@ static void no_progress(struct snk *k)
 			     k->o.timeout_ms, i);
 			return;
 		}
-	if (k->nchan && chan_rx_bytes(k->c[0].conn.fd, &n) < 0)
+	if (k->nchan && chan_rx_bytes(k->c[0].conn->fd, &n) < 0)
 		fail(k, ETIMEDOUT,
 		     "no whole frame from the source for %d ms (it stalled, or trickles: %s does not say which)",
 		     k->o.timeout_ms, k->file ? "a file" : "a unix socket");
@@ -1557,9 +1164,9 @@ static void loop(struct snk *k)
 
 	arm_workers(k);
 	io_uring_prep_poll_add(ring_sqe(&k->ring, &k->cop), k->cancel, POLLIN);
-	if (k->lfd >= 0)
-		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->lfd, NULL,
-				     NULL, SOCK_CLOEXEC);
+	if (k->ss.lfd >= 0)
+		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->ss.lfd,
+				     NULL, NULL, SOCK_CLOEXEC);
 	for (unsigned i = 0; i < k->nchan; i++)
 		next_header(&k->c[i]);
 	while (!k->stop) {
@@ -1581,7 +1188,7 @@ static int reason_read(struct snk *k, unsigned char *p, size_t n)
 
 	while (n) {
 		size_t m = p || n < sizeof(skip) ? n : sizeof(skip);
-		int ret = conn_read_all(&k->c[0].conn, p ? p : skip, m,
+		int ret = conn_read_all(k->c[0].conn, p ? p : skip, m,
 					REASON_WAIT_MS);
 
 		if (ret < 0)
@@ -1644,23 +1251,13 @@ static void await_reason(struct snk *k)
 	}
 }
 
-/* The channel the source is told on: 0, or the first that joined. */
-static const struct conn *told_on(const struct snk *k)
-{
-	for (unsigned i = 0; !k->file && i < CHAN_MAX; i++)
-		if (k->c[i].conn.fd >= 0)
-			return &k->c[i].conn;
-	return NULL;
-}
-
 int vfmig_sink_run(struct vfmig_sink *sink)
 {
 	struct snk *k = &sink->k;
 
 	k->t_run_us = now_us();
 	k->t_start = k->last_activity = k->t_run_us / 1000;
-	if (handshake(k) == 0 && manifest(k) == 0 && setup(k) == 0 &&
-	    resume_devices(k) == 0)
+	if (accept_session(k) == 0 && setup(k) == 0 && resume_devices(k) == 0)
 		loop(k);
 	k->t_finish_us = now_us();
 	if (k->ring.mode)
@@ -1675,23 +1272,15 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 	if (k->failed) {
 		/* one ERROR a failure, with the code that says what it was */
 		if (!k->told)
-			frame_send_error(told_on(k), k->code, k->errmsg);
+			frame_send_error(session_told_on(&k->ss), k->code,
+					 k->errmsg);
 		k->told = true;
 		/* Out of RESUMING: a reset, never a partial load. */
 		for (unsigned i = 0; k->resuming && i < k->ndev; i++)
 			if (!k->d[i].loaded)
 				vfmig_device_recover(k->d[i].dev);
 	}
-	for (unsigned i = 0; i < CHAN_MAX; i++) {
-		tls_conn_free(k->c[i].conn.tls);
-		k->c[i].conn.tls = NULL;
-		if (k->c[i].conn.fd >= 0)
-			close(k->c[i].conn.fd);
-		k->c[i].conn.fd = -1;
-	}
-	if (k->lfd >= 0)
-		close(k->lfd);
-	k->lfd = -1;
+	session_close(&k->ss, false);
 	return k->failed ? k->err : 0;
 }
 
@@ -1747,13 +1336,7 @@ void vfmig_sink_free(struct vfmig_sink *sink)
 		ring_exit(&k->ring);
 	for (unsigned i = 0; k->d && i < k->ndev; i++)
 		free(k->d[i].win);
-	for (unsigned i = 0; i < CHAN_MAX; i++) {
-		tls_conn_free(k->c[i].conn.tls);
-		if (k->c[i].conn.fd >= 0)
-			close(k->c[i].conn.fd);
-	}
-	if (k->lfd >= 0)
-		close(k->lfd);
+	session_close(&k->ss, false);
 	close(k->cancel);
 	free(k->d);
 	free(k->slots);

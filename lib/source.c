@@ -97,7 +97,7 @@ struct sdev {
 
 struct chan {
 	struct src *s;
-	struct conn conn;
+	struct conn *conn; /* the session's */
 	bool socket;
 	struct ring_op op, top;
 	/* the request in flight points here until it completes */
@@ -147,20 +147,17 @@ struct src {
 	uint64_t evbuf;
 	/* vfmig_source_cancel(): an eventfd every wait watches */
 	int cancel;
-	/* tcp: the channels' sockets, made and sized by vfmig_source_new()
-	 * (with the privileges the caller may drop then), not connected */
-	int pre[CHAN_MAX];
 	struct ring_op cop;
+	/* the channels and what was agreed on them */
+	struct session ss;
 	/* the estimate; saturated time and the wire bytes sent in it */
 	struct vfmig_stats *stats;
 	struct vfmig_estimate est;
 	int est_ret;
-	uint64_t t_stats, rtt_us, t_down_us, t_end_us;
+	uint64_t t_stats, t_down_us, t_end_us;
 	bool sat, switch_asked;
 	uint64_t sat_t0, sat_b0, sat_us, sat_bytes, wire_sent;
 	unsigned frames_queued;
-	struct link_info link;
-	int link_ret;
 	uint64_t t_sent; /* the last byte sent: NOP after silence */
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
@@ -225,13 +222,6 @@ static void lose(struct src *s, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfail(s, err, fmt, ap);
 	va_end(ap);
-}
-
-static bool is_socket(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 /* ------------------------------------------------------------- pool */
@@ -342,9 +332,9 @@ static void chan_kick(struct chan *c)
 		skip = 0;
 		n++;
 	}
-	if (c->conn.tls) {
+	if (c->conn->tls) {
 		/* encrypted into the session's buffer before this returns */
-		tls_send(&s->ring, c->conn.tls, &c->op, iov, n);
+		tls_send(&s->ring, c->conn->tls, &c->op, iov, n);
 		return;
 	}
 	sqe = ring_sqe(&s->ring, &c->op);
@@ -353,9 +343,9 @@ static void chan_kick(struct chan *c)
 		memset(&c->msg, 0, sizeof(c->msg));
 		c->msg.msg_iov = c->iov;
 		c->msg.msg_iovlen = (size_t)n;
-		io_uring_prep_sendmsg(sqe, c->conn.fd, &c->msg, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, c->conn->fd, &c->msg, MSG_NOSIGNAL);
 	} else {
-		io_uring_prep_writev(sqe, c->conn.fd, c->iov, (unsigned)n,
+		io_uring_prep_writev(sqe, c->conn->fd, c->iov, (unsigned)n,
 				     (uint64_t)-1);
 	}
 }
@@ -398,7 +388,7 @@ static void send_done(struct ring_op *op, int res)
 			return;
 		}
 		lose(s, res, "channel %ld: sending: %s%s", (long)(c - s->c),
-		     conn_error(&c->conn, res),
+		     conn_error(c->conn, res),
 		     res == -EPIPE || res == -ECONNRESET ?
 			     " (the destination closed the connection)" :
 			     "");
@@ -643,7 +633,7 @@ static void stats_update(struct src *s)
 	vfmig_stats_wire(s->stats, elapsed, s->sat_us / 1000, s->sat_bytes);
 	/* Neither a link speed nor a cap: what went out so far, on
 	 * average, is a floor until saturated time measures more. */
-	if (!s->link.bits_per_s && !s->o.max_bandwidth && elapsed)
+	if (!s->ss.link.bits_per_s && !s->o.max_bandwidth && elapsed)
 		vfmig_stats_set_prior(s->stats, s->wire_sent * 1000 / elapsed);
 	vfmig_stats_set_ram(s->stats, s->o.ram_pending, s->o.ram_dirty_rate);
 	for (unsigned i = 0; i < s->ndev; i++) {
@@ -1196,9 +1186,9 @@ static void recv_done(struct ring_op *op, int res)
 			recv_control(s);
 			return;
 		}
-		if (res && s->c[0].conn.tls)
+		if (res && s->c[0].conn->tls)
 			fail(s, res, "channel 0: %s",
-			     conn_error(&s->c[0].conn, res));
+			     conn_error(s->c[0].conn, res));
 		else
 			fail(s, res ? res : -ECONNRESET,
 			     "the destination %s before confirming every device",
@@ -1246,7 +1236,7 @@ static void await_reason(struct src *s)
 		}
 		t = now_ms();
 		ret = t < until ?
-			      conn_read_some(&s->c[0].conn, s->rbuf + s->rhave,
+			      conn_read_some(s->c[0].conn, s->rbuf + s->rhave,
 					     reply_want(s), (int)(until - t)) :
 			      -ETIMEDOUT;
 		if (ret <= 0)
@@ -1260,11 +1250,11 @@ static void watch_done(struct ring_op *op, int res);
 static void watch(struct chan *c)
 {
 	c->wop.done = watch_done;
-	if (c->conn.tls)
-		tls_recv(&c->s->ring, c->conn.tls, &c->wop, c->wbuf,
+	if (c->conn->tls)
+		tls_recv(&c->s->ring, c->conn->tls, &c->wop, c->wbuf,
 			 sizeof(c->wbuf));
 	else
-		io_uring_prep_recv(ring_sqe(&c->s->ring, &c->wop), c->conn.fd,
+		io_uring_prep_recv(ring_sqe(&c->s->ring, &c->wop), c->conn->fd,
 				   c->wbuf, sizeof(c->wbuf), 0);
 }
 
@@ -1288,19 +1278,20 @@ static void watch_done(struct ring_op *op, int res)
 	else if (res < 0)
 		lose(s, res,
 		     "channel %u: the connection to the destination: %s",
-		     (unsigned)(c - s->c), conn_error(&c->conn, res));
+		     (unsigned)(c - s->c), conn_error(c->conn, res));
 }
 
 static void recv_control(struct src *s)
 {
 	if (s->file || s->stop)
 		return;
-	if (s->c[0].conn.tls)
-		tls_recv(&s->ring, s->c[0].conn.tls, &s->rop,
+	if (s->c[0].conn->tls)
+		tls_recv(&s->ring, s->c[0].conn->tls, &s->rop,
 			 s->rbuf + s->rhave, reply_want(s));
 	else
-		io_uring_prep_recv(ring_sqe(&s->ring, &s->rop), s->c[0].conn.fd,
-				   s->rbuf + s->rhave, reply_want(s), 0);
+		io_uring_prep_recv(ring_sqe(&s->ring, &s->rop),
+				   s->c[0].conn->fd, s->rbuf + s->rhave,
+				   reply_want(s), 0);
 }
 
 /* vfmig_source_cancel() was called (a poll: the eventfd stays readable
@@ -1333,23 +1324,6 @@ static void workers_ready(struct ring_op *op, int res)
 }
 
 /* ------------------------------------------------------------ setup */
-
-/*
- * A tcp destination's sockets are made now, sized for streaming: buffers
- * above net.core.wmem_max take CAP_NET_ADMIN, which a caller may drop
- * after vfmig_source_new() and before a byte of the peer is read.  A name
- * that does not resolve is reported by the run, as before.
- */
-static void prepare_sockets(struct src *s)
-{
-	struct chan_uri u;
-	char err[256];
-
-	for (unsigned i = 0; i < CHAN_MAX; i++)
-		s->pre[i] = -1;
-	if (chan_uri_parse(s->o.uri, &u, err, sizeof(err)) == 0)
-		chan_prepare(&u, (int)s->o.channels, s->pre, err, sizeof(err));
-}
 
 int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		     const struct vfmig_stream_opts *opts,
@@ -1408,11 +1382,18 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	}
 	s->devs = devs;
 	s->ndev = ndev;
-	for (unsigned i = 0; i < CHAN_MAX; i++) {
-		s->c[i].conn.fd = -1;
-		s->c[i].conn.cancel = s->cancel;
-	}
-	prepare_sockets(s);
+	session_init(&s->ss);
+	s->ss.uri = s->o.uri;
+	s->ss.tls = s->o.tls;
+	s->ss.devs = devs;
+	s->ss.ndev = ndev;
+	s->ss.timeout_ms = s->o.timeout_ms;
+	s->ss.cancel = s->cancel;
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		s->c[i].conn = &s->ss.c[i];
+	/* tcp: the sockets now, while the caller may hold the privilege
+	 * to size their buffers */
+	session_prepare(&s->ss, s->o.channels);
 	*out = src;
 	return 0;
 }
@@ -1422,211 +1403,28 @@ int vfmig_source_cancel(struct vfmig_source *src)
 	return src ? io_cancel(src->s.cancel) : -EINVAL;
 }
 
-/* TLS on channel @i before a byte of the stream; no plaintext fallback. */
-static int tls_start(struct src *s, unsigned i, const char *host)
+/* Connect, agree, send the manifest: the channels ready to stream. */
+static int connect_session(struct src *s)
 {
-	char err[512];
-	int ret;
-
-	if (!s->o.tls)
-		return 0;
-	if (!s->c[i].socket)
-		return fail(s, EINVAL,
-			    "%s: channel %u is a file: TLS applies to sockets",
-			    s->o.uri, i);
-	ret = tls_conn_open(s->o.tls, s->c[i].conn.fd, host, s->cancel,
-			    s->o.timeout_ms, &s->c[i].conn.tls, err,
-			    sizeof(err));
-	if (ret < 0)
-		return fail(s, ret, "%s: channel %u: %s", s->o.uri, i, err);
-	return 0;
-}
-
-/* Connect, say HELLO on every channel, agree, and send the manifest. */
-static int handshake(struct src *s)
-{
-	struct wire_hello hello = {
-		.major = WIRE_VERSION_MAJOR,
-		.minor = WIRE_VERSION_MINOR,
-		.caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
+	uint32_t caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
 			WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS |
-			(s->o.codec == VFMIG_CODEC_ZSTD ? WIRE_CAP_ZSTD : 0),
-		.max_chunk = s->o.chunk,
-	};
-	struct wire_limits lim = { .max_chunk = s->o.chunk };
-	struct wire_device *man;
-	struct chan_uri u;
-	unsigned char p[4 + WIRE_MAX_TEXT + 1];
-	char err[512];
-	int fds[CHAN_MAX], ret, n;
-	uint64_t t0 = 0;
-	bool lazy;
+			(s->o.codec == VFMIG_CODEC_ZSTD ? WIRE_CAP_ZSTD : 0);
+	int ret = session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
 
-	s->link_ret = -ENOENT;
-	ret = chan_uri_parse(s->o.uri, &u, err, sizeof(err));
-	if (ret < 0)
-		return fail(s, ret, "%s", err);
-	if (s->o.tls) {
-		ret = tls_check_host(s->o.tls,
-				     u.kind == CHAN_TCP ? u.host : NULL, err,
-				     sizeof(err));
-		if (ret < 0)
-			return fail(s, ret, "%s", err);
+	s->nchan = s->ss.nchan;
+	s->file = s->ss.file;
+	if (ret < 0) {
+		fail(s, ret, "%s", s->ss.why);
+		s->peer_said = s->ss.told;
+		return ret;
 	}
-	if (u.kind == CHAN_FD) {
-		s->nchan = (unsigned)u.nfds;
-		for (unsigned i = 0; i < s->nchan; i++) {
-			fds[i] = fcntl(u.fds[i], F_DUPFD_CLOEXEC, 3);
-			if (fds[i] < 0) {
-				int bad = u.fds[i];
-
-				ret = -errno;
-				while (i--)
-					close(fds[i]);
-				return fail(s, ret, "fd %d: %s", bad,
-					    errno_name(ret));
-			}
-		}
-	} else if (u.kind == CHAN_FILE) {
-		s->nchan = 1;
-		fds[0] = chan_open_file(u.path, true, err, sizeof(err));
-		if (fds[0] < 0)
-			return fail(s, fds[0], "%s", err);
-	} else {
-		/* Over TLS one at a time (below): the destination takes each
-		 * through its handshake and HELLO before it accepts another. */
-		s->nchan = s->o.channels;
-		n = s->o.tls ? 1 : (int)s->nchan;
-		/* the sockets vfmig_source_new() made (a lazy one's waits in
-		 * pre[] for its turn, below) */
-		for (int i = 0; i < n; i++) {
-			fds[i] = s->pre[i];
-			s->pre[i] = -1;
-		}
-		ret = chan_connect(&u, n, s->o.timeout_ms, s->cancel, fds, err,
-				   sizeof(err));
-		if (ret < 0)
-			return fail(s, ret, "%s", err);
-		if (u.kind == CHAN_TCP)
-			s->link_ret = link_of_socket(fds[0], &s->link);
-	}
-	lazy = s->o.tls && (u.kind == CHAN_TCP || u.kind == CHAN_UNIX);
+	s->caps = s->ss.caps;
+	s->o.chunk = s->ss.max_chunk;
 	for (unsigned i = 0; i < s->nchan; i++) {
 		s->c[i].s = s;
-		s->c[i].conn.fd = !i || !lazy ? fds[i] : -1;
-		s->c[i].socket = s->c[i].conn.fd >= 0 && is_socket(fds[i]);
+		s->c[i].socket = s->ss.socket[i];
 		s->c[i].op.done = send_done;
 		s->c[i].top.done = chan_timer_done;
-	}
-	/* A file (or a non-socket fd) has nobody to answer. */
-	s->file = !s->c[0].socket;
-	session_id(hello.session);
-	hello.nchannels = (uint16_t)s->nchan;
-	for (unsigned i = 0; i < s->nchan; i++) {
-		if (i && lazy) {
-			s->c[i].conn.fd = s->pre[i];
-			s->pre[i] = -1;
-			ret = chan_connect(&u, 1, s->o.timeout_ms, s->cancel,
-					   &s->c[i].conn.fd, err, sizeof(err));
-			if (ret < 0) {
-				s->c[i].conn.fd = -1;
-				return fail(s, ret, "%s: channel %u: %s",
-					    s->o.uri, i, err);
-			}
-			s->c[i].socket = true;
-		}
-		ret = tls_start(s, i, u.kind == CHAN_TCP ? u.host : NULL);
-		if (ret < 0)
-			return ret;
-		hello.channel = (uint16_t)i;
-		wire_hello_encode(&hello, p);
-		ret = frame_send(&s->c[i].conn, WIRE_HELLO, WIRE_NO_DEVICE, p,
-				 WIRE_HELLO_LEN, s->o.timeout_ms);
-		if (ret < 0)
-			return fail(s, ret, "%s: channel %u: sending HELLO: %s",
-				    s->o.uri, i, errno_name(ret));
-	}
-	t0 = now_us();
-	s->caps = hello.caps & ~WIRE_CAP_SWITCHOVER_ACK;
-	for (unsigned i = 0; !s->file && i < s->nchan; i++) {
-		struct wire_accept acc;
-		struct wire_hdr h;
-		uint32_t code;
-		char text[WIRE_MAX_TEXT + 1];
-
-		ret = frame_recv(&s->c[i].conn, &lim, &h, p, sizeof(p) - 1,
-				 s->o.timeout_ms, err, sizeof(err));
-		if (ret < 0)
-			return fail(s, ret, "%s: channel %u: %s", s->o.uri, i,
-				    err);
-		/* every HELLO is out: the first answer is one round trip */
-		if (!i)
-			s->rtt_us = now_us() - t0;
-		if (h.type == WIRE_REJECT || h.type == WIRE_ERROR) {
-			wire_text_decode(p, h.enc_len, &code, text,
-					 sizeof(text), err, sizeof(err));
-			s->peer_said = true;
-			return fail(s,
-				    code == WIRE_E_VERSION ? EPROTONOSUPPORT :
-							     ECONNREFUSED,
-				    "the destination refused the session: %s",
-				    text);
-		}
-		if (h.type != WIRE_ACCEPT ||
-		    wire_accept_decode(p, h.enc_len, &acc, err, sizeof(err)) <
-			    0)
-			return fail(s, EPROTO,
-				    "%s: channel %u: expected ACCEPT, got %s",
-				    s->o.uri, i, wire_type_name(h.type));
-		if ((hello.caps & WIRE_CAP_ZSTD) && !(acc.caps & WIRE_CAP_ZSTD))
-			return fail(
-				s, EPROTONOSUPPORT,
-				"destination does not support codec zstd; supported: raw%s (use -z none)",
-				acc.caps & WIRE_CAP_ZERO ? ", zero" : "");
-		if (acc.max_chunk < s->o.chunk)
-			s->o.chunk = acc.max_chunk;
-		s->caps = acc.caps;
-	}
-	man = calloc(s->ndev, sizeof(*man));
-	if (!man)
-		return fail(s, ENOMEM, "out of memory");
-	manifest_build(s->devs, s->ndev, man);
-	{
-		uint32_t len = wire_manifest_size(man, s->ndev);
-		unsigned char *mp = malloc(len);
-
-		if (!mp) {
-			free(man);
-			return fail(s, ENOMEM, "out of memory");
-		}
-		wire_manifest_encode(man, s->ndev, mp);
-		ret = frame_send(&s->c[0].conn, WIRE_MANIFEST, WIRE_NO_DEVICE,
-				 mp, len, s->o.timeout_ms);
-		free(mp);
-	}
-	free(man);
-	if (ret < 0)
-		return fail(s, ret, "%s: sending the manifest: %s", s->o.uri,
-			    errno_name(ret));
-	if (!s->file) {
-		struct wire_hdr h;
-		uint32_t code;
-		char text[WIRE_MAX_TEXT + 1];
-
-		ret = frame_recv(&s->c[0].conn, &lim, &h, p, sizeof(p) - 1,
-				 s->o.timeout_ms, err, sizeof(err));
-		if (ret < 0)
-			return fail(s, ret, "%s: %s", s->o.uri, err);
-		if (h.type == WIRE_ERROR) {
-			wire_text_decode(p, h.enc_len, &code, text,
-					 sizeof(text), err, sizeof(err));
-			s->peer_said = true;
-			return fail(s, code == WIRE_E_MANIFEST ? ENODEV : EIO,
-				    "destination: %s", text);
-		}
-		if (h.type != WIRE_MANIFEST_ACK)
-			return fail(s, EPROTO, "expected MANIFEST_ACK, got %s",
-				    wire_type_name(h.type));
 	}
 	return 0;
 }
@@ -1702,7 +1500,7 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 		.downtime_limit_ms = s->o.downtime_limit_ms,
 		.bandwidth_prior = s->o.max_bandwidth,
 	};
-	uint64_t link = s->link.bits_per_s / 8;
+	uint64_t link = s->ss.link.bits_per_s / 8;
 	int ret;
 
 	if (link && (!so.bandwidth_prior || link < so.bandwidth_prior))
@@ -1716,7 +1514,7 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 	 * last answer.  The shim in a TCG guest showed why not twice: a
 	 * 170 ms checksum at entry counted twice kept a 300 ms limit from
 	 * ever converging. */
-	vfmig_stats_set_fixed_cost_us(s->stats, s->rtt_us + transitions_us);
+	vfmig_stats_set_fixed_cost_us(s->stats, s->ss.rtt_us + transitions_us);
 
 	return 0;
 }
@@ -1797,7 +1595,7 @@ static void drain(struct src *s)
 		ring_cancel(&s->ring, &s->c[i].op);
 		ring_cancel(&s->ring, &s->c[i].top);
 		ring_cancel(&s->ring, &s->c[i].wop);
-		tls_cancel(&s->ring, s->c[i].conn.tls);
+		tls_cancel(&s->ring, s->c[i].conn->tls);
 	}
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
@@ -1815,7 +1613,7 @@ static int start(struct src *s)
 	s->t_start = s->last_activity = s->t_start_us / 1000;
 	if (io_cancelled(s->cancel))
 		return fail(s, ECANCELED, "cancelled");
-	if (handshake(s) || setup(s))
+	if (connect_session(s) || setup(s))
 		return s->err ? s->err : -EIO;
 	arm_workers(s);
 	io_uring_prep_poll_add(ring_sqe(&s->ring, &s->cop), s->cancel, POLLIN);
@@ -1865,6 +1663,8 @@ static enum wire_code error_code(int err)
  * on: RUNNING; migrated: STOP), close the channels.  0 or -errno. */
 static int finish(struct src *s)
 {
+	int ret;
+
 	s->t_finish_us = now_us();
 	if (s->ring.mode)
 		drain(s);
@@ -1873,7 +1673,7 @@ static int finish(struct src *s)
 	if (s->failed) {
 		/* the destination hears why, unless it said why itself */
 		if (s->nchan && !s->file && !s->peer_said)
-			frame_send_error(&s->c[0].conn, error_code(s->err),
+			frame_send_error(s->c[0].conn, error_code(s->err),
 					 s->errmsg);
 		/* Nothing was lost: the devices run on here. */
 		for (unsigned i = 0; i < s->ndev; i++)
@@ -1888,16 +1688,10 @@ static int finish(struct src *s)
 			s->t_end = s->t_end_us / 1000;
 		}
 	}
+	ret = session_close(&s->ss, !s->failed);
+	if (ret < 0)
+		fail(s, ret, "%s: fsync: %s", s->o.uri, errno_name(ret));
 	for (unsigned i = 0; i < s->nchan; i++) {
-		tls_conn_free(s->c[i].conn.tls);
-		s->c[i].conn.tls = NULL;
-		if (s->c[i].conn.fd >= 0) {
-			if (s->file && !s->failed && fsync(s->c[i].conn.fd) < 0)
-				fail(s, errno, "%s: fsync: %s", s->o.uri,
-				     errno_name(errno));
-			close(s->c[i].conn.fd);
-		}
-		s->c[i].conn.fd = -1;
 		while (s->c[i].head) {
 			struct oframe *f = s->c[i].head;
 
@@ -2049,10 +1843,8 @@ void vfmig_source_free(struct vfmig_source *src)
 	vfmig_stats_free(s->stats);
 	if (s->ring.mode)
 		ring_exit(&s->ring);
+	session_close(&s->ss, false);
 	close(s->cancel);
-	for (unsigned i = 0; i < CHAN_MAX; i++)
-		if (s->pre[i] >= 0)
-			close(s->pre[i]);
 	for (unsigned i = 0; s->d && i < s->ndev; i++)
 		free(s->d[i].pending);
 	free(s->d);
@@ -2104,11 +1896,11 @@ int vfmig_source_link(const struct vfmig_source *src, char *ifname, size_t len,
 {
 	if (!src)
 		return -EINVAL;
-	if (src->s.link_ret < 0 || !src->s.link.bits_per_s)
-		return src->s.link_ret < 0 ? src->s.link_ret : -ENOENT;
+	if (src->s.ss.link_ret < 0 || !src->s.ss.link.bits_per_s)
+		return src->s.ss.link_ret < 0 ? src->s.ss.link_ret : -ENOENT;
 	if (ifname && len)
-		snprintf(ifname, len, "%s", src->s.link.name);
+		snprintf(ifname, len, "%s", src->s.ss.link.name);
 	if (bits_per_s)
-		*bits_per_s = src->s.link.bits_per_s;
+		*bits_per_s = src->s.ss.link.bits_per_s;
 	return 0;
 }
