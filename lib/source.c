@@ -30,6 +30,7 @@
 #include "ring.h"
 #include "link.h"
 #include "session.h"
+#include "switchover.h"
 #include "tls.h"
 #include "workers.h"
 #include "util.h"
@@ -152,6 +153,7 @@ struct src {
 	struct session ss;
 	/* the estimate; saturated time and the wire bytes sent in it */
 	struct vfmig_stats *stats;
+	struct switchover_dev *figs; /* what it is fed, per device */
 	struct vfmig_estimate est;
 	int est_ret;
 	uint64_t t_stats, t_down_us, t_end_us;
@@ -534,10 +536,6 @@ static void dispatch(struct sdev *d)
 /* ---------------------------------------------------------- reading */
 
 static void read_done(struct ring_op *op, int res);
-static void maybe_switch(struct src *s);
-static void give_up(struct src *s, bool shrinkable);
-static bool acked(const struct src *s);
-static void unacked(struct src *s);
 
 static void start_read(struct sdev *d)
 {
@@ -546,13 +544,10 @@ static void start_read(struct sdev *d)
 
 	if (d->reading || d->eof || s->stop || (!d->precopy && !d->stopcopy))
 		return;
-	/* Switching over: no new pre-copy read.  Whatever brought us here
-	 * (a read that beat its cancel, a retry timer, a freed buffer),
-	 * the switch may be able to go on now. */
-	if (s->switching && !d->stopcopy) {
-		maybe_switch(s);
+	/* Switching over: no new pre-copy read (the loop stops the devices
+	 * once none is in flight). */
+	if (s->switching && !d->stopcopy)
 		return;
-	}
 	if (!d->cur) {
 		d->cur = slot_get(s);
 		if (!d->cur) {
@@ -627,40 +622,38 @@ static void sat_account(struct src *s)
 
 static void stats_update(struct src *s)
 {
-	uint64_t now = now_ms(), elapsed = now - s->t_precopy;
+	uint64_t now = now_ms();
+	struct switchover_wire w = {
+		.elapsed_ms = now - s->t_precopy,
+		.sent = s->wire_sent,
+		/* neither a link speed nor a cap: what went out so far, on
+		 * average, is a floor until saturated time measures more
+		 * (over less than STATS_MS it measures nothing) */
+		.average_is_prior = !s->ss.link.bits_per_s &&
+				    !s->o.max_bandwidth &&
+				    now - s->t_precopy >= STATS_MS,
+		.ram_pending = s->o.ram_pending,
+		.ram_dirty_rate = s->o.ram_dirty_rate,
+	};
 
 	sat_account(s);
-	vfmig_stats_wire(s->stats, elapsed, s->sat_us / 1000, s->sat_bytes);
-	/* Neither a link speed nor a cap: what went out so far, on
-	 * average, is a floor until saturated time measures more. */
-	if (!s->ss.link.bits_per_s && !s->o.max_bandwidth && elapsed)
-		vfmig_stats_set_prior(s->stats, s->wire_sent * 1000 / elapsed);
-	vfmig_stats_set_ram(s->stats, s->o.ram_pending, s->o.ram_dirty_rate);
+	w.sat_ms = s->sat_us / 1000;
+	w.sat_bytes = s->sat_bytes;
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
-		uint64_t size;
 
-		/* MIG_DATA_SIZE counts everything left, pre-copy's part too;
-		 * without it, PRECOPY_INFO's two figures are the best. */
-		if (vfmig_device_stopcopy_size(d->dev, &size) < 0) {
-			size = d->last.initial_bytes + d->last.dirty_bytes;
-			if (size < d->last.initial_bytes) /* garbage */
-				size = UINT64_MAX;
-		}
-		vfmig_stats_set_device(s->stats, i, size, 0);
-		vfmig_stats_moved(s->stats, i, d->raw_released,
-				  d->t.wire_bytes);
-		/* On its way: read here and not yet sent, and what waited at
-		 * the destination when it last said (a report is up to
-		 * PROGRESS_MS old: its backlog then stands for its backlog
-		 * now).  What sits in socket buffers is in neither. */
-		vfmig_stats_queued(s->stats, i, d->t.raw_bytes - d->raw_sent);
-		vfmig_stats_loaded(s->stats, i, d->dest.loaded, d->dest.busy_us,
-				   d->dest.received - d->dest.loaded);
-		vfmig_stats_read(s->stats, i, d->read_bytes, d->read_us);
+		s->figs[i] = (struct switchover_dev){
+			.dev = d->dev,
+			.last = d->last,
+			.released_raw = d->raw_released,
+			.released_wire = d->t.wire_bytes,
+			.queued_raw = d->t.raw_bytes - d->raw_sent,
+			.dest = d->dest,
+			.read_bytes = d->read_bytes,
+			.read_us = d->read_us,
+		};
 	}
-	s->est.size = sizeof(s->est);
-	s->est_ret = vfmig_stats_estimate(s->stats, &s->est);
+	s->est_ret = switchover_feed(s->stats, &w, s->figs, s->ndev, &s->est);
 	s->t_stats = now;
 }
 
@@ -670,7 +663,7 @@ static void stats_update(struct src *s)
  * ask each driver what is left (mlx5 produces new data only when asked),
  * tell the destination when a device's initial data is all read, flush
  * a chunk that a waiting read keeps half full, and every STATS_MS update
- * the estimate and consider switching over.
+ * the estimate (the loop decides on it: tx_switchover()).
  */
 static void precopy_tick(struct src *s)
 {
@@ -719,21 +712,8 @@ static void precopy_tick(struct src *s)
 		s->t_sent = now_ms();
 		send_control(s, WIRE_NOP, WIRE_NO_DEVICE, NULL, 0);
 	}
-	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS) {
+	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS)
 		stats_update(s);
-		if (now_ms() - s->t_precopy >= s->o.precopy_timeout_ms &&
-		    !acked(s)) {
-			unacked(s);
-			return;
-		}
-		if (s->o.switchover == VFMIG_SWITCHOVER_AUTO &&
-		    !s->switch_asked &&
-		    now_ms() - s->t_precopy >= s->o.precopy_timeout_ms) {
-			give_up(s, true);
-			return;
-		}
-	}
-	maybe_switch(s);
 }
 
 static void tick_done(struct ring_op *op, int res)
@@ -806,10 +786,6 @@ static void read_done(struct ring_op *op, int res)
 		/* cancelled to flush a half-full chunk, or to switch over */
 		if (!d->stopcopy)
 			dispatch(d);
-		if (s->switching && !d->stopcopy) {
-			maybe_switch(s);
-			return;
-		}
 		start_read(d);
 		return;
 	}
@@ -879,123 +855,75 @@ static int to_stopcopy(struct src *s)
 	return 0;
 }
 
-static bool acked(const struct src *s)
-{
-	for (unsigned i = 0; i < s->ndev; i++)
-		if (s->d[i].precopy && (!s->d[i].init_sent || !s->d[i].acked))
-			return false;
-	return true;
-}
-
-/* Whatever the policy, no switchover without the initial data acked. */
-static void unacked(struct src *s)
+/* The first pre-copy device whose initial data is not acknowledged. */
+static const struct switchover_unacked *unacked(const struct src *s,
+						struct switchover_unacked *u)
 {
 	for (unsigned i = 0; i < s->ndev; i++) {
-		struct sdev *d = &s->d[i];
+		const struct sdev *d = &s->d[i];
 
-		if (!d->precopy || d->acked)
+		if (!d->precopy || (d->init_sent && d->acked))
 			continue;
-		if (!d->init_sent)
-			fail(s, ECANCELED,
-			     "device %s: its initial data did not end in %llu s (PRECOPY_INFO still reports %llu initial bytes)",
-			     vfmig_device_name(d->dev),
-			     (unsigned long long)(s->o.precopy_timeout_ms /
-						  1000),
-			     (unsigned long long)d->last.initial_bytes);
-		else
-			fail(s, ECANCELED,
-			     "device %s: the destination did not acknowledge its initial data in %llu s",
-			     vfmig_device_name(d->dev),
-			     (unsigned long long)(s->o.precopy_timeout_ms /
-						  1000));
-		return;
+		u->name = vfmig_device_name(d->dev);
+		u->init_done = d->init_sent;
+		u->initial_bytes = d->last.initial_bytes;
+		return u;
 	}
+	return NULL;
 }
 
-static bool any_precopy(const struct src *s)
+/* What the policy says now: WAIT, GO or CANCEL (the reason in @why). */
+static enum switchover_action decide(const struct src *s, char *why,
+				     size_t size)
 {
+	struct switchover_unacked u;
+	struct switchover_in in = {
+		.mode = (enum vfmig_switchover)s->o.switchover,
+		.asked = s->switch_asked,
+		.unacked = unacked(s, &u),
+		.ram_pending = s->o.ram_pending,
+		.elapsed_ms = now_ms() - s->t_precopy,
+		.timeout_ms = s->o.precopy_timeout_ms,
+		.limit_ms = s->o.downtime_limit_ms,
+		.est = s->est.size ? &s->est : NULL,
+		.est_ret = s->est_ret,
+	};
+
 	for (unsigned i = 0; i < s->ndev; i++)
-		if (s->d[i].precopy)
-			return true;
-	return false;
+		in.any_precopy = in.any_precopy || s->d[i].precopy;
+	return switchover_decide(&in, why, size);
 }
 
-/* The estimate over the limit: cancel, saying what limit would do. */
-static void give_up(struct src *s, bool shrinkable)
+/*
+ * Once per turn of the loop, after its completions: ask the policy, and
+ * when it says GO, stop reading pre-copy data, and once no read is in
+ * flight (a state never changes under one), stop the devices.
+ */
+static void tx_switchover(struct src *s)
 {
-	const struct vfmig_estimate *e = &s->est;
-	unsigned long long limit = s->o.downtime_limit_ms;
-	char trend[80];
+	char why[512];
+	enum switchover_action a;
 
-	if (s->est_ret < 0) {
-		fail(s, ECANCELED,
-		     "did not converge in %llu s: the bandwidth is still unknown",
-		     (unsigned long long)(s->o.precopy_timeout_ms / 1000));
-		return;
-	}
-	if (!shrinkable) {
-		fail(s, ECANCELED,
-		     "cannot meet the downtime limit: expected downtime %llu ms > limit %llu ms, and no device pre-copies, so waiting cannot shrink it; a limit of %llu ms would do",
-		     (unsigned long long)e->expected_downtime_ms, limit,
-		     (unsigned long long)e->recommended_limit_ms);
-		return;
-	}
-	if (e->verdict == VFMIG_VERDICT_CONVERGING)
-		snprintf(trend, sizeof(trend), "still converging after %llu s",
-			 (unsigned long long)(s->o.precopy_timeout_ms / 1000));
-	else
-		snprintf(trend, sizeof(trend), "%s for %llu s",
-			 vfmig_verdict_name(e->verdict),
-			 (unsigned long long)(e->stalled_ms / 1000));
-	fail(s, ECANCELED,
-	     "did not converge: expected downtime %llu ms > limit %llu ms, %s; a limit of %llu ms would converge now",
-	     (unsigned long long)e->expected_downtime_ms, limit, trend,
-	     (unsigned long long)e->recommended_limit_ms);
-}
-
-/* The policy's answer; the initial data must be acknowledged in any case. */
-static bool want_switch(struct src *s)
-{
-	if (s->switch_asked || s->o.switchover == VFMIG_SWITCHOVER_IMMEDIATE)
-		return true;
-	if (s->o.switchover == VFMIG_SWITCHOVER_MANUAL)
-		return false;
-	if (s->est_ret == 0 && s->est.verdict == VFMIG_VERDICT_READY)
-		return true;
-	/* Nothing pre-copies and the VMM has no RAM to move: waiting would
-	 * change nothing.  Go now if the bandwidth is unknown (only the
-	 * stop-copy itself can measure it); over the limit, do not. */
-	if (!any_precopy(s) && !s->o.ram_pending) {
-		if (s->est_ret == 0)
-			give_up(s, false);
-		return s->est_ret < 0;
-	}
-	return false;
-}
-
-/* Switch over when the policy says so and the destination acknowledged
- * every pre-copy device's initial data (switchover-ack). */
-static void maybe_switch(struct src *s)
-{
-	if (s->switched || s->stop)
+	if (s->switched || s->stop || !s->d)
 		return;
 	if (!s->switching) {
-		if (!s->est.size || !acked(s) || !want_switch(s))
-			return;
+		a = decide(s, why, sizeof(why));
 		/* The estimate may be up to STATS_MS old, and the ack may
 		 * have come after the queues drained: decide on, and report,
 		 * a fresh one (as QEMU asks for the exact figure only when
 		 * the cheap one says it is time). */
-		if (now_ms() != s->t_stats) {
+		if (a == SWITCHOVER_GO && now_ms() != s->t_stats) {
 			stats_update(s);
-			if (!want_switch(s))
-				return;
+			a = decide(s, why, sizeof(why));
 		}
+		if (a == SWITCHOVER_CANCEL)
+			fail(s, ECANCELED, "%s", why);
+		if (a != SWITCHOVER_GO)
+			return;
 		s->switching = true;
 		for (unsigned i = 0; i < s->ndev; i++)
 			ring_cancel(&s->ring, &s->d[i].rop);
 	}
-	/* Never change a state under a read in flight. */
 	for (unsigned i = 0; i < s->ndev; i++)
 		if (s->d[i].reading)
 			return;
@@ -1059,7 +987,6 @@ static void control(struct src *s, const struct wire_hdr *h,
 			return;
 		}
 		s->d[h->device].acked = true;
-		maybe_switch(s);
 		break;
 	case WIRE_DEVICE_LOADED:
 		if (wire_text_decode(p, h->enc_len, &code, text, sizeof(text),
@@ -1447,7 +1374,8 @@ static int setup(struct src *s)
 	s->mem = malloc(s->nslots * slot_mem);
 	s->slots = calloc(s->nslots, sizeof(*s->slots));
 	s->d = calloc(s->ndev, sizeof(*s->d));
-	if (!s->mem || !s->slots || !s->d)
+	s->figs = calloc(s->ndev, sizeof(*s->figs));
+	if (!s->mem || !s->slots || !s->d || !s->figs)
 		return fail(s, ENOMEM, "out of memory for %u buffers",
 			    s->nslots);
 	for (unsigned i = 0; i < s->nslots; i++) {
@@ -1634,6 +1562,7 @@ static void loop_once(struct src *s, int timeout_ms)
 		fail(s, ret, "io_uring: %s", errno_name(ret));
 		return;
 	}
+	tx_switchover(s);
 	if (waiting_on_peer(s) &&
 	    now_ms() - s->last_activity > (uint64_t)s->o.timeout_ms)
 		fail(s, ETIMEDOUT,
@@ -1848,6 +1777,7 @@ void vfmig_source_free(struct vfmig_source *src)
 	for (unsigned i = 0; s->d && i < s->ndev; i++)
 		free(s->d[i].pending);
 	free(s->d);
+	free(s->figs);
 	free(s->slots);
 	free(s->mem);
 	free(src);
