@@ -16,7 +16,7 @@
 #include "tls.h"
 
 int conn_write_all(const struct conn *c, const void *buf, size_t len,
-		 int timeout_ms)
+		   int timeout_ms)
 {
 	if (c->tls)
 		return tls_write_all(c->tls, buf, len, timeout_ms);
@@ -94,7 +94,7 @@ int frame_send(const struct conn *c, enum wire_type type, uint16_t device,
 			return -ENOMEM;
 	}
 	ret = conn_write_all(c, b, wire_control(b, type, device, payload, len),
-			   timeout_ms);
+			     timeout_ms);
 	if (b != buf)
 		free(b);
 	return ret;

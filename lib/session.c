@@ -714,6 +714,7 @@ static int hello(struct session *ss, const struct conn *c, bool *joined)
 				       "answering HELLO: %s", errno_name(ret));
 	}
 	ss->c[h.channel] = *c;
+	ss->socket[h.channel] = is_socket(c->fd);
 	*joined = true;
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "ring.h"
 #include "session.h"
 #include "tls.h"
+#include "txq.h"
 #include "workers.h"
 #include "util.h"
 
@@ -111,6 +112,8 @@ struct snk {
 	struct rdev *d;
 	struct rchan c[CHAN_MAX];
 	bool file; /* ss.file: nobody to answer */
+	struct txq tx; /* answers, on channel 0 */
+	bool reply_lost; /* sending one failed */
 	struct wire_limits lim; /* what a frame may be: the agreed caps */
 	struct ring ring;
 	struct workers *workers;
@@ -197,21 +200,33 @@ static int fail_as(struct snk *k, enum wire_code code, int err, const char *fmt,
 	return k->err;
 }
 
-/* Small frames back to the source (channel 0), a sink never blocks long
- * on them: they are tiny and the source always reads. */
+/* Small frames back to the source, on channel 0 through the ring: the
+ * loop never blocks on them. */
 static void reply(struct snk *k, enum wire_type type, uint16_t dev,
 		  const void *p, uint32_t len)
 {
-	int ret;
-
-	if (k->file)
-		return;
-	ret = frame_send(k->c[0].conn, type, dev, p, len, k->o.timeout_ms);
-	if (ret < 0) {
-		fail(k, ret, "answering the source: %s", errno_name(ret));
-		k->told = true; /* nobody to tell */
-	}
+	if (!k->file && txq_control(&k->tx, 0, type, dev, p, len) < 0)
+		fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
 }
+
+static void rx_reply_sent(void *arg, struct txq_frame *f)
+{
+	(void)arg;
+	(void)f;
+}
+
+static void rx_reply_failed(void *arg, unsigned chan, int res)
+{
+	struct snk *k = arg;
+
+	fail(k, res, "answering the source: %s",
+	     conn_error(k->c[chan].conn, res));
+	k->told = true; /* nobody to tell */
+	k->reply_lost = true;
+}
+
+static const struct txq_ops reply_ops = { .sent = rx_reply_sent,
+					  .failed = rx_reply_failed };
 
 static void progress_one(struct rdev *d)
 {
@@ -809,12 +824,14 @@ static void stray_done(struct ring_op *op, int res)
 	/* over TLS it is closed unanswered: an answer would take a
 	 * handshake, which this loop does not block on */
 	if (res >= 0 && !k->o.tls) {
-		frame_send(&(struct conn){ .fd = res, .cancel = -1 },
-			   WIRE_REJECT, WIRE_NO_DEVICE, t,
-			   wire_text_encode(WIRE_E_SESSION,
-					    "another session is in progress",
-					    t),
-			   200);
+		unsigned char f[WIRE_HDR_LEN + sizeof(t)];
+		size_t n = wire_control(
+			f, WIRE_REJECT, WIRE_NO_DEVICE, t,
+			wire_text_encode(WIRE_E_SESSION,
+					 "another session is in progress", t));
+
+		/* a new socket's buffer takes it whole; best effort */
+		(void)send(res, f, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	if (res >= 0)
 		close(res);
@@ -1004,13 +1021,10 @@ static int setup(struct snk *k)
 		}
 	}
 	for (unsigned i = 0; i < k->nchan; i++) {
-		struct stat st;
-
 		k->c[i].k = k;
 		k->c[i].idx = (int)i;
 		k->c[i].op.done = recv_done;
-		k->c[i].socket = fstat(k->c[i].conn->fd, &st) == 0 &&
-				 S_ISSOCK(st.st_mode);
+		k->c[i].socket = k->ss.socket[i];
 	}
 	for (unsigned i = 0; i < k->ndev; i++) {
 		struct rdev *d = &k->d[i];
@@ -1034,6 +1048,8 @@ static int setup(struct snk *k)
 	if (ret < 0)
 		return fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
 	ring_bound_workers(&k->ring, k->ndev, k->ndev);
+	txq_init(&k->tx, &k->ring, 1, k->ss.c, k->ss.socket, &reply_ops, k,
+		 NULL);
 	k->eop.done = workers_ready;
 	k->aop.done = stray_done;
 	k->cop.done = cancel_done;
@@ -1046,8 +1062,9 @@ static void progress(struct snk *k)
 {
 	uint64_t now = now_ms();
 
+	/* a report still queued says enough: the queue stays short */
 	if (!(k->lim.caps & WIRE_CAP_PROGRESS) ||
-	    now - k->t_progress < PROGRESS_MS)
+	    now - k->t_progress < PROGRESS_MS || k->tx.frames)
 		return;
 	k->t_progress = now;
 	for (unsigned i = 0; i < k->ndev && !k->stop; i++)
@@ -1069,8 +1086,24 @@ static void report(struct snk *k)
 	k->o.progress(k->o.progress_arg, &t, now - k->t_start, "receiving");
 }
 
+/* What waits on channel 0 (answers, the last DONE) goes out before the
+ * channels close, within REASON_WAIT_MS.  One still queued then (the
+ * source does not read) leaves no room for an ERROR after it: a frame
+ * may be cut. */
+static void flush_replies(struct snk *k)
+{
+	uint64_t until = now_ms() + REASON_WAIT_MS;
+
+	while (k->tx.frames && !k->reply_lost && now_ms() < until)
+		if (ring_run_once(&k->ring, 50) < 0)
+			break;
+	if (k->tx.frames)
+		k->told = true;
+}
+
 static void drain(struct snk *k)
 {
+	txq_cancel(&k->tx);
 	for (unsigned i = 0; i < k->ndev; i++)
 		ring_cancel(&k->ring, &k->d[i].wop);
 	for (unsigned i = 0; i < k->nchan; i++) {
@@ -1125,8 +1158,11 @@ static void no_progress(struct snk *k)
 		}
 	}
 	for (unsigned i = 0; i < k->nchan; i++)
-		/* bytes after the last whole frame (and its sampling) */
-		if (k->c[i].t_rx > k->last_activity + 2 * RX_SAMPLE_MS) {
+		/* bytes after the last whole frame (and its sampling), and
+		 * still in the silence's second half: a few bytes just after
+		 * a frame and nothing since is a stall */
+		if (k->c[i].t_rx > k->last_activity + 2 * RX_SAMPLE_MS &&
+		    now_ms() - k->c[i].t_rx < (uint64_t)k->o.timeout_ms / 2) {
 			fail(k, ETIMEDOUT,
 			     "no whole frame from the source for %d ms, though bytes keep arriving on channel %u: it trickles",
 			     k->o.timeout_ms, i);
@@ -1260,8 +1296,11 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 	if (accept_session(k) == 0 && setup(k) == 0 && resume_devices(k) == 0)
 		loop(k);
 	k->t_finish_us = now_us();
-	if (k->ring.mode)
+	if (k->ring.mode) {
+		flush_replies(k);
 		drain(k);
+		txq_clear(&k->tx);
+	}
 	if (k->workers) {
 		/* decodes still running own slots: let them finish */
 		workers_free(k->workers);

@@ -32,6 +32,7 @@
 #include "session.h"
 #include "switchover.h"
 #include "tls.h"
+#include "txq.h"
 #include "workers.h"
 #include "util.h"
 
@@ -48,16 +49,6 @@
 struct src;
 struct sdev;
 
-/* A frame on its way out: a data chunk, or a small control frame. */
-struct oframe {
-	struct oframe *next;
-	struct iovec iov[2];
-	int niov;
-	size_t len, sent;
-	struct slot *slot; /* data frames */
-	unsigned char buf[WIRE_HDR_LEN + WIRE_DEVICE_END_LEN];
-};
-
 struct slot {
 	struct work work; /* first: codec job */
 	struct src *s;
@@ -71,7 +62,7 @@ struct slot {
 	uint8_t codec;
 	uint32_t crc; /* of the raw bytes, from the worker */
 	int err;
-	struct oframe of;
+	struct txq_frame of; /* its frame, owned by the slot */
 };
 
 struct sdev {
@@ -96,18 +87,10 @@ struct sdev {
 	struct vfmig_transfer t;
 };
 
+/* What comes back on a channel (sending is the txq's). */
 struct chan {
 	struct src *s;
 	struct conn *conn; /* the session's */
-	bool socket;
-	struct ring_op op, top;
-	/* the request in flight points here until it completes */
-	struct msghdr msg;
-	struct iovec iov[2];
-	struct __kernel_timespec ts;
-	struct oframe *head, *tail;
-	uint64_t queued;
-	bool throttled;
 	/* channels 1..n-1 carry nothing back: a receive waits on each so
 	 * that a reset or an end there is seen at once, not at the next
 	 * frame sent on it (that may be never, in an idle pre-copy) */
@@ -121,6 +104,7 @@ struct src {
 	unsigned ndev, nchan;
 	struct sdev *d;
 	struct chan c[CHAN_MAX];
+	struct txq tx; /* the channels' send queues */
 	struct ring ring;
 	/* driven by the caller's loop: vfmig_source_start()/step() */
 	bool external, started, finished;
@@ -158,9 +142,7 @@ struct src {
 	int est_ret;
 	uint64_t t_stats, t_down_us, t_end_us;
 	bool sat, switch_asked;
-	uint64_t sat_t0, sat_b0, sat_us, sat_bytes, wire_sent;
-	unsigned frames_queued;
-	uint64_t t_sent; /* the last byte sent: NOP after silence */
+	uint64_t sat_t0, sat_b0, sat_us, sat_bytes;
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
 	bool lost; /* failed on a lost connection: the reason may follow */
@@ -168,8 +150,6 @@ struct src {
 	unsigned loaded;
 	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
 	uint64_t t_start_us, t_finish_us; /* the run, failed or not */
-	double tokens;
-	uint64_t t_tokens;
 	int err;
 	char errmsg[512];
 };
@@ -259,181 +239,38 @@ static void slot_put(struct src *s, struct slot *sl)
 
 /* --------------------------------------------------------- channels */
 
-static void chan_kick(struct chan *c);
-
-static void chan_timer_done(struct ring_op *op, int res)
-{
-	struct chan *c = container_of(op, struct chan, top);
-
-	(void)res;
-	c->throttled = false;
-	chan_kick(c);
-}
-
-/* Token bucket on wire bytes (--max-bandwidth), shared by all channels. */
-static bool may_send(struct src *s, struct chan *c, size_t len)
-{
-	uint64_t now;
-	double burst;
-
-	if (!s->o.max_bandwidth)
-		return true;
-	now = now_ms();
-	burst = (double)s->o.max_bandwidth / 50; /* 20 ms worth */
-	if (burst < (double)s->o.chunk + WIRE_HDR_LEN)
-		burst = (double)s->o.chunk + WIRE_HDR_LEN;
-	s->tokens += (double)(now - s->t_tokens) * (double)s->o.max_bandwidth /
-		     1000.0;
-	s->t_tokens = now;
-	if (s->tokens > burst)
-		s->tokens = burst;
-	if (s->tokens >= (double)len || s->tokens >= burst) {
-		s->tokens -= (double)len;
-		return true;
-	}
-	if (!c->throttled) {
-		double wait_ms = ((double)len - s->tokens) * 1000.0 /
-				 (double)s->o.max_bandwidth;
-
-		c->ts.tv_sec = (long long)(wait_ms / 1000);
-		c->ts.tv_nsec =
-			(long long)((wait_ms - (double)c->ts.tv_sec * 1000) *
-				    1e6) +
-			1000000;
-		c->throttled = true;
-		io_uring_prep_timeout(ring_sqe(&s->ring, &c->top), &c->ts, 0,
-				      0);
-	}
-	return false;
-}
-
-static void send_done(struct ring_op *op, int res);
-
-static void chan_kick(struct chan *c)
-{
-	struct src *s = c->s;
-	struct oframe *f = c->head;
-	struct io_uring_sqe *sqe;
-	struct iovec iov[2];
-	size_t skip;
-	int n = 0;
-
-	if (!f || c->op.busy || c->throttled || s->stop)
-		return;
-	if (!f->sent && !may_send(s, c, f->len))
-		return;
-	/* Resume a short send where it stopped. */
-	skip = f->sent;
-	for (int i = 0; i < f->niov; i++) {
-		if (skip >= f->iov[i].iov_len) {
-			skip -= f->iov[i].iov_len;
-			continue;
-		}
-		iov[n].iov_base = (char *)f->iov[i].iov_base + skip;
-		iov[n].iov_len = f->iov[i].iov_len - skip;
-		skip = 0;
-		n++;
-	}
-	if (c->conn->tls) {
-		/* encrypted into the session's buffer before this returns */
-		tls_send(&s->ring, c->conn->tls, &c->op, iov, n);
-		return;
-	}
-	sqe = ring_sqe(&s->ring, &c->op);
-	memcpy(c->iov, iov, sizeof(iov));
-	if (c->socket) {
-		memset(&c->msg, 0, sizeof(c->msg));
-		c->msg.msg_iov = c->iov;
-		c->msg.msg_iovlen = (size_t)n;
-		io_uring_prep_sendmsg(sqe, c->conn->fd, &c->msg, MSG_NOSIGNAL);
-	} else {
-		io_uring_prep_writev(sqe, c->conn->fd, c->iov, (unsigned)n,
-				     (uint64_t)-1);
-	}
-}
-
-static void chan_queue(struct chan *c, struct oframe *f)
-{
-	f->next = NULL;
-	f->sent = 0;
-	if (c->tail)
-		c->tail->next = f;
-	else
-		c->head = f;
-	c->tail = f;
-	c->queued += f->len;
-	c->s->frames_queued++;
-	chan_kick(c);
-}
-
-static struct chan *least_queued(struct src *s)
-{
-	struct chan *best = &s->c[0];
-
-	for (unsigned i = 1; i < s->nchan; i++)
-		if (s->c[i].queued < best->queued)
-			best = &s->c[i];
-	return best;
-}
-
 static void check_finished(struct src *s);
 
-static void send_done(struct ring_op *op, int res)
+/* A frame went out whole: a data frame's buffer is free again. */
+static void tx_sent(void *arg, struct txq_frame *f)
 {
-	struct chan *c = container_of(op, struct chan, op);
-	struct src *s = c->s;
-	struct oframe *f = c->head;
+	struct src *s = arg;
+	struct slot *sl = f->owner;
 
-	if (res < 0) {
-		if (res == -EINTR || res == -EAGAIN) {
-			chan_kick(c);
-			return;
-		}
-		lose(s, res, "channel %ld: sending: %s%s", (long)(c - s->c),
-		     conn_error(c->conn, res),
-		     res == -EPIPE || res == -ECONNRESET ?
-			     " (the destination closed the connection)" :
-			     "");
-		return;
+	if (sl) {
+		sl->d->raw_sent += sl->fill;
+		slot_put(s, sl);
 	}
-	s->last_activity = now_ms();
-	s->wire_sent += (uint64_t)res;
-	s->t_sent = s->last_activity;
-	f->sent += (size_t)res;
-	if (f->sent < f->len) {
-		chan_kick(c);
-		return;
-	}
-	c->head = f->next;
-	if (!c->head)
-		c->tail = NULL;
-	c->queued -= f->len;
-	s->frames_queued--;
-	if (f->slot) {
-		f->slot->d->raw_sent += f->slot->fill;
-		slot_put(s, f->slot);
-	} else {
-		free(f);
-	}
-	chan_kick(c);
 	check_finished(s);
 }
+
+static void tx_failed(void *arg, unsigned chan, int res)
+{
+	lose(arg, res, "channel %u: sending: %s%s", chan,
+	     conn_error(((struct src *)arg)->c[chan].conn, res),
+	     res == -EPIPE || res == -ECONNRESET ?
+		     " (the destination closed the connection)" :
+		     "");
+}
+
+static const struct txq_ops tx_ops = { .sent = tx_sent, .failed = tx_failed };
 
 /* A control frame on channel 0 (no device: WIRE_NO_DEVICE). */
 static void send_control(struct src *s, enum wire_type type, uint16_t device,
 			 const void *payload, uint32_t len)
 {
-	struct oframe *f = calloc(1, sizeof(*f));
-
-	if (!f) {
+	if (txq_control(&s->tx, 0, type, device, payload, len) < 0)
 		fail(s, ENOMEM, "out of memory");
-		return;
-	}
-	f->len = wire_control(f->buf, type, device, payload, len);
-	f->iov[0].iov_base = f->buf;
-	f->iov[0].iov_len = f->len;
-	f->niov = 1;
-	chan_queue(&s->c[0], f);
 }
 
 /* -------------------------------------------------------- encoding */
@@ -457,7 +294,7 @@ static void encode_run(struct work *w, struct codec *codec)
 	}
 	h.enc_len = (uint32_t)sl->enc_len;
 	h.crc = sl->crc = crc32c(0, sl->raw, sl->fill);
-	wire_hdr_encode(&h, sl->of.buf);
+	wire_hdr_encode(&h, sl->of.hdr);
 	sl->codec = h.codec;
 }
 
@@ -470,7 +307,7 @@ static void release(struct sdev *d)
 
 	for (;;) {
 		struct slot *sl = d->pending[d->released % s->nslots];
-		struct oframe *f;
+		struct txq_frame *f;
 
 		if (!sl || sl->seq != d->released)
 			break;
@@ -479,8 +316,8 @@ static void release(struct sdev *d)
 		/* the stream's crc, in stream order, from the chunks' */
 		d->crc = crc32c_combine(d->crc, sl->crc, sl->fill);
 		f = &sl->of;
-		f->slot = sl;
-		f->iov[0].iov_base = f->buf;
+		f->owner = sl;
+		f->iov[0].iov_base = f->hdr;
 		f->iov[0].iov_len = WIRE_HDR_LEN;
 		f->niov = 1;
 		if (sl->enc_len) {
@@ -493,7 +330,7 @@ static void release(struct sdev *d)
 		d->t.wire_bytes += f->len;
 		d->raw_released += sl->fill;
 		d->t.frames++;
-		chan_queue(least_queued(s), f);
+		txq_push(&s->tx, txq_least_queued(&s->tx), f);
 	}
 	if (d->eof && !d->ended && d->released == d->seq)
 		device_end(d);
@@ -595,13 +432,10 @@ static void timer_done(struct ring_op *op, int res)
  */
 static bool saturated(const struct src *s)
 {
-	if (s->frames_queued > s->nchan)
+	if (s->tx.frames > s->nchan || txq_throttled(&s->tx))
 		return true;
 	for (unsigned i = 0; i < s->ndev; i++)
 		if (s->d[i].waiting_slot)
-			return true;
-	for (unsigned i = 0; i < s->nchan; i++)
-		if (s->c[i].throttled)
 			return true;
 	return false;
 }
@@ -613,11 +447,11 @@ static void sat_account(struct src *s)
 
 	if (s->sat) {
 		s->sat_us += now - s->sat_t0;
-		s->sat_bytes += s->wire_sent - s->sat_b0;
+		s->sat_bytes += s->tx.bytes - s->sat_b0;
 	}
 	s->sat = s->d && saturated(s);
 	s->sat_t0 = now;
-	s->sat_b0 = s->wire_sent;
+	s->sat_b0 = s->tx.bytes;
 }
 
 static void stats_update(struct src *s)
@@ -625,7 +459,7 @@ static void stats_update(struct src *s)
 	uint64_t now = now_ms();
 	struct switchover_wire w = {
 		.elapsed_ms = now - s->t_precopy,
-		.sent = s->wire_sent,
+		.sent = s->tx.bytes,
 		/* neither a link speed nor a cap: what went out so far, on
 		 * average, is a floor until saturated time measures more
 		 * (over less than STATS_MS it measures nothing) */
@@ -707,11 +541,9 @@ static void precopy_tick(struct src *s)
 	if (s->stop)
 		return;
 	/* An idle pre-copy still tells the destination it is alive. */
-	if ((s->caps & WIRE_CAP_PROGRESS) && !s->frames_queued &&
-	    now_ms() - s->t_sent > (uint64_t)s->o.timeout_ms / 3) {
-		s->t_sent = now_ms();
+	if ((s->caps & WIRE_CAP_PROGRESS) && !s->tx.frames &&
+	    now_ms() - s->tx.t_last_ms > (uint64_t)s->o.timeout_ms / 3)
 		send_control(s, WIRE_NOP, WIRE_NO_DEVICE, NULL, 0);
-	}
 	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS)
 		stats_update(s);
 }
@@ -960,9 +792,8 @@ static void check_finished(struct src *s)
 		return;
 	}
 	/* Everything sent: a file is complete; a peer must confirm. */
-	for (unsigned i = 0; i < s->nchan; i++)
-		if (s->c[i].head)
-			return;
+	if (s->tx.frames)
+		return;
 	if (s->file || (s->peer_done && s->loaded == s->ndev)) {
 		s->t_end_us = now_us();
 		s->t_end = s->t_end_us / 1000;
@@ -1347,12 +1178,8 @@ static int connect_session(struct src *s)
 	}
 	s->caps = s->ss.caps;
 	s->o.chunk = s->ss.max_chunk;
-	for (unsigned i = 0; i < s->nchan; i++) {
+	for (unsigned i = 0; i < s->nchan; i++)
 		s->c[i].s = s;
-		s->c[i].socket = s->ss.socket[i];
-		s->c[i].op.done = send_done;
-		s->c[i].top.done = chan_timer_done;
-	}
 	return 0;
 }
 
@@ -1409,6 +1236,9 @@ static int setup(struct src *s)
 	ret = ring_init(&s->ring, 256, s->external, err, sizeof(err));
 	if (ret < 0)
 		return fail(s, ret, "%s", err);
+	txq_init(&s->tx, &s->ring, s->nchan, s->ss.c, s->ss.socket, &tx_ops, s,
+		 &s->stop);
+	txq_rate(&s->tx, s->o.max_bandwidth, s->o.chunk + WIRE_HDR_LEN);
 	/* VFIO reads that cannot run inline go to io-wq: one per device. */
 	ring_bound_workers(&s->ring, s->ndev, s->ndev);
 	s->eop.done = workers_ready;
@@ -1503,7 +1333,7 @@ static void report(struct src *s)
  * pre-copy waiting for dirty data is nobody's silence.) */
 static bool waiting_on_peer(const struct src *s)
 {
-	if (s->frames_queued || s->done_sent)
+	if (s->tx.frames || s->done_sent)
 		return true;
 	for (unsigned i = 0; i < s->ndev; i++)
 		if (s->d[i].init_sent && !s->d[i].acked)
@@ -1519,12 +1349,9 @@ static void drain(struct src *s)
 		ring_cancel(&s->ring, &s->d[i].rop);
 		ring_cancel(&s->ring, &s->d[i].top);
 	}
-	for (unsigned i = 0; i < s->nchan; i++) {
-		ring_cancel(&s->ring, &s->c[i].op);
-		ring_cancel(&s->ring, &s->c[i].top);
+	txq_cancel(&s->tx);
+	for (unsigned i = 0; i < s->nchan; i++)
 		ring_cancel(&s->ring, &s->c[i].wop);
-		tls_cancel(&s->ring, s->c[i].conn->tls);
-	}
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
 	ring_cancel(&s->ring, &s->tick);
@@ -1563,6 +1390,8 @@ static void loop_once(struct src *s, int timeout_ms)
 		return;
 	}
 	tx_switchover(s);
+	if (s->tx.t_last_ms > s->last_activity)
+		s->last_activity = s->tx.t_last_ms; /* a byte went out */
 	if (waiting_on_peer(s) &&
 	    now_ms() - s->last_activity > (uint64_t)s->o.timeout_ms)
 		fail(s, ETIMEDOUT,
@@ -1620,15 +1449,7 @@ static int finish(struct src *s)
 	ret = session_close(&s->ss, !s->failed);
 	if (ret < 0)
 		fail(s, ret, "%s: fsync: %s", s->o.uri, errno_name(ret));
-	for (unsigned i = 0; i < s->nchan; i++) {
-		while (s->c[i].head) {
-			struct oframe *f = s->c[i].head;
-
-			s->c[i].head = f->next;
-			if (!f->slot)
-				free(f);
-		}
-	}
+	txq_clear(&s->tx);
 	return s->failed ? s->err : 0;
 }
 

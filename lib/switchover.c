@@ -50,8 +50,8 @@ int switchover_feed(struct vfmig_stats *st, const struct switchover_wire *w,
 }
 
 /* Whatever the policy, no switchover without the initial data acked. */
-static enum switchover_action unacked(const struct switchover_in *in,
-				      char *why, size_t n)
+static enum switchover_action unacked(const struct switchover_in *in, char *why,
+				      size_t n)
 {
 	const struct switchover_unacked *u = in->unacked;
 	unsigned long long s = in->timeout_ms / 1000;
@@ -59,13 +59,15 @@ static enum switchover_action unacked(const struct switchover_in *in,
 	if (in->elapsed_ms < in->timeout_ms)
 		return SWITCHOVER_WAIT;
 	if (!u->init_done)
-		snprintf(why, n,
-			 "device %s: its initial data did not end in %llu s (PRECOPY_INFO still reports %llu initial bytes)",
-			 u->name, s, (unsigned long long)u->initial_bytes);
+		snprintf(
+			why, n,
+			"device %s: its initial data did not end in %llu s (PRECOPY_INFO still reports %llu initial bytes)",
+			u->name, s, (unsigned long long)u->initial_bytes);
 	else
-		snprintf(why, n,
-			 "device %s: the destination did not acknowledge its initial data in %llu s",
-			 u->name, s);
+		snprintf(
+			why, n,
+			"device %s: the destination did not acknowledge its initial data in %llu s",
+			u->name, s);
 	return SWITCHOVER_CANCEL;
 }
 
@@ -78,17 +80,19 @@ static enum switchover_action give_up(const struct switchover_in *in,
 	char trend[80];
 
 	if (in->est_ret < 0) {
-		snprintf(why, n,
-			 "did not converge in %llu s: the bandwidth is still unknown",
-			 s);
+		snprintf(
+			why, n,
+			"did not converge in %llu s: the bandwidth is still unknown",
+			s);
 		return SWITCHOVER_CANCEL;
 	}
 	if (!shrinkable) {
-		snprintf(why, n,
-			 "cannot meet the downtime limit: expected downtime %llu ms > limit %llu ms, and no device pre-copies, so waiting cannot shrink it; a limit of %llu ms would do",
-			 (unsigned long long)e->expected_downtime_ms,
-			 (unsigned long long)in->limit_ms,
-			 (unsigned long long)e->recommended_limit_ms);
+		snprintf(
+			why, n,
+			"cannot meet the downtime limit: expected downtime %llu ms > limit %llu ms, and no device pre-copies, so waiting cannot shrink it; a limit of %llu ms would do",
+			(unsigned long long)e->expected_downtime_ms,
+			(unsigned long long)in->limit_ms,
+			(unsigned long long)e->recommended_limit_ms);
 		return SWITCHOVER_CANCEL;
 	}
 	if (e->verdict == VFMIG_VERDICT_CONVERGING)
@@ -98,11 +102,12 @@ static enum switchover_action give_up(const struct switchover_in *in,
 		snprintf(trend, sizeof(trend), "%s for %llu s",
 			 vfmig_verdict_name(e->verdict),
 			 (unsigned long long)(e->stalled_ms / 1000));
-	snprintf(why, n,
-		 "did not converge: expected downtime %llu ms > limit %llu ms, %s; a limit of %llu ms would converge now",
-		 (unsigned long long)e->expected_downtime_ms,
-		 (unsigned long long)in->limit_ms, trend,
-		 (unsigned long long)e->recommended_limit_ms);
+	snprintf(
+		why, n,
+		"did not converge: expected downtime %llu ms > limit %llu ms, %s; a limit of %llu ms would converge now",
+		(unsigned long long)e->expected_downtime_ms,
+		(unsigned long long)in->limit_ms, trend,
+		(unsigned long long)e->recommended_limit_ms);
 	return SWITCHOVER_CANCEL;
 }
 

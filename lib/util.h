@@ -7,7 +7,7 @@
 
 /* The struct of type @type whose @member @ptr points at. */
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* 64 TiB: no device holds more state; a driver's larger figure (a size,
  * PRECOPY_INFO) is garbage. */
