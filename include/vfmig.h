@@ -299,6 +299,10 @@ struct vfmig_stream_opts {
 	 * the source, VFMIG_TLS_SERVER at the sink); NULL: plaintext.  The
 	 * caller keeps it, and it must outlive the source or sink. */
 	struct vfmig_tls *tls;
+	/* Where vfmig_source_new() and vfmig_sink_new() write why they
+	 * refused: the field, its value, and what was expected. */
+	char *errbuf;
+	size_t errbuf_size;
 };
 
 struct vfmig_source;
@@ -342,6 +346,7 @@ void vfmig_tls_free(struct vfmig_tls *tls);
 /*
  * Prepare a migration of @ndev devices (the handles stay the caller's and
  * must outlive it).  Nothing is connected or changed before *_run().
+ * -EINVAL for bad options, with the reason in opts->errbuf.
  */
 int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		     const struct vfmig_stream_opts *opts,
@@ -421,7 +426,8 @@ int vfmig_source_link(const struct vfmig_source *s, char *ifname, size_t len,
  * The destination: listen on (or read from) @opts->uri, take one session,
  * check its manifest against @devs (same count, order, names, kinds and
  * identities), and load each device: RESUMING, the checked stream in
- * order, RESUMING->STOP, then RUNNING unless opts->no_start.
+ * order, RESUMING->STOP, then RUNNING unless opts->no_start.  -EINVAL for
+ * bad options, with the reason in opts->errbuf.
  */
 int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 		   const struct vfmig_stream_opts *opts,

@@ -162,6 +162,34 @@ void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x)
 
 /* ------------------------------------------------------------ both */
 
+char *session_opts_errbuf(const struct vfmig_stream_opts *o, size_t *size)
+{
+	*size = 0;
+	if (!o ||
+	    o->size < offsetof(struct vfmig_stream_opts, errbuf_size) +
+			      sizeof(o->errbuf_size) ||
+	    !o->errbuf)
+		return NULL;
+	*size = o->errbuf_size;
+	return o->errbuf;
+}
+
+int session_check_devices(struct vfmig_device *const *devs, unsigned n,
+			  char *why, size_t ws)
+{
+	if (!devs || !n)
+		return set_errbuf(why, ws, EINVAL, "no devices");
+	if (n > WIRE_MAX_DEVICES)
+		return set_errbuf(why, ws, EINVAL,
+				  "%u devices: at most %u in a session", n,
+				  WIRE_MAX_DEVICES);
+	for (unsigned i = 0; i < n; i++)
+		if (!devs[i])
+			return set_errbuf(why, ws, EINVAL, "device %u is NULL",
+					  i);
+	return manifest_ids_unique(devs, n, why, ws);
+}
+
 static int ss_fail(struct session *ss, enum wire_code code, int err,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -119,6 +119,14 @@ int manifest_check(const struct wire_device *got, int n,
 		   struct vfmig_device *const *devs, unsigned ndev,
 		   unsigned *map, char *why, size_t why_size);
 
+/* Where @o (of the caller's @o->size) wants *_new()'s reason: NULL and
+ * 0 when it has no room for it. */
+char *session_opts_errbuf(const struct vfmig_stream_opts *o, size_t *size);
+/* The checks both ends make of @devs: a count, ids unique.  0, or
+ * -EINVAL with the reason in @why. */
+int session_check_devices(struct vfmig_device *const *devs, unsigned n,
+			  char *why, size_t why_size);
+
 /* A 128-bit random session id. */
 void session_id(uint8_t id[16]);
 

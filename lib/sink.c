@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "sink.h"
 #include "crc32c.h"
 #include "device.h"
 #include "ring.h"
@@ -33,118 +34,10 @@
 #include "workers.h"
 #include "util.h"
 
-#define WINDOW 4096u /* how far ahead of the next write a frame may be */
 #define OUR_CAPS                                            \
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
 #define PROGRESS_MS 20 /* how often the source hears what was loaded */
-#define RX_SAMPLE_MS 100ull /* how often a channel's received bytes are read */
-/* After a channel's end, how long channel 0 may be silent before the
- * source's reason: it was sent before the close, so it is queued. */
-#define REASON_WAIT_MS 500
-
-struct snk;
-struct rdev;
-
-struct rslot {
-	struct work work; /* first: codec job */
-	struct snk *k;
-	struct rdev *d;
-	struct rslot *next_free;
-	unsigned char *raw, *enc;
-	struct wire_hdr h;
-	int owner; /* channel whose reserve this is, or -1 */
-	int err;
-	char why[160];
-	size_t woff;
-};
-
-struct rdev {
-	struct snk *k;
-	unsigned idx;
-	struct vfmig_device *dev;
-	int fd;
-	bool async, writing, end_seen, init_seen, ack_sent, loaded;
-	struct ring_op wop;
-	uint64_t next, init_bytes;
-	uint64_t t_write_us, busy_us, reported, received; /* PROGRESS */
-	uint32_t crc;
-	struct rslot **win;
-	/* sequence numbers taken (header read) and not yet written, by
-	 * seq % WINDOW: a second frame of the same number is refused even
-	 * while the first one is still being read or decoded */
-	uint64_t taken[WINDOW / 64];
-	uint64_t nframes, taken_bytes; /* DATA frames taken, their bytes */
-	uint64_t top; /* the highest sequence number taken, plus one */
-	/* pre-copy then stop-copy, in sequence order */
-	uint64_t precopy_top, stopcopy_first;
-	struct wire_device_end end;
-	struct vfmig_transfer t;
-};
-
-enum { RC_HDR, RC_PAYLOAD, RC_PAUSED, RC_EOF };
-
-struct rchan {
-	struct snk *k;
-	struct conn *conn; /* the session's */
-	int idx, st;
-	bool socket;
-	/* TCP's count of bytes received, and when it last moved: bytes
-	 * that arrive without making a whole frame are a trickle */
-	uint64_t rx_bytes, t_rx;
-	struct ring_op op;
-	unsigned char hbuf[WIRE_HDR_LEN];
-	size_t have, want;
-	unsigned char *dst;
-	struct wire_hdr h;
-	struct rslot *slot, *reserve;
-	unsigned char ctl[WIRE_MAX_REPLY];
-};
-
-struct snk {
-	struct vfmig_stream_opts o;
-	struct vfmig_device *const *devs;
-	unsigned ndev, nchan;
-	/* the channels and what was agreed on them */
-	struct session ss;
-	/* by the source's device index (the wire's); ss.map says which of
-	 * ours each is (matched by id) */
-	struct rdev *d;
-	struct rchan c[CHAN_MAX];
-	bool file; /* ss.file: nobody to answer */
-	struct txq tx; /* answers, on channel 0 */
-	bool reply_lost; /* sending one failed */
-	struct wire_limits lim; /* what a frame may be: the agreed caps */
-	struct ring ring;
-	struct workers *workers;
-	struct rslot *slots, *free_slots;
-	unsigned nslots;
-	unsigned char *mem;
-	struct ring_op eop, aop; /* workers; strays on the listener */
-	uint64_t evbuf;
-	/* vfmig_sink_cancel(): an eventfd every wait watches */
-	int cancel;
-	struct ring_op cop;
-	unsigned loaded;
-	bool peer_done, failed, stop, resuming;
-	bool stopcopy_seen; /* a stop-copy frame or a device's end */
-	uint64_t last_activity, t_start, t_report, t_end, t_progress;
-	uint64_t t_run_us, t_finish_us; /* the run, failed or not */
-	uint64_t t_rx_sample;
-	/* failed on the end of a channel but 0: the source's reason may
-	 * still be on its way on channel 0 (await_reason()) */
-	bool reason_may_follow;
-	int err;
-	/* how the source is told: the ERROR code, and whether it was (one
-	 * ERROR a failure), or needs no telling (its own ERROR, its end) */
-	enum wire_code code;
-	bool told;
-	char errmsg[512];
-};
-
-struct vfmig_sink {
-	struct snk k;
-};
 
 /*
  * The first failure is the session's: its errno, its message, and the
@@ -152,8 +45,8 @@ struct vfmig_sink {
  * which failure gets which).  A cancel wins over the failure it caused
  * (a wait that gave up).
  */
-static int vfail(struct snk *k, enum wire_code code, int err, const char *fmt,
-		 va_list ap)
+static int rx_vfail(struct vfmig_sink *k, enum wire_code code, int err,
+		    const char *fmt, va_list ap)
 {
 	if (!k->failed) {
 		k->failed = true;
@@ -172,41 +65,35 @@ static int vfail(struct snk *k, enum wire_code code, int err, const char *fmt,
 }
 
 /* A protocol violation, a silence, a peer gone: code protocol. */
-static int fail(struct snk *k, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct snk *k, int err, const char *fmt, ...)
+int rx_fail(struct vfmig_sink *k, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfail(k, WIRE_E_PROTOCOL, err, fmt, ap);
+	rx_vfail(k, WIRE_E_PROTOCOL, err, fmt, ap);
 	va_end(ap);
 	return k->err;
 }
 
 /* Any other failure, with the code that says what it was. */
-static int fail_as(struct snk *k, enum wire_code code, int err, const char *fmt,
-		   ...) __attribute__((format(printf, 4, 5)));
-
-static int fail_as(struct snk *k, enum wire_code code, int err, const char *fmt,
-		   ...)
+int rx_fail_as(struct vfmig_sink *k, enum wire_code code, int err,
+	       const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfail(k, code, err, fmt, ap);
+	rx_vfail(k, code, err, fmt, ap);
 	va_end(ap);
 	return k->err;
 }
 
 /* Small frames back to the source, on channel 0 through the ring: the
  * loop never blocks on them. */
-static void reply(struct snk *k, enum wire_type type, uint16_t dev,
-		  const void *p, uint32_t len)
+static void rx_reply(struct vfmig_sink *k, enum wire_type type, uint16_t dev,
+		     const void *p, uint32_t len)
 {
 	if (!k->file && txq_control(&k->tx, 0, type, dev, p, len) < 0)
-		fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
+		rx_fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
 }
 
 static void rx_reply_sent(void *arg, struct txq_frame *f)
@@ -217,10 +104,10 @@ static void rx_reply_sent(void *arg, struct txq_frame *f)
 
 static void rx_reply_failed(void *arg, unsigned chan, int res)
 {
-	struct snk *k = arg;
+	struct vfmig_sink *k = arg;
 
-	fail(k, res, "answering the source: %s",
-	     conn_error(k->c[chan].conn, res));
+	rx_fail(k, res, "answering the source: %s",
+		conn_error(k->c[chan].conn, res));
 	k->told = true; /* nobody to tell */
 	k->reply_lost = true;
 }
@@ -239,27 +126,27 @@ static void progress_one(struct rdev *d)
 		return;
 	d->reported = d->t.raw_bytes;
 	wire_progress_encode(&m, p);
-	reply(d->k, WIRE_PROGRESS, (uint16_t)d->idx, p, sizeof(p));
+	rx_reply(d->k, WIRE_PROGRESS, (uint16_t)d->idx, p, sizeof(p));
 }
 
 /* The initial data is in the device: the source may stop.  What waits
  * here goes first: the source decides on it. */
-static void send_ack(struct rdev *d)
+void rx_send_ack(struct rdev *d)
 {
 	unsigned char p[WIRE_COUNT_LEN];
 
 	d->ack_sent = true;
 	progress_one(d);
 	wire_count_encode(d->t.raw_bytes, p);
-	reply(d->k, WIRE_SWITCHOVER_ACK, (uint16_t)d->idx, p, sizeof(p));
+	rx_reply(d->k, WIRE_SWITCHOVER_ACK, (uint16_t)d->idx, p, sizeof(p));
 }
 
 /* ------------------------------------------------------------ slots */
 
-static void chan_read(struct rchan *c);
-static void take_payload(struct rchan *c);
+static void rx_chan_read(struct rchan *c);
+static void rx_take_payload(struct rchan *c);
 
-static void slot_put(struct snk *k, struct rslot *sl)
+static void rx_slot_put(struct vfmig_sink *k, struct rslot *sl)
 {
 	if (sl->owner >= 0) {
 		k->c[sl->owner].reserve = sl;
@@ -270,7 +157,7 @@ static void slot_put(struct snk *k, struct rslot *sl)
 	/* A paused channel may go on now. */
 	for (unsigned i = 0; i < k->nchan; i++)
 		if (k->c[i].st == RC_PAUSED)
-			take_payload(&k->c[i]);
+			rx_take_payload(&k->c[i]);
 }
 
 /* --------------------------------------------------------- writing */
@@ -279,7 +166,7 @@ static void write_done(struct ring_op *op, int res);
 
 static void try_write(struct rdev *d)
 {
-	struct snk *k = d->k;
+	struct vfmig_sink *k = d->k;
 	struct rslot *sl = d->win[d->next % WINDOW];
 	struct io_uring_sqe *sqe;
 
@@ -294,20 +181,20 @@ static void try_write(struct rdev *d)
 	d->t_write_us = now_us();
 }
 
-static void device_complete(struct rdev *d)
+void rx_device_complete(struct rdev *d)
 {
-	struct snk *k = d->k;
+	struct vfmig_sink *k = d->k;
 	unsigned char p[4 + WIRE_MAX_TEXT];
 	int ret;
 
 	if (d->loaded || !d->end_seen || d->next != d->end.frames)
 		return;
 	if (d->t.raw_bytes != d->end.raw_bytes || d->crc != d->end.crc) {
-		fail(k, EBADMSG,
-		     "device %s: received %llu bytes (crc32c %08x), the source sent %llu (crc32c %08x)",
-		     vfmig_device_name(d->dev),
-		     (unsigned long long)d->t.raw_bytes, d->crc,
-		     (unsigned long long)d->end.raw_bytes, d->end.crc);
+		rx_fail(k, EBADMSG,
+			"device %s: received %llu bytes (crc32c %08x), the source sent %llu (crc32c %08x)",
+			vfmig_device_name(d->dev),
+			(unsigned long long)d->t.raw_bytes, d->crc,
+			(unsigned long long)d->end.raw_bytes, d->end.crc);
 		return;
 	}
 	/* RESUMING -> STOP is where the driver checks and loads the state. */
@@ -316,12 +203,13 @@ static void device_complete(struct rdev *d)
 		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_RUNNING, NULL);
 	if (ret < 0) {
 		/* the source hears it in the device's answer: no ERROR */
-		reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
-		      wire_text_encode(WIRE_E_DEVICE,
-				       vfmig_device_strerror(d->dev), p));
+		rx_reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
+			 wire_text_encode(WIRE_E_DEVICE,
+					  vfmig_device_strerror(d->dev), p));
 		/* what the pipeline gave the driver, so that a stream the
 		 * device found short is told from one the source cut */
-		fail_as(k, WIRE_E_DEVICE, ret,
+		rx_fail_as(
+			k, WIRE_E_DEVICE, ret,
 			"%s (it was written %llu bytes in %llu frames, crc32c %08x, as the source's DEVICE_END says)",
 			vfmig_device_strerror(d->dev),
 			(unsigned long long)d->t.raw_bytes,
@@ -331,11 +219,11 @@ static void device_complete(struct rdev *d)
 	}
 	d->loaded = true;
 	k->loaded++;
-	reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
-	      wire_text_encode(WIRE_OK, "loaded", p));
+	rx_reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
+		 wire_text_encode(WIRE_OK, "loaded", p));
 	if (k->loaded == k->ndev) {
 		k->t_end = now_ms();
-		reply(k, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
+		rx_reply(k, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
 		if (k->peer_done)
 			k->stop = true;
 	}
@@ -344,7 +232,7 @@ static void device_complete(struct rdev *d)
 static void write_done(struct ring_op *op, int res)
 {
 	struct rdev *d = container_of(op, struct rdev, wop);
-	struct snk *k = d->k;
+	struct vfmig_sink *k = d->k;
 	struct rslot *sl = d->win[d->next % WINDOW];
 
 	d->writing = false;
@@ -357,7 +245,8 @@ static void write_done(struct ring_op *op, int res)
 	}
 	if (res <= 0) {
 		/* Any write error means the driver rejected the stream. */
-		fail_as(k, WIRE_E_DEVICE, res ? res : -EIO,
+		rx_fail_as(
+			k, WIRE_E_DEVICE, res ? res : -EIO,
 			"device %s: the driver refused the stream at byte %llu: %s",
 			vfmig_device_name(d->dev),
 			(unsigned long long)d->t.raw_bytes + sl->woff,
@@ -381,11 +270,11 @@ static void write_done(struct ring_op *op, int res)
 	d->win[d->next % WINDOW] = NULL;
 	d->taken[d->next % WINDOW / 64] &= ~(1ull << (d->next % 64));
 	d->next++;
-	slot_put(k, sl);
+	rx_slot_put(k, sl);
 	if (d->init_seen && !d->ack_sent && d->t.raw_bytes >= d->init_bytes) {
-		send_ack(d);
+		rx_send_ack(d);
 	}
-	device_complete(d);
+	rx_device_complete(d);
 	try_write(d);
 }
 
@@ -415,11 +304,11 @@ static void decode_done(struct work *w)
 	struct rdev *d = sl->d;
 
 	if (sl->err) {
-		fail(d->k, EBADMSG,
-		     "DATA frame %llu of device %s: %s: stream rejected",
-		     (unsigned long long)sl->h.seq, vfmig_device_name(d->dev),
-		     sl->why);
-		slot_put(d->k, sl);
+		rx_fail(d->k, EBADMSG,
+			"DATA frame %llu of device %s: %s: stream rejected",
+			(unsigned long long)sl->h.seq,
+			vfmig_device_name(d->dev), sl->why);
+		rx_slot_put(d->k, sl);
 		return;
 	}
 	d->win[sl->h.seq % WINDOW] = sl;
@@ -428,11 +317,11 @@ static void decode_done(struct work *w)
 
 /* --------------------------------------------------------- channels */
 
-static void recv_done(struct ring_op *op, int res);
+static void rx_recv_done(struct ring_op *op, int res);
 
-static void chan_read(struct rchan *c)
+static void rx_chan_read(struct rchan *c)
 {
-	struct snk *k = c->k;
+	struct vfmig_sink *k = c->k;
 	struct io_uring_sqe *sqe;
 
 	if (k->stop || c->st == RC_EOF || c->st == RC_PAUSED)
@@ -451,7 +340,7 @@ static void chan_read(struct rchan *c)
 				   (unsigned)(c->want - c->have), (uint64_t)-1);
 }
 
-static void next_header(struct rchan *c)
+void rx_next_header(struct rchan *c)
 {
 	/* Progress is whole frames: bytes trickling in (slow-loris) or
 	 * frames piling up behind a gap are no progress. */
@@ -461,7 +350,7 @@ static void next_header(struct rchan *c)
 	c->have = 0;
 	c->want = WIRE_HDR_LEN;
 	c->slot = NULL;
-	chan_read(c);
+	rx_chan_read(c);
 }
 
 static void data_ready(struct rchan *c)
@@ -472,13 +361,13 @@ static void data_ready(struct rchan *c)
 	sl->work.run = decode_run;
 	sl->work.done = decode_done;
 	workers_submit(c->k->workers, &sl->work);
-	next_header(c);
+	rx_next_header(c);
 }
 
 /* A slot for the DATA frame whose header @c holds, or pause. */
-static void take_payload(struct rchan *c)
+static void rx_take_payload(struct rchan *c)
 {
-	struct snk *k = c->k;
+	struct vfmig_sink *k = c->k;
 	struct rdev *d = &k->d[c->h.device];
 	struct rslot *sl = NULL;
 
@@ -506,59 +395,15 @@ static void take_payload(struct rchan *c)
 		data_ready(c);
 		return;
 	}
-	chan_read(c);
+	rx_chan_read(c);
 }
 
-/* The rules of a device's sequence (stream-format.md, "DATA order"):
- * what a DATA frame header may say, given the frames before it.  0, or
- * the session failed. */
-static int data_rules(struct snk *k, const struct wire_hdr *h, struct rdev *d)
+static void rx_data_header(struct rchan *c)
 {
-	const char *name = vfmig_device_name(d->dev);
-	unsigned long long seq = h->seq;
-	bool stopcopy = h->flags & WIRE_FLAG_STOPCOPY;
-
-	if (d->loaded || (d->end_seen && h->seq >= d->end.frames))
-		return fail(
-			k, EPROTO,
-			"DATA frame %llu of device %s after its end (DEVICE_END said %llu frames)",
-			seq, name, (unsigned long long)d->end.frames);
-	if (h->seq < d->next ||
-	    (d->taken[h->seq % WINDOW / 64] >> (h->seq % 64) & 1))
-		return fail(
-			k, EPROTO,
-			"DATA frame: sequence %llu of device %s was already received",
-			seq, name);
-	if (h->seq - d->next >= WINDOW)
-		return fail(
-			k, EPROTO,
-			"DATA frame: sequence %llu of device %s is outside the window (%llu..%llu)",
-			seq, name, (unsigned long long)d->next,
-			(unsigned long long)(d->next + WINDOW - 1));
-	if (!stopcopy && !(k->lim.caps & WIRE_CAP_PRECOPY))
-		return fail(
-			k, EPROTO,
-			"DATA frame %llu of device %s: a pre-copy frame, and pre-copy was not negotiated",
-			seq, name);
-	if (!stopcopy && h->seq > d->stopcopy_first)
-		return fail(
-			k, EPROTO,
-			"DATA frame %llu of device %s: a pre-copy frame after its stop-copy frame %llu",
-			seq, name, (unsigned long long)d->stopcopy_first);
-	if (stopcopy && h->seq + 1 < d->precopy_top)
-		return fail(
-			k, EPROTO,
-			"DATA frame %llu of device %s: a stop-copy frame before its pre-copy frame %llu",
-			seq, name, (unsigned long long)(d->precopy_top - 1));
-	return 0;
-}
-
-static void data_header(struct rchan *c)
-{
-	struct snk *k = c->k;
+	struct vfmig_sink *k = c->k;
 	struct rdev *d = &k->d[c->h.device];
 
-	if (data_rules(k, &c->h, d) < 0)
+	if (rx_data_rules(k, &c->h, d) < 0)
 		return;
 	d->taken[c->h.seq % WINDOW / 64] |= 1ull << (c->h.seq % 64);
 	d->nframes++;
@@ -572,190 +417,43 @@ static void data_header(struct rchan *c)
 	} else if (c->h.seq >= d->precopy_top) {
 		d->precopy_top = c->h.seq + 1;
 	}
-	take_payload(c);
-}
-
-/* A DEVICE_END the frames already taken can be part of: 0, or failed. */
-static int device_end_check(struct snk *k, struct rdev *d)
-{
-	const struct wire_device_end *e = &d->end;
-	const char *name = vfmig_device_name(d->dev);
-	uint64_t frames_left, bytes_left;
-
-	if (e->frames < d->top)
-		return fail(
-			k, EPROTO,
-			"DEVICE_END of device %s says %llu frames, and frame %llu arrived",
-			name, (unsigned long long)e->frames,
-			(unsigned long long)(d->top - 1));
-	if (e->raw_bytes < d->taken_bytes)
-		return fail(
-			k, EPROTO,
-			"DEVICE_END of device %s says %llu bytes, and %llu arrived already",
-			name, (unsigned long long)e->raw_bytes,
-			(unsigned long long)d->taken_bytes);
-	/* each frame still to come carries 1..max_chunk bytes */
-	frames_left = e->frames - d->nframes;
-	bytes_left = e->raw_bytes - d->taken_bytes;
-	if (bytes_left < frames_left ||
-	    bytes_left / k->lim.max_chunk > frames_left ||
-	    (bytes_left / k->lim.max_chunk == frames_left &&
-	     bytes_left % k->lim.max_chunk))
-		return fail(
-			k, EPROTO,
-			"DEVICE_END of device %s says %llu bytes in %llu frames: the %llu frames to come cannot carry the %llu bytes left (1 to %u each)",
-			name, (unsigned long long)e->raw_bytes,
-			(unsigned long long)e->frames,
-			(unsigned long long)frames_left,
-			(unsigned long long)bytes_left, k->lim.max_chunk);
-	return 0;
-}
-
-static void init_done(struct snk *k, struct rdev *d, const struct wire_hdr *h,
-		      const unsigned char *p)
-{
-	const char *name = vfmig_device_name(d->dev);
-	char err[256];
-
-	if (!(k->lim.caps & WIRE_CAP_SWITCHOVER_ACK)) {
-		fail(k, EPROTO,
-		     "INIT_DONE of device %s: switchover-ack was not negotiated",
-		     name);
-		return;
-	}
-	if (d->init_seen || d->end_seen || d->stopcopy_first != UINT64_MAX) {
-		fail(k, EPROTO, "INIT_DONE of device %s after its %s", name,
-		     d->init_seen ? "first INIT_DONE" :
-		     d->end_seen  ? "DEVICE_END" :
-				    "first stop-copy frame");
-		return;
-	}
-	if (wire_count_decode(p, h->enc_len, &d->init_bytes, err, sizeof(err)) <
-	    0) {
-		fail(k, EPROTO, "INIT_DONE of device %s: %s", name, err);
-		return;
-	}
-	d->init_seen = true;
-	if (d->t.raw_bytes >= d->init_bytes && !d->ack_sent)
-		send_ack(d);
-}
-
-static void device_end(struct snk *k, struct rdev *d, const struct wire_hdr *h,
-		       const unsigned char *p)
-{
-	char err[256];
-
-	if (d->end_seen) {
-		fail(k, EPROTO, "a second DEVICE_END of device %s",
-		     vfmig_device_name(d->dev));
-		return;
-	}
-	if (wire_device_end_decode(p, h->enc_len, &d->end, err, sizeof(err)) <
-	    0) {
-		fail(k, EPROTO, "device %s: %s", vfmig_device_name(d->dev),
-		     err);
-		return;
-	}
-	if (device_end_check(k, d) < 0)
-		return;
-	d->end_seen = true;
-	k->stopcopy_seen = true;
-	device_complete(d);
-}
-
-static void done(struct snk *k)
-{
-	for (unsigned i = 0; i < k->ndev; i++)
-		if (!k->d[i].end_seen) {
-			fail(k, EPROTO,
-			     "DONE before the DEVICE_END of device %s",
-			     vfmig_device_name(k->d[i].dev));
-			return;
-		}
-	k->peer_done = true;
-	if (k->loaded == k->ndev)
-		k->stop = true;
-}
-
-/* A whole control frame on channel 0 (recv_done() checked where it came). */
-static void control(struct rchan *c)
-{
-	struct snk *k = c->k;
-	const struct wire_hdr *h = &c->h;
-	char err[256], text[WIRE_MAX_TEXT + 1];
-	uint32_t code;
-
-	if (wire_payload_check(h, c->ctl, err, sizeof(err)) < 0) {
-		fail(k, EBADMSG, "%s", err);
-		return;
-	}
-	switch (h->type) {
-	case WIRE_INIT_DONE:
-		init_done(k, &k->d[h->device], h, c->ctl);
-		break;
-	case WIRE_DEVICE_END:
-		device_end(k, &k->d[h->device], h, c->ctl);
-		break;
-	case WIRE_NOP:
-		if (!(k->lim.caps & WIRE_CAP_PROGRESS))
-			fail(k, EPROTO,
-			     "unexpected NOP frame on channel 0: progress was not negotiated");
-		break;
-	case WIRE_DONE:
-		done(k);
-		break;
-	case WIRE_ERROR:
-		wire_text_decode(c->ctl, h->enc_len, &code, text, sizeof(text),
-				 err, sizeof(err));
-		fail_as(k,
-			code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
-						   WIRE_E_PROTOCOL,
-			code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-			"source: %s", text);
-		k->told = true; /* it is closing: no answer */
-		return;
-	default:
-		fail(k, EPROTO, "unexpected %s frame on channel 0",
-		     wire_type_name(h->type));
-		return;
-	}
-	next_header(c);
+	rx_take_payload(c);
 }
 
 /*
  * A channel ended mid-stream.  A source that fails sends its reason on
  * channel 0 and then closes every channel: another channel's end may be
- * seen first.  That end fails the session, and await_reason() reads on
+ * seen first.  That end fails the session, and rx_await_reason() reads on
  * for the reason once the loop has stopped.
  */
 static void lost(struct rchan *c, int res)
 {
-	struct snk *k = c->k;
+	struct vfmig_sink *k = c->k;
 
 	c->st = RC_EOF;
-	fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream", c->idx,
-	     res     ? conn_error(c->conn, res) :
-	     k->file ? "the file ends" :
-		       "the source closed the connection");
+	rx_fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream", c->idx,
+		res	? conn_error(c->conn, res) :
+		k->file ? "the file ends" :
+			  "the source closed the connection");
 	k->reason_may_follow = c->idx && !k->told;
 	k->told = true; /* nobody left to tell */
 }
 
-static void recv_done(struct ring_op *op, int res)
+static void rx_recv_done(struct ring_op *op, int res)
 {
 	struct rchan *c = container_of(op, struct rchan, op);
-	struct snk *k = c->k;
+	struct vfmig_sink *k = c->k;
 	char err[256];
 
 	if (k->stop) {
-		/* a read cut short keeps what it read: await_reason() goes
+		/* a read cut short keeps what it read: rx_await_reason() goes
 		 * on from there */
 		if (res > 0)
 			c->have += (size_t)res;
 		return;
 	}
 	if (res == -EINTR || res == -EAGAIN) {
-		chan_read(c);
+		rx_chan_read(c);
 		return;
 	}
 	if (res <= 0) {
@@ -769,40 +467,41 @@ static void recv_done(struct ring_op *op, int res)
 	}
 	c->have += (size_t)res;
 	if (c->have < c->want) {
-		chan_read(c);
+		rx_chan_read(c);
 		return;
 	}
 	if (c->st == RC_PAYLOAD) {
 		if (c->h.type == WIRE_DATA)
 			data_ready(c);
 		else
-			control(c);
+			rx_control(c);
 		return;
 	}
 	/* a whole header */
 	if (wire_hdr_decode(c->hbuf, &k->lim, &c->h, err, sizeof(err)) < 0) {
-		fail(k, EPROTO, "channel %d: %s", c->idx, err);
+		rx_fail(k, EPROTO, "channel %d: %s", c->idx, err);
 		return;
 	}
 	/* channel 0 carries the control frames, and nothing after DONE */
 	if (c->idx && c->h.type != WIRE_DATA) {
-		fail(k, EPROTO,
-		     "unexpected %s frame on channel %d: control frames travel on channel 0",
-		     wire_type_name(c->h.type), c->idx);
+		rx_fail(k, EPROTO,
+			"unexpected %s frame on channel %d: control frames travel on channel 0",
+			wire_type_name(c->h.type), c->idx);
 		return;
 	}
 	if (!c->idx && k->peer_done) {
-		fail(k, EPROTO, "unexpected %s frame on channel 0 after DONE",
-		     wire_type_name(c->h.type));
+		rx_fail(k, EPROTO,
+			"unexpected %s frame on channel 0 after DONE",
+			wire_type_name(c->h.type));
 		return;
 	}
 	if (c->h.type == WIRE_DATA) {
-		data_header(c);
+		rx_data_header(c);
 		return;
 	}
 	if (c->h.enc_len > sizeof(c->ctl)) {
-		fail(k, EPROTO, "unexpected %s frame on channel 0",
-		     wire_type_name(c->h.type));
+		rx_fail(k, EPROTO, "unexpected %s frame on channel 0",
+			wire_type_name(c->h.type));
 		return;
 	}
 	c->st = RC_PAYLOAD;
@@ -810,15 +509,15 @@ static void recv_done(struct ring_op *op, int res)
 	c->have = 0;
 	c->want = c->h.enc_len;
 	if (!c->want)
-		control(c);
+		rx_control(c);
 	else
-		chan_read(c);
+		rx_chan_read(c);
 }
 
 /* One session at a time: a connection during it is told why it is refused. */
 static void stray_done(struct ring_op *op, int res)
 {
-	struct snk *k = container_of(op, struct snk, aop);
+	struct vfmig_sink *k = container_of(op, struct vfmig_sink, aop);
 	unsigned char t[4 + WIRE_MAX_TEXT];
 
 	/* over TLS it is closed unanswered: an answer would take a
@@ -844,15 +543,15 @@ static void stray_done(struct ring_op *op, int res)
  * every later wait). */
 static void cancel_done(struct ring_op *op, int res)
 {
-	struct snk *k = container_of(op, struct snk, cop);
+	struct vfmig_sink *k = container_of(op, struct vfmig_sink, cop);
 
 	if (res != -ECANCELED)
-		fail_as(k, WIRE_E_CANCELLED, ECANCELED, "cancelled");
+		rx_fail_as(k, WIRE_E_CANCELLED, ECANCELED, "cancelled");
 }
 
 static void workers_ready(struct ring_op *op, int res);
 
-static void arm_workers(struct snk *k)
+static void arm_workers(struct vfmig_sink *k)
 {
 	io_uring_prep_read(ring_sqe(&k->ring, &k->eop),
 			   workers_eventfd(k->workers), &k->evbuf,
@@ -861,7 +560,7 @@ static void arm_workers(struct snk *k)
 
 static void workers_ready(struct ring_op *op, int res)
 {
-	struct snk *k = container_of(op, struct snk, eop);
+	struct vfmig_sink *k = container_of(op, struct vfmig_sink, eop);
 
 	(void)res;
 	workers_reap(k->workers);
@@ -875,25 +574,32 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 		   const struct vfmig_stream_opts *opts,
 		   struct vfmig_sink **out)
 {
-	struct vfmig_sink *sink;
-	struct snk *k;
+	struct vfmig_sink *k;
+	size_t ws;
+	char *why = session_opts_errbuf(opts, &ws);
 	int ret;
 
-	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
-	    opts->size < sizeof(size_t) || !opts->uri ||
-	    manifest_ids_unique(devs, ndev, NULL, 0) < 0)
-		return -EINVAL;
+	if (!opts || opts->size < sizeof(size_t) || !out)
+		return set_errbuf(why, ws, EINVAL,
+				  "no options, or nowhere to put the sink");
+	if (!opts->uri)
+		return set_errbuf(why, ws, EINVAL, "uri: none given");
 	if (opts->size > offsetof(struct vfmig_stream_opts, tls) && opts->tls &&
 	    !tls_is_server(opts->tls))
-		return -EINVAL;
-	sink = calloc(1, sizeof(*sink));
-	if (!sink)
-		return -ENOMEM;
-	k = &sink->k;
+		return set_errbuf(
+			why, ws, EINVAL,
+			"tls: a source's credentials (VFMIG_TLS_CLIENT); the destination needs VFMIG_TLS_SERVER");
+	ret = session_check_devices(devs, ndev, why, ws);
+	if (ret < 0)
+		return ret;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return set_errbuf(why, ws, ENOMEM, "out of memory");
 	k->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (k->cancel < 0) {
-		ret = -errno;
-		free(sink);
+		ret = set_errbuf(why, ws, errno, "the cancel eventfd: %s",
+				 errno_name(errno));
+		free(k);
 		return ret;
 	}
 	memcpy(&k->o, opts,
@@ -918,18 +624,17 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	k->ss.offer = OUR_CAPS;
 	for (unsigned i = 0; i < CHAN_MAX; i++)
 		k->c[i].conn = &k->ss.c[i];
-	*out = sink;
+	*out = k;
 	return 0;
 }
 
 int vfmig_sink_cancel(struct vfmig_sink *sink)
 {
-	return sink ? io_cancel(sink->k.cancel) : -EINVAL;
+	return sink ? io_cancel(sink->cancel) : -EINVAL;
 }
 
-int vfmig_sink_listen(struct vfmig_sink *sink)
+int vfmig_sink_listen(struct vfmig_sink *k)
 {
-	struct snk *k = &sink->k;
 	int ret = session_listen(&k->ss);
 
 	if (ret < 0)
@@ -939,12 +644,12 @@ int vfmig_sink_listen(struct vfmig_sink *sink)
 
 int vfmig_sink_port(const struct vfmig_sink *sink)
 {
-	return sink->k.ss.port >= 0 ? sink->k.ss.port : -ENOTCONN;
+	return sink->ss.port >= 0 ? sink->ss.port : -ENOTCONN;
 }
 
 /* The session's channels, agreed, and the manifest matched: 0, or the
  * session failed with the reason (and ERROR code) set-up found. */
-static int accept_session(struct snk *k)
+static int accept_session(struct vfmig_sink *k)
 {
 	int ret = session_accept(&k->ss);
 
@@ -952,7 +657,7 @@ static int accept_session(struct snk *k)
 	if (k->ss.t_open_ms)
 		k->t_start = k->ss.t_open_ms; /* the session, not the wait */
 	if (ret < 0) {
-		fail_as(k, k->ss.code, ret, "%s", k->ss.why);
+		rx_fail_as(k, k->ss.code, ret, "%s", k->ss.why);
 		k->told = k->ss.told;
 		return k->err;
 	}
@@ -968,7 +673,7 @@ static int accept_session(struct snk *k)
  * told to start, so a device refusing it is reported before any data
  * moves, and nothing streams at a sink still busy with its devices.
  */
-static int resume_devices(struct snk *k)
+static int resume_devices(struct vfmig_sink *k)
 {
 	int ret;
 
@@ -976,15 +681,15 @@ static int resume_devices(struct snk *k)
 		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RESUMING,
 					     &k->d[i].fd);
 		if (ret < 0)
-			return fail_as(k, WIRE_E_DEVICE, ret, "%s",
-				       vfmig_device_strerror(k->d[i].dev));
+			return rx_fail_as(k, WIRE_E_DEVICE, ret, "%s",
+					  vfmig_device_strerror(k->d[i].dev));
 		k->resuming = true;
 	}
-	reply(k, WIRE_MANIFEST_ACK, WIRE_NO_DEVICE, NULL, 0);
+	rx_reply(k, WIRE_MANIFEST_ACK, WIRE_NO_DEVICE, NULL, 0);
 	return k->failed ? k->err : 0;
 }
 
-static int setup(struct snk *k)
+static int rx_setup(struct vfmig_sink *k)
 {
 	size_t slot_mem = 2 * (size_t)k->lim.max_chunk;
 	unsigned total;
@@ -994,17 +699,17 @@ static int setup(struct snk *k)
 	/* session_budget() made room for the channels' reserves */
 	total = (unsigned)(k->o.memory / slot_mem);
 	if (total < k->nchan + SESSION_RX_MIN_SHARED)
-		return fail_as(k, WIRE_E_INTERNAL, EINVAL,
-			       "--memory %llu is too small for %u-byte chunks",
-			       (unsigned long long)k->o.memory,
-			       k->lim.max_chunk);
+		return rx_fail_as(
+			k, WIRE_E_INTERNAL, EINVAL,
+			"--memory %llu is too small for %u-byte chunks",
+			(unsigned long long)k->o.memory, k->lim.max_chunk);
 	k->nslots = total - k->nchan;
 	k->mem = malloc(total * slot_mem);
 	k->slots = calloc(total, sizeof(*k->slots));
 	k->d = calloc(k->ndev, sizeof(*k->d));
 	if (!k->mem || !k->slots || !k->d)
-		return fail_as(k, WIRE_E_INTERNAL, ENOMEM,
-			       "out of memory for %u buffers", total);
+		return rx_fail_as(k, WIRE_E_INTERNAL, ENOMEM,
+				  "out of memory for %u buffers", total);
 	for (unsigned i = 0; i < total; i++) {
 		struct rslot *sl = &k->slots[i];
 
@@ -1023,7 +728,7 @@ static int setup(struct snk *k)
 	for (unsigned i = 0; i < k->nchan; i++) {
 		k->c[i].k = k;
 		k->c[i].idx = (int)i;
-		k->c[i].op.done = recv_done;
+		k->c[i].op.done = rx_recv_done;
 		k->c[i].socket = k->ss.socket[i];
 	}
 	for (unsigned i = 0; i < k->ndev; i++) {
@@ -1037,16 +742,16 @@ static int setup(struct snk *k)
 		d->stopcopy_first = UINT64_MAX;
 		d->win = calloc(WINDOW, sizeof(struct rslot *));
 		if (!d->win)
-			return fail_as(k, WIRE_E_INTERNAL, ENOMEM,
-				       "out of memory");
+			return rx_fail_as(k, WIRE_E_INTERNAL, ENOMEM,
+					  "out of memory");
 	}
 	ret = workers_new((int)k->o.workers, CODEC_ZSTD, 1, &k->workers);
 	if (ret < 0)
-		return fail_as(k, WIRE_E_INTERNAL, ret, "codec workers: %s",
-			       errno_name(ret));
+		return rx_fail_as(k, WIRE_E_INTERNAL, ret, "codec workers: %s",
+				  errno_name(ret));
 	ret = ring_init(&k->ring, 256, false, err, sizeof(err));
 	if (ret < 0)
-		return fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
+		return rx_fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
 	ring_bound_workers(&k->ring, k->ndev, k->ndev);
 	txq_init(&k->tx, &k->ring, 1, k->ss.c, k->ss.socket, &reply_ops, k,
 		 NULL);
@@ -1058,7 +763,7 @@ static int setup(struct snk *k)
 
 /* Tell the source what each device has loaded, and how fast: the
  * source's estimate counts what waits here and this side's load rate. */
-static void progress(struct snk *k)
+static void progress(struct vfmig_sink *k)
 {
 	uint64_t now = now_ms();
 
@@ -1073,7 +778,7 @@ static void progress(struct snk *k)
 			progress_one(&k->d[i]);
 }
 
-static void report(struct snk *k)
+static void rx_report(struct vfmig_sink *k)
 {
 	struct vfmig_transfer t;
 	unsigned every = k->o.interval_ms ? k->o.interval_ms : 1000;
@@ -1082,7 +787,7 @@ static void report(struct snk *k)
 	if (!k->o.progress || now - k->t_report < every)
 		return;
 	k->t_report = now;
-	vfmig_sink_transfer((struct vfmig_sink *)k, -1, &t);
+	vfmig_sink_transfer(k, -1, &t);
 	k->o.progress(k->o.progress_arg, &t, now - k->t_start, "receiving");
 }
 
@@ -1090,7 +795,7 @@ static void report(struct snk *k)
  * channels close, within REASON_WAIT_MS.  One still queued then (the
  * source does not read) leaves no room for an ERROR after it: a frame
  * may be cut. */
-static void flush_replies(struct snk *k)
+static void flush_replies(struct vfmig_sink *k)
 {
 	uint64_t until = now_ms() + REASON_WAIT_MS;
 
@@ -1101,7 +806,7 @@ static void flush_replies(struct snk *k)
 		k->told = true;
 }
 
-static void drain(struct snk *k)
+static void rx_drain(struct vfmig_sink *k)
 {
 	txq_cancel(&k->tx);
 	for (unsigned i = 0; i < k->ndev; i++)
@@ -1117,84 +822,23 @@ static void drain(struct snk *k)
 		ring_run_once(&k->ring, 100);
 }
 
-/* What TCP received on each channel, sampled every RX_SAMPLE_MS: bytes
- * that arrive without making a whole frame (they are read whole,
- * MSG_WAITALL) tell a trickle from a stall. */
-static void sample_rx(struct snk *k, uint64_t now)
-{
-	if (now - k->t_rx_sample < RX_SAMPLE_MS)
-		return;
-	k->t_rx_sample = now;
-	for (unsigned i = 0; i < k->nchan; i++) {
-		struct rchan *c = &k->c[i];
-		uint64_t n;
-
-		if (chan_rx_bytes(c->conn->fd, &n) == 0 && n != c->rx_bytes) {
-			c->rx_bytes = n;
-			c->t_rx = now;
-		}
-	}
-}
-
-/* No whole frame and no write for the timeout: say what it looks like. */
-static void no_progress(struct snk *k)
-{
-	uint64_t n;
-
-	for (unsigned i = 0; i < k->ndev; i++) {
-		struct rdev *d = &k->d[i];
-		unsigned later = 0;
-
-		if (d->win[d->next % WINDOW])
-			continue;
-		for (unsigned j = 1; j < WINDOW; j++)
-			later += d->win[(d->next + j) % WINDOW] != NULL;
-		if (later) {
-			fail(k, ETIMEDOUT,
-			     "no progress for %d ms: device %s waits for frame %llu, and %u later frames wait behind it (a gap the source never filled)",
-			     k->o.timeout_ms, vfmig_device_name(d->dev),
-			     (unsigned long long)d->next, later);
-			return;
-		}
-	}
-	for (unsigned i = 0; i < k->nchan; i++)
-		/* bytes after the last whole frame (and its sampling), and
-		 * still in the silence's second half: a few bytes just after
-		 * a frame and nothing since is a stall */
-		if (k->c[i].t_rx > k->last_activity + 2 * RX_SAMPLE_MS &&
-		    now_ms() - k->c[i].t_rx < (uint64_t)k->o.timeout_ms / 2) {
-			fail(k, ETIMEDOUT,
-			     "no whole frame from the source for %d ms, though bytes keep arriving on channel %u: it trickles",
-			     k->o.timeout_ms, i);
-			return;
-		}
-	if (k->nchan && chan_rx_bytes(k->c[0].conn->fd, &n) < 0)
-		fail(k, ETIMEDOUT,
-		     "no whole frame from the source for %d ms (it stalled, or trickles: %s does not say which)",
-		     k->o.timeout_ms, k->file ? "a file" : "a unix socket");
-	else
-		fail(k, ETIMEDOUT,
-		     "no whole frame from the source for %d ms: it stalled (nothing arrived)",
-		     k->o.timeout_ms);
-}
-
 /* Every turn of the loop: the silences and the bounds, and reports. */
-static void checks(struct snk *k)
+static void checks(struct vfmig_sink *k)
 {
 	uint64_t now = now_ms();
 
-	sample_rx(k, now);
+	rx_sample_rx(k, now);
 	if (now - k->last_activity > (uint64_t)k->o.timeout_ms)
-		no_progress(k);
+		rx_no_progress(k);
 	if (!k->stopcopy_seen && now - k->t_start > k->o.precopy_max_ms)
-		fail(k, ETIMEDOUT,
-		     "the source has pre-copied for %llu s without stopping its devices (the destination's limit): refusing an endless pre-copy",
-		     (unsigned long long)(k->o.precopy_max_ms / 1000));
+		rx_fail(k, ETIMEDOUT,
+			"the source has pre-copied for %llu s without stopping its devices (the destination's limit): refusing an endless pre-copy",
+			(unsigned long long)(k->o.precopy_max_ms / 1000));
 	progress(k);
-	report(k);
+	rx_report(k);
 }
 
-static void loop(struct snk *k)
+static void rx_loop(struct vfmig_sink *k)
 {
 	int ret;
 
@@ -1204,101 +848,29 @@ static void loop(struct snk *k)
 		io_uring_prep_accept(ring_sqe(&k->ring, &k->aop), k->ss.lfd,
 				     NULL, NULL, SOCK_CLOEXEC);
 	for (unsigned i = 0; i < k->nchan; i++)
-		next_header(&k->c[i]);
+		rx_next_header(&k->c[i]);
 	while (!k->stop) {
 		ret = ring_run_once(&k->ring, 200);
 		if (ret < 0) {
-			fail_as(k, WIRE_E_INTERNAL, ret, "io_uring: %s",
-				errno_name(ret));
+			rx_fail_as(k, WIRE_E_INTERNAL, ret, "io_uring: %s",
+				   errno_name(ret));
 			break;
 		}
 		checks(k);
 	}
 }
 
-/* Read @n bytes of channel 0 into @p (NULL: drop them), within the
- * reason's wait; 0 or -errno. */
-static int reason_read(struct snk *k, unsigned char *p, size_t n)
+int vfmig_sink_run(struct vfmig_sink *k)
 {
-	unsigned char skip[4096] = { 0 }; /* what is dropped lands here */
-
-	while (n) {
-		size_t m = p || n < sizeof(skip) ? n : sizeof(skip);
-		int ret = conn_read_all(k->c[0].conn, p ? p : skip, m,
-					REASON_WAIT_MS);
-
-		if (ret < 0)
-			return ret;
-		n -= m;
-		if (p)
-			p += m;
-	}
-	return 0;
-}
-
-/*
- * After a channel but 0 ended: read on along channel 0, past the frames
- * still queued ahead of it (dropped: the session has failed), for the
- * source's ERROR, which then replaces the end as the reason.  Bounded:
- * REASON_WAIT_MS of silence, the timeout in all.
- */
-static void await_reason(struct snk *k)
-{
-	struct rchan *c = &k->c[0];
-	uint64_t until = now_ms() + (uint64_t)k->o.timeout_ms;
-	char err[256], text[WIRE_MAX_TEXT + 1];
-	size_t done = c->have; /* of the frame in progress's payload */
-	uint32_t code;
-
-	/* the frame in progress: c->h and @done of its payload */
-	if (c->st == RC_HDR) {
-		if (reason_read(k, c->hbuf + c->have, WIRE_HDR_LEN - c->have) ||
-		    wire_hdr_decode(c->hbuf, &k->lim, &c->h, err, sizeof(err)))
-			return;
-		done = 0;
-	} else if (c->st == RC_PAUSED) {
-		done = 0;
-	} else if (c->st != RC_PAYLOAD) {
-		return;
-	}
-	for (;;) {
-		bool ctl = c->h.type != WIRE_DATA;
-
-		if (ctl && c->h.enc_len > sizeof(c->ctl))
-			return;
-		if (reason_read(k, ctl ? c->ctl + done : NULL,
-				c->h.enc_len - done))
-			return;
-		if (c->h.type == WIRE_ERROR) {
-			wire_text_decode(c->ctl, c->h.enc_len, &code, text,
-					 sizeof(text), err, sizeof(err));
-			k->failed = false; /* the cause of the end */
-			fail_as(k,
-				code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
-							   WIRE_E_PROTOCOL,
-				code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-				"source: %s", text);
-			return;
-		}
-		done = 0;
-		if (now_ms() > until || reason_read(k, c->hbuf, WIRE_HDR_LEN) ||
-		    wire_hdr_decode(c->hbuf, &k->lim, &c->h, err, sizeof(err)))
-			return;
-	}
-}
-
-int vfmig_sink_run(struct vfmig_sink *sink)
-{
-	struct snk *k = &sink->k;
-
 	k->t_run_us = now_us();
 	k->t_start = k->last_activity = k->t_run_us / 1000;
-	if (accept_session(k) == 0 && setup(k) == 0 && resume_devices(k) == 0)
-		loop(k);
+	if (accept_session(k) == 0 && rx_setup(k) == 0 &&
+	    resume_devices(k) == 0)
+		rx_loop(k);
 	k->t_finish_us = now_us();
 	if (k->ring.mode) {
 		flush_replies(k);
-		drain(k);
+		rx_drain(k);
 		txq_clear(&k->tx);
 	}
 	if (k->workers) {
@@ -1307,7 +879,7 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 		k->workers = NULL;
 	}
 	if (k->reason_may_follow)
-		await_reason(k);
+		rx_await_reason(k);
 	if (k->failed) {
 		/* one ERROR a failure, with the code that says what it was */
 		if (!k->told)
@@ -1325,14 +897,12 @@ int vfmig_sink_run(struct vfmig_sink *sink)
 
 const char *vfmig_sink_strerror(const struct vfmig_sink *sink)
 {
-	return sink ? sink->k.errmsg : "";
+	return sink ? sink->errmsg : "";
 }
 
-int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
+int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t)
 {
-	const struct snk *k = &sink->k;
-
 	if (dev >= (int)k->ndev || !t)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
@@ -1346,10 +916,8 @@ int vfmig_sink_transfer(const struct vfmig_sink *sink, int dev,
 	return 0;
 }
 
-uint64_t vfmig_sink_total_ms(const struct vfmig_sink *sink)
+uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k)
 {
-	const struct snk *k = &sink->k;
-
 	if (k->t_end)
 		return k->t_end - k->t_start;
 	/* a failure: how long it took, rounded up (a refusal is quick) */
@@ -1360,16 +928,13 @@ uint64_t vfmig_sink_total_ms(const struct vfmig_sink *sink)
 
 unsigned vfmig_sink_channels(const struct vfmig_sink *sink)
 {
-	return sink->k.nchan;
+	return sink->nchan;
 }
 
-void vfmig_sink_free(struct vfmig_sink *sink)
+void vfmig_sink_free(struct vfmig_sink *k)
 {
-	struct snk *k;
-
-	if (!sink)
+	if (!k)
 		return;
-	k = &sink->k;
 	workers_free(k->workers);
 	if (k->ring.mode)
 		ring_exit(&k->ring);
@@ -1380,5 +945,5 @@ void vfmig_sink_free(struct vfmig_sink *sink)
 	free(k->d);
 	free(k->slots);
 	free(k->mem);
-	free(sink);
+	free(k);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "source.h"
 #include "crc32c.h"
 #include "device.h"
 #include "ring.h"
@@ -42,125 +43,11 @@
 #define STATS_MS 100 /* estimate cadence in pre-copy */
 #define LOOP_MS 200 /* the loop wakes at least this often: silence, reports */
 #define DEFAULT_PRECOPY_TIMEOUT_MS 120000
-/* After a lost connection, how long the destination's reason may take:
- * it was sent before the close, so it is normally queued already. */
-#define REASON_WAIT_MS 500
-
-struct src;
-struct sdev;
-
-struct slot {
-	struct work work; /* first: codec job */
-	struct src *s;
-	struct sdev *d;
-	struct slot *next_free;
-	unsigned char *raw, *enc;
-	size_t fill;
-	uint64_t seq;
-	bool stopcopy;
-	long enc_len;
-	uint8_t codec;
-	uint32_t crc; /* of the raw bytes, from the worker */
-	int err;
-	struct txq_frame of; /* its frame, owned by the slot */
-};
-
-struct sdev {
-	struct src *s;
-	unsigned idx;
-	struct vfmig_device *dev;
-	int fd;
-	bool async; /* IOSQE_ASYNC: fds without nowait support */
-	bool precopy, stopcopy, eof, ended, loaded, acked, init_sent;
-	bool at_end; /* a pre-copy read after data found the stream's end */
-	bool reading, waiting_slot;
-	struct ring_op rop, top;
-	struct __kernel_timespec ts;
-	struct slot *cur;
-	uint64_t seq, released;
-	struct slot **pending; /* encoded, by seq % nslots */
-	uint32_t crc;
-	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
-	uint64_t raw_released, raw_sent;
-	struct wire_progress dest; /* the destination's PROGRESS */
-	uint64_t t_read_us, read_us, read_bytes; /* reads that got data */
-	struct vfmig_transfer t;
-};
-
-/* What comes back on a channel (sending is the txq's). */
-struct chan {
-	struct src *s;
-	struct conn *conn; /* the session's */
-	/* channels 1..n-1 carry nothing back: a receive waits on each so
-	 * that a reset or an end there is seen at once, not at the next
-	 * frame sent on it (that may be never, in an idle pre-copy) */
-	struct ring_op wop;
-	unsigned char wbuf[1];
-};
-
-struct src {
-	struct vfmig_stream_opts o;
-	struct vfmig_device *const *devs;
-	unsigned ndev, nchan;
-	struct sdev *d;
-	struct chan c[CHAN_MAX];
-	struct txq tx; /* the channels' send queues */
-	struct ring ring;
-	/* driven by the caller's loop: vfmig_source_start()/step() */
-	bool external, started, finished;
-	int result; /* of a finished external run */
-	struct ring_op beat; /* wakes the caller's poll() at least every
-			      * LOOP_MS, for the silence check and reports */
-	struct __kernel_timespec beat_ts;
-	struct workers *workers;
-	struct slot *slots, *free_slots;
-	unsigned nslots;
-	unsigned char *mem;
-	size_t enc_cap;
-	uint32_t caps;
-	bool file; /* no replies */
-	/* control receive on channel 0 */
-	struct ring_op rop;
-	unsigned char rbuf[WIRE_HDR_LEN + WIRE_MAX_REPLY];
-	size_t rhave;
-	struct wire_hdr rh;
-	/* pre-copy control, on its own timer: reads may wait for data */
-	struct ring_op tick;
-	struct __kernel_timespec tick_ts;
-	/* workers' eventfd */
-	struct ring_op eop;
-	uint64_t evbuf;
-	/* vfmig_source_cancel(): an eventfd every wait watches */
-	int cancel;
-	struct ring_op cop;
-	/* the channels and what was agreed on them */
-	struct session ss;
-	/* the estimate; saturated time and the wire bytes sent in it */
-	struct vfmig_stats *stats;
-	struct switchover_dev *figs; /* what it is fed, per device */
-	struct vfmig_estimate est;
-	int est_ret;
-	uint64_t t_stats, t_down_us, t_end_us;
-	bool sat, switch_asked;
-	uint64_t sat_t0, sat_b0, sat_us, sat_bytes;
-	/* progress */
-	bool switching, switched, done_sent, peer_done, failed, stop;
-	bool lost; /* failed on a lost connection: the reason may follow */
-	bool peer_said; /* the destination sent its reason: no ERROR back */
-	unsigned loaded;
-	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
-	uint64_t t_start_us, t_finish_us; /* the run, failed or not */
-	int err;
-	char errmsg[512];
-};
-
-struct vfmig_source {
-	struct src s;
-};
 
 /* The first failure is the migration's; a cancel wins over the failure
  * it caused (a wait that gave up). */
-static int vfail(struct src *s, int err, const char *fmt, va_list ap)
+static int tx_vfail(struct vfmig_source *s, int err, const char *fmt,
+		    va_list ap)
 {
 	if (!s->failed) {
 		s->failed = true;
@@ -176,15 +63,12 @@ static int vfail(struct src *s, int err, const char *fmt, va_list ap)
 	return s->err;
 }
 
-static int fail(struct src *s, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct src *s, int err, const char *fmt, ...)
+int tx_fail(struct vfmig_source *s, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfail(s, err, fmt, ap);
+	tx_vfail(s, err, fmt, ap);
 	va_end(ap);
 	return s->err;
 }
@@ -192,23 +76,20 @@ static int fail(struct src *s, int err, const char *fmt, ...)
 /* A connection to the destination broke.  A destination that fails
  * sends its reason on channel 0 and then closes; our send may see the
  * close first.  Record the loss, and let that reason replace it. */
-static void lose(struct src *s, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void lose(struct src *s, int err, const char *fmt, ...)
+void tx_lose(struct vfmig_source *s, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!s->failed)
 		s->lost = !s->file;
 	va_start(ap, fmt);
-	vfail(s, err, fmt, ap);
+	tx_vfail(s, err, fmt, ap);
 	va_end(ap);
 }
 
 /* ------------------------------------------------------------- pool */
 
-static struct slot *slot_get(struct src *s)
+static struct slot *tx_slot_get(struct vfmig_source *s)
 {
 	struct slot *sl = s->free_slots;
 
@@ -222,7 +103,7 @@ static struct slot *slot_get(struct src *s)
 
 static void start_read(struct sdev *d);
 
-static void slot_put(struct src *s, struct slot *sl)
+static void tx_slot_put(struct vfmig_source *s, struct slot *sl)
 {
 	sl->next_free = s->free_slots;
 	s->free_slots = sl;
@@ -239,38 +120,36 @@ static void slot_put(struct src *s, struct slot *sl)
 
 /* --------------------------------------------------------- channels */
 
-static void check_finished(struct src *s);
-
 /* A frame went out whole: a data frame's buffer is free again. */
 static void tx_sent(void *arg, struct txq_frame *f)
 {
-	struct src *s = arg;
+	struct vfmig_source *s = arg;
 	struct slot *sl = f->owner;
 
 	if (sl) {
 		sl->d->raw_sent += sl->fill;
-		slot_put(s, sl);
+		tx_slot_put(s, sl);
 	}
-	check_finished(s);
+	tx_check_finished(s);
 }
 
 static void tx_failed(void *arg, unsigned chan, int res)
 {
-	lose(arg, res, "channel %u: sending: %s%s", chan,
-	     conn_error(((struct src *)arg)->c[chan].conn, res),
-	     res == -EPIPE || res == -ECONNRESET ?
-		     " (the destination closed the connection)" :
-		     "");
+	tx_lose(arg, res, "channel %u: sending: %s%s", chan,
+		conn_error(((struct vfmig_source *)arg)->c[chan].conn, res),
+		res == -EPIPE || res == -ECONNRESET ?
+			" (the destination closed the connection)" :
+			"");
 }
 
 static const struct txq_ops tx_ops = { .sent = tx_sent, .failed = tx_failed };
 
 /* A control frame on channel 0 (no device: WIRE_NO_DEVICE). */
-static void send_control(struct src *s, enum wire_type type, uint16_t device,
-			 const void *payload, uint32_t len)
+static void send_control(struct vfmig_source *s, enum wire_type type,
+			 uint16_t device, const void *payload, uint32_t len)
 {
 	if (txq_control(&s->tx, 0, type, device, payload, len) < 0)
-		fail(s, ENOMEM, "out of memory");
+		tx_fail(s, ENOMEM, "out of memory");
 }
 
 /* -------------------------------------------------------- encoding */
@@ -303,7 +182,7 @@ static void device_end(struct sdev *d);
 /* Release a device's encoded frames to the channels in sequence order. */
 static void release(struct sdev *d)
 {
-	struct src *s = d->s;
+	struct vfmig_source *s = d->s;
 
 	for (;;) {
 		struct slot *sl = d->pending[d->released % s->nslots];
@@ -342,9 +221,9 @@ static void encode_done(struct work *w)
 	struct sdev *d = sl->d;
 
 	if (sl->err) {
-		fail(d->s, sl->err, "device %s: compressing: %s",
-		     vfmig_device_name(d->dev), errno_name(sl->err));
-		slot_put(d->s, sl);
+		tx_fail(d->s, sl->err, "device %s: compressing: %s",
+			vfmig_device_name(d->dev), errno_name(sl->err));
+		tx_slot_put(d->s, sl);
 		return;
 	}
 	d->pending[sl->seq % d->s->nslots] = sl;
@@ -359,7 +238,7 @@ static void dispatch(struct sdev *d)
 	if (!sl)
 		return;
 	if (!sl->fill) {
-		slot_put(d->s, sl);
+		tx_slot_put(d->s, sl);
 		return;
 	}
 	sl->d = d;
@@ -376,7 +255,7 @@ static void read_done(struct ring_op *op, int res);
 
 static void start_read(struct sdev *d)
 {
-	struct src *s = d->s;
+	struct vfmig_source *s = d->s;
 	struct io_uring_sqe *sqe;
 
 	if (d->reading || d->eof || s->stop || (!d->precopy && !d->stopcopy))
@@ -386,7 +265,7 @@ static void start_read(struct sdev *d)
 	if (s->switching && !d->stopcopy)
 		return;
 	if (!d->cur) {
-		d->cur = slot_get(s);
+		d->cur = tx_slot_get(s);
 		if (!d->cur) {
 			d->waiting_slot = true;
 			return;
@@ -430,7 +309,7 @@ static void timer_done(struct ring_op *op, int res)
  * pre-copy sends is only what the devices dirty.  (A codec backlog alone
  * does not count: at the start of every run it says nothing of the wire.)
  */
-static bool saturated(const struct src *s)
+static bool saturated(const struct vfmig_source *s)
 {
 	if (s->tx.frames > s->nchan || txq_throttled(&s->tx))
 		return true;
@@ -441,7 +320,7 @@ static bool saturated(const struct src *s)
 }
 
 /* Called after every batch of completions: time and bytes per state. */
-static void sat_account(struct src *s)
+static void sat_account(struct vfmig_source *s)
 {
 	uint64_t now = now_us();
 
@@ -454,7 +333,7 @@ static void sat_account(struct src *s)
 	s->sat_b0 = s->tx.bytes;
 }
 
-static void stats_update(struct src *s)
+static void stats_update(struct vfmig_source *s)
 {
 	uint64_t now = now_ms();
 	struct switchover_wire w = {
@@ -499,7 +378,7 @@ static void stats_update(struct src *s)
  * a chunk that a waiting read keeps half full, and every STATS_MS update
  * the estimate (the loop decides on it: tx_switchover()).
  */
-static void precopy_tick(struct src *s)
+static void precopy_tick(struct vfmig_source *s)
 {
 	for (unsigned i = 0; i < s->ndev && !s->stop; i++) {
 		struct sdev *d = &s->d[i];
@@ -516,7 +395,7 @@ static void precopy_tick(struct src *s)
 			d->at_end = true;
 		ret = vfmig_device_precopy_info(d->dev, &d->last);
 		if (ret < 0) {
-			fail(s, ret, "%s", vfmig_device_strerror(d->dev));
+			tx_fail(s, ret, "%s", vfmig_device_strerror(d->dev));
 			return;
 		}
 		/* Initial data is done when the driver says none is left; a
@@ -550,7 +429,7 @@ static void precopy_tick(struct src *s)
 
 static void tick_done(struct ring_op *op, int res)
 {
-	struct src *s = container_of(op, struct src, tick);
+	struct vfmig_source *s = container_of(op, struct vfmig_source, tick);
 
 	(void)res;
 	if (s->stop || s->switched || s->switching)
@@ -580,9 +459,9 @@ static void stream_ended(struct sdev *d)
 	/* A stream that ends because the device failed is no stream. */
 	state = vfmig_device_get_state(d->dev);
 	if (state != VFMIG_STATE_STOP_COPY) {
-		fail(d->s, EIO,
-		     "device %s: the migration stream ended with the device in %s",
-		     vfmig_device_name(d->dev), state_upper(state));
+		tx_fail(d->s, EIO,
+			"device %s: the migration stream ended with the device in %s",
+			vfmig_device_name(d->dev), state_upper(state));
 		return;
 	}
 	d->eof = true;
@@ -592,7 +471,7 @@ static void stream_ended(struct sdev *d)
 static void read_done(struct ring_op *op, int res)
 {
 	struct sdev *d = container_of(op, struct sdev, rop);
-	struct src *s = d->s;
+	struct vfmig_source *s = d->s;
 
 	d->reading = false;
 	if (s->stop)
@@ -633,8 +512,8 @@ static void read_done(struct ring_op *op, int res)
 		stream_ended(d);
 		return;
 	}
-	fail(s, res, "device %s: reading the migration stream: %s",
-	     vfmig_device_name(d->dev), errno_name(res));
+	tx_fail(s, res, "device %s: reading the migration stream: %s",
+		vfmig_device_name(d->dev), errno_name(res));
 }
 
 /* ------------------------------------------------------- switchover */
@@ -646,7 +525,7 @@ static bool has_p2p(struct vfmig_device *dev)
 	return f > 0 && (f & VFMIG_MIGRATION_P2P);
 }
 
-static int to_stopcopy(struct src *s)
+static int to_stopcopy(struct vfmig_source *s)
 {
 	bool p2p = s->ndev > 1;
 	int ret, fd;
@@ -665,8 +544,8 @@ static int to_stopcopy(struct src *s)
 						     VFMIG_STATE_RUNNING_P2P,
 					     NULL);
 		if (ret < 0)
-			return fail(s, ret, "%s",
-				    vfmig_device_strerror(d->dev));
+			return tx_fail(s, ret, "%s",
+				       vfmig_device_strerror(d->dev));
 	}
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
@@ -674,8 +553,8 @@ static int to_stopcopy(struct src *s)
 		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP_COPY,
 					     &fd);
 		if (ret < 0)
-			return fail(s, ret, "%s",
-				    vfmig_device_strerror(d->dev));
+			return tx_fail(s, ret, "%s",
+				       vfmig_device_strerror(d->dev));
 		if (fd >= 0)
 			d->fd = fd;
 		d->stopcopy = true;
@@ -688,7 +567,7 @@ static int to_stopcopy(struct src *s)
 }
 
 /* The first pre-copy device whose initial data is not acknowledged. */
-static const struct switchover_unacked *unacked(const struct src *s,
+static const struct switchover_unacked *unacked(const struct vfmig_source *s,
 						struct switchover_unacked *u)
 {
 	for (unsigned i = 0; i < s->ndev; i++) {
@@ -705,7 +584,7 @@ static const struct switchover_unacked *unacked(const struct src *s,
 }
 
 /* What the policy says now: WAIT, GO or CANCEL (the reason in @why). */
-static enum switchover_action decide(const struct src *s, char *why,
+static enum switchover_action decide(const struct vfmig_source *s, char *why,
 				     size_t size)
 {
 	struct switchover_unacked u;
@@ -731,7 +610,7 @@ static enum switchover_action decide(const struct src *s, char *why,
  * when it says GO, stop reading pre-copy data, and once no read is in
  * flight (a state never changes under one), stop the devices.
  */
-static void tx_switchover(struct src *s)
+static void tx_switchover(struct vfmig_source *s)
 {
 	char why[512];
 	enum switchover_action a;
@@ -749,7 +628,7 @@ static void tx_switchover(struct src *s)
 			a = decide(s, why, sizeof(why));
 		}
 		if (a == SWITCHOVER_CANCEL)
-			fail(s, ECANCELED, "%s", why);
+			tx_fail(s, ECANCELED, "%s", why);
 		if (a != SWITCHOVER_GO)
 			return;
 		s->switching = true;
@@ -778,10 +657,10 @@ static void device_end(struct sdev *d)
 	d->ended = true;
 	wire_device_end_encode(&e, p);
 	send_control(d->s, WIRE_DEVICE_END, (uint16_t)d->idx, p, sizeof(p));
-	check_finished(d->s);
+	tx_check_finished(d->s);
 }
 
-static void check_finished(struct src *s)
+void tx_check_finished(struct vfmig_source *s)
 {
 	for (unsigned i = 0; i < s->ndev; i++)
 		if (!s->d[i].ended)
@@ -801,270 +680,19 @@ static void check_finished(struct src *s)
 	}
 }
 
-static void recv_control(struct src *s);
-
-static void control(struct src *s, const struct wire_hdr *h,
-		    const unsigned char *p)
-{
-	char text[WIRE_MAX_TEXT + 1], err[256];
-	uint32_t code;
-	uint64_t v;
-
-	switch (h->type) {
-	case WIRE_SWITCHOVER_ACK:
-		if (wire_count_decode(p, h->enc_len, &v, err, sizeof(err)) <
-		    0) {
-			fail(s, EPROTO, "destination: %s", err);
-			return;
-		}
-		s->d[h->device].acked = true;
-		break;
-	case WIRE_DEVICE_LOADED:
-		if (wire_text_decode(p, h->enc_len, &code, text, sizeof(text),
-				     err, sizeof(err)) < 0) {
-			fail(s, EPROTO, "destination: %s", err);
-			return;
-		}
-		if (code != WIRE_OK) {
-			fail(s, EIO, "destination: device %s: %s",
-			     vfmig_device_name(s->d[h->device].dev), text);
-			s->peer_said = true;
-			return;
-		}
-		if (!s->d[h->device].loaded) {
-			s->d[h->device].loaded = true;
-			s->loaded++;
-		}
-		break;
-	case WIRE_PROGRESS: {
-		struct sdev *d = &s->d[h->device];
-		struct wire_progress m;
-
-		if (!(s->caps & WIRE_CAP_PROGRESS) ||
-		    wire_progress_decode(p, h->enc_len, &m, err, sizeof(err)) <
-			    0) {
-			fail(s, EPROTO, "destination: %s",
-			     s->caps & WIRE_CAP_PROGRESS ?
-				     err :
-				     "PROGRESS was not negotiated");
-			return;
-		}
-		/* never more than was released, never backwards */
-		if (m.received > d->raw_released ||
-		    m.received < d->dest.received ||
-		    m.loaded < d->dest.loaded || m.busy_us < d->dest.busy_us) {
-			fail(s, EPROTO,
-			     "destination: device %s: PROGRESS says %llu bytes received, %llu loaded in %llu us, after %llu, %llu in %llu us, of %llu sent",
-			     vfmig_device_name(d->dev),
-			     (unsigned long long)m.received,
-			     (unsigned long long)m.loaded,
-			     (unsigned long long)m.busy_us,
-			     (unsigned long long)d->dest.received,
-			     (unsigned long long)d->dest.loaded,
-			     (unsigned long long)d->dest.busy_us,
-			     (unsigned long long)d->raw_released);
-			return;
-		}
-		d->dest = m;
-		break;
-	}
-	case WIRE_DONE:
-		s->peer_done = true;
-		break;
-	case WIRE_ERROR:
-		wire_text_decode(p, h->enc_len, &code, text, sizeof(text), err,
-				 sizeof(err));
-		s->failed = s->failed && !s->lost; /* the cause of that loss */
-		fail(s, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-		     "destination: %s", text);
-		s->peer_said = true;
-		return;
-	default:
-		fail(s, EPROTO, "destination sent an unexpected %s frame",
-		     wire_type_name(h->type));
-		return;
-	}
-	check_finished(s);
-}
-
-/* Account @n bytes received on channel 0: 1 when a whole reply is in
- * rbuf (its header in s->rh), 0 when more is needed, -1 failed. */
-static int reply_take(struct src *s, size_t n)
-{
-	struct wire_limits lim = { .caps = s->caps,
-				   .max_chunk = s->o.chunk,
-				   .ndevices = s->ndev };
-	char err[256];
-
-	s->rhave += n;
-	if (s->rhave >= WIRE_HDR_LEN && !s->rh.type) {
-		if (wire_hdr_decode(s->rbuf, &lim, &s->rh, err, sizeof(err)) <
-		    0) {
-			fail(s, EPROTO, "destination: %s", err);
-			return -1;
-		}
-		if (s->rh.enc_len > WIRE_MAX_REPLY || s->rh.type == WIRE_DATA) {
-			fail(s, EPROTO,
-			     "destination sent a %s frame of %u bytes",
-			     wire_type_name(s->rh.type), s->rh.enc_len);
-			return -1;
-		}
-	}
-	if (!s->rh.type || s->rhave < WIRE_HDR_LEN + s->rh.enc_len)
-		return 0;
-	if (wire_payload_check(&s->rh, s->rbuf + WIRE_HDR_LEN, err,
-			       sizeof(err)) < 0) {
-		fail(s, EPROTO, "destination: %s", err);
-		return -1;
-	}
-	return 1;
-}
-
-static size_t reply_want(const struct src *s)
-{
-	return s->rh.type ? WIRE_HDR_LEN + s->rh.enc_len - s->rhave :
-			    WIRE_HDR_LEN - s->rhave;
-}
-
-static void recv_done(struct ring_op *op, int res)
-{
-	struct src *s = container_of(op, struct src, rop);
-	struct wire_hdr h;
-	int ret;
-
-	if (s->stop) {
-		/* bytes of the reason for a lost connection: see
-		 * await_reason() */
-		if (s->lost && res > 0)
-			s->rhave += (size_t)res;
-		return;
-	}
-	if (res <= 0) {
-		if (res == -EINTR || res == -EAGAIN) {
-			recv_control(s);
-			return;
-		}
-		if (res && s->c[0].conn->tls)
-			fail(s, res, "channel 0: %s",
-			     conn_error(s->c[0].conn, res));
-		else
-			fail(s, res ? res : -ECONNRESET,
-			     "the destination %s before confirming every device",
-			     res ? "failed" : "closed the connection");
-		return;
-	}
-	s->last_activity = now_ms();
-	ret = reply_take(s, (size_t)res);
-	if (ret < 0)
-		return;
-	if (ret) {
-		h = s->rh;
-		s->rhave = 0;
-		memset(&s->rh, 0, sizeof(s->rh));
-		control(s, &h, s->rbuf + WIRE_HDR_LEN);
-	}
-	recv_control(s);
-}
-
-/* After a lost connection, and with nothing left in flight: read what
- * is left on channel 0 and take the destination's reason if one is
- * there, behind any PROGRESS still queued before it.  Bounded by
- * REASON_WAIT_MS; a destination that died without one leaves the loss
- * as the cause. */
-static void await_reason(struct src *s)
-{
-	uint64_t until = now_ms() + REASON_WAIT_MS;
-	size_t n = s->rhave;
-
-	s->rhave = 0; /* reply_take() decodes from the start again */
-	memset(&s->rh, 0, sizeof(s->rh));
-	for (;;) {
-		int ret = reply_take(s, n);
-		uint64_t t;
-
-		if (ret < 0)
-			return;
-		if (ret > 0 && s->rh.type == WIRE_ERROR) {
-			control(s, &s->rh, s->rbuf + WIRE_HDR_LEN);
-			return;
-		}
-		if (ret > 0) {
-			s->rhave = 0;
-			memset(&s->rh, 0, sizeof(s->rh));
-		}
-		t = now_ms();
-		ret = t < until ?
-			      conn_read_some(s->c[0].conn, s->rbuf + s->rhave,
-					     reply_want(s), (int)(until - t)) :
-			      -ETIMEDOUT;
-		if (ret <= 0)
-			return;
-		n = (size_t)ret;
-	}
-}
-
-static void watch_done(struct ring_op *op, int res);
-
-static void watch(struct chan *c)
-{
-	c->wop.done = watch_done;
-	if (c->conn->tls)
-		tls_recv(&c->s->ring, c->conn->tls, &c->wop, c->wbuf,
-			 sizeof(c->wbuf));
-	else
-		io_uring_prep_recv(ring_sqe(&c->s->ring, &c->wop), c->conn->fd,
-				   c->wbuf, sizeof(c->wbuf), 0);
-}
-
-static void watch_done(struct ring_op *op, int res)
-{
-	struct chan *c = container_of(op, struct chan, wop);
-	struct src *s = c->s;
-
-	if (s->stop || res == -ECANCELED)
-		return;
-	if (res == -EINTR || res == -EAGAIN) {
-		watch(c);
-		return;
-	}
-	/* An orderly end is how a successful destination closes, and may
-	 * arrive before its last answer on channel 0: a send on the channel
-	 * would fail anyway.  A reset is a lost channel. */
-	if (res > 0)
-		fail(s, EPROTO, "the destination sent data on channel %u",
-		     (unsigned)(c - s->c));
-	else if (res < 0)
-		lose(s, res,
-		     "channel %u: the connection to the destination: %s",
-		     (unsigned)(c - s->c), conn_error(c->conn, res));
-}
-
-static void recv_control(struct src *s)
-{
-	if (s->file || s->stop)
-		return;
-	if (s->c[0].conn->tls)
-		tls_recv(&s->ring, s->c[0].conn->tls, &s->rop,
-			 s->rbuf + s->rhave, reply_want(s));
-	else
-		io_uring_prep_recv(ring_sqe(&s->ring, &s->rop),
-				   s->c[0].conn->fd, s->rbuf + s->rhave,
-				   reply_want(s), 0);
-}
-
 /* vfmig_source_cancel() was called (a poll: the eventfd stays readable
  * for every later wait). */
 static void cancel_done(struct ring_op *op, int res)
 {
-	struct src *s = container_of(op, struct src, cop);
+	struct vfmig_source *s = container_of(op, struct vfmig_source, cop);
 
 	if (res != -ECANCELED)
-		fail(s, ECANCELED, "cancelled");
+		tx_fail(s, ECANCELED, "cancelled");
 }
 
 static void workers_ready(struct ring_op *op, int res);
 
-static void arm_workers(struct src *s)
+static void arm_workers(struct vfmig_source *s)
 {
 	io_uring_prep_read(ring_sqe(&s->ring, &s->eop),
 			   workers_eventfd(s->workers), &s->evbuf,
@@ -1073,7 +701,7 @@ static void arm_workers(struct src *s)
 
 static void workers_ready(struct ring_op *op, int res)
 {
-	struct src *s = container_of(op, struct src, eop);
+	struct vfmig_source *s = container_of(op, struct vfmig_source, eop);
 
 	(void)res;
 	workers_reap(s->workers);
@@ -1083,21 +711,55 @@ static void workers_ready(struct ring_op *op, int res)
 
 /* ------------------------------------------------------------ setup */
 
+/* Options with their defaults filled in, checked: 0 or -EINVAL naming
+ * the field. */
+static int tx_opts_check(const struct vfmig_stream_opts *o, char *why,
+			 size_t ws)
+{
+	if (!o->uri)
+		return set_errbuf(why, ws, EINVAL, "uri: none given");
+	if (o->chunk > WIRE_MAX_CHUNK || o->chunk < 4096)
+		return set_errbuf(why, ws, EINVAL,
+				  "chunk %u: expected 4096..%u", o->chunk,
+				  WIRE_MAX_CHUNK);
+	if (o->channels > CHAN_MAX)
+		return set_errbuf(why, ws, EINVAL,
+				  "channels %u: expected 1..%d", o->channels,
+				  CHAN_MAX);
+	if ((unsigned)o->switchover > VFMIG_SWITCHOVER_MANUAL)
+		return set_errbuf(
+			why, ws, EINVAL,
+			"switchover %d: expected auto (0), immediate (1) or manual (2)",
+			o->switchover);
+	if (!(o->ratio >= 0 && o->ratio <= 2))
+		return set_errbuf(why, ws, EINVAL,
+				  "ratio %g: expected 0 (measured) to 2",
+				  o->ratio);
+	if (o->tls && tls_is_server(o->tls))
+		return set_errbuf(
+			why, ws, EINVAL,
+			"tls: a destination's credentials (VFMIG_TLS_SERVER); the source needs VFMIG_TLS_CLIENT");
+	return 0;
+}
+
 int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		     const struct vfmig_stream_opts *opts,
 		     struct vfmig_source **out)
 {
-	struct vfmig_source *src;
-	struct src *s;
+	struct vfmig_source *s;
+	size_t ws;
+	char *why = session_opts_errbuf(opts, &ws);
+	int ret;
 
-	if (!devs || !ndev || ndev > WIRE_MAX_DEVICES || !opts || !out ||
-	    opts->size < sizeof(size_t) ||
-	    manifest_ids_unique(devs, ndev, NULL, 0) < 0)
-		return -EINVAL;
-	src = calloc(1, sizeof(*src));
-	if (!src)
-		return -ENOMEM;
-	s = &src->s;
+	if (!opts || opts->size < sizeof(size_t) || !out)
+		return set_errbuf(why, ws, EINVAL,
+				  "no options, or nowhere to put the source");
+	ret = session_check_devices(devs, ndev, why, ws);
+	if (ret < 0)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return set_errbuf(why, ws, ENOMEM, "out of memory");
 	memcpy(&s->o, opts,
 	       opts->size < sizeof(s->o) ? opts->size : sizeof(s->o));
 	s->o.size = sizeof(s->o);
@@ -1123,19 +785,16 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		s->o.level = 1;
 	if (!s->o.channels)
 		s->o.channels = 1;
-	if (s->o.chunk > WIRE_MAX_CHUNK || s->o.chunk < 4096 ||
-	    s->o.channels > CHAN_MAX || !s->o.uri ||
-	    (unsigned)s->o.switchover > VFMIG_SWITCHOVER_MANUAL ||
-	    !(s->o.ratio >= 0 && s->o.ratio <= 2) ||
-	    (s->o.tls && tls_is_server(s->o.tls))) {
-		free(src);
-		return -EINVAL;
+	ret = tx_opts_check(&s->o, why, ws);
+	if (ret < 0) {
+		free(s);
+		return ret;
 	}
 	s->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->cancel < 0) {
-		int ret = -errno;
-
-		free(src);
+		ret = set_errbuf(why, ws, errno, "the cancel eventfd: %s",
+				 errno_name(errno));
+		free(s);
 		return ret;
 	}
 	s->devs = devs;
@@ -1152,17 +811,17 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	/* tcp: the sockets now, while the caller may hold the privilege
 	 * to size their buffers */
 	session_prepare(&s->ss, s->o.channels);
-	*out = src;
+	*out = s;
 	return 0;
 }
 
 int vfmig_source_cancel(struct vfmig_source *src)
 {
-	return src ? io_cancel(src->s.cancel) : -EINVAL;
+	return src ? io_cancel(src->cancel) : -EINVAL;
 }
 
 /* Connect, agree, send the manifest: the channels ready to stream. */
-static int connect_session(struct src *s)
+static int connect_session(struct vfmig_source *s)
 {
 	uint32_t caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
 			WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS |
@@ -1172,7 +831,7 @@ static int connect_session(struct src *s)
 	s->nchan = s->ss.nchan;
 	s->file = s->ss.file;
 	if (ret < 0) {
-		fail(s, ret, "%s", s->ss.why);
+		tx_fail(s, ret, "%s", s->ss.why);
 		s->peer_said = s->ss.told;
 		return ret;
 	}
@@ -1183,7 +842,7 @@ static int connect_session(struct src *s)
 	return 0;
 }
 
-static int setup(struct src *s)
+static int tx_setup(struct vfmig_source *s)
 {
 	char err[256];
 	size_t slot_mem;
@@ -1193,7 +852,7 @@ static int setup(struct src *s)
 	slot_mem = s->o.chunk + s->enc_cap;
 	s->nslots = (unsigned)(s->o.memory / slot_mem);
 	if (s->nslots < s->ndev + 2)
-		return fail(
+		return tx_fail(
 			s, EINVAL,
 			"--memory %llu is too small for %u devices with %u-byte chunks (at least %zu)",
 			(unsigned long long)s->o.memory, s->ndev, s->o.chunk,
@@ -1203,8 +862,8 @@ static int setup(struct src *s)
 	s->d = calloc(s->ndev, sizeof(*s->d));
 	s->figs = calloc(s->ndev, sizeof(*s->figs));
 	if (!s->mem || !s->slots || !s->d || !s->figs)
-		return fail(s, ENOMEM, "out of memory for %u buffers",
-			    s->nslots);
+		return tx_fail(s, ENOMEM, "out of memory for %u buffers",
+			       s->nslots);
 	for (unsigned i = 0; i < s->nslots; i++) {
 		s->slots[i].s = s;
 		s->slots[i].raw = s->mem + i * slot_mem;
@@ -1224,31 +883,30 @@ static int setup(struct src *s)
 		d->async = !strcmp(vfmig_device_backend(d->dev), "vfio");
 		d->pending = calloc(s->nslots, sizeof(struct slot *));
 		if (!d->pending)
-			return fail(s, ENOMEM, "out of memory");
+			return tx_fail(s, ENOMEM, "out of memory");
 	}
 	ret = workers_new((int)s->o.workers,
 			  s->o.codec == VFMIG_CODEC_ZSTD ? CODEC_ZSTD :
 							   CODEC_NONE,
 			  s->o.level, &s->workers);
 	if (ret < 0)
-		return fail(s, ret, "codec workers: %s (zstd level %d?)",
-			    errno_name(ret), s->o.level);
+		return tx_fail(s, ret, "codec workers: %s (zstd level %d?)",
+			       errno_name(ret), s->o.level);
 	ret = ring_init(&s->ring, 256, s->external, err, sizeof(err));
 	if (ret < 0)
-		return fail(s, ret, "%s", err);
+		return tx_fail(s, ret, "%s", err);
 	txq_init(&s->tx, &s->ring, s->nchan, s->ss.c, s->ss.socket, &tx_ops, s,
 		 &s->stop);
 	txq_rate(&s->tx, s->o.max_bandwidth, s->o.chunk + WIRE_HDR_LEN);
 	/* VFIO reads that cannot run inline go to io-wq: one per device. */
 	ring_bound_workers(&s->ring, s->ndev, s->ndev);
 	s->eop.done = workers_ready;
-	s->rop.done = recv_done;
 	s->cop.done = cancel_done;
 	return 0;
 }
 
 /* The estimator, once the fixed costs are known. */
-static int stats_start(struct src *s, uint64_t transitions_us)
+static int stats_start(struct vfmig_source *s, uint64_t transitions_us)
 {
 	struct vfmig_stats_opts so = {
 		.size = sizeof(so),
@@ -1265,7 +923,7 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 		so.bandwidth_prior = link;
 	ret = vfmig_stats_new(&so, &s->stats);
 	if (ret < 0)
-		return fail(s, ret, "the estimator: %s", errno_name(ret));
+		return tx_fail(s, ret, "the estimator: %s", errno_name(ret));
 	/* The destination's load, assumed to take as long as our entry into
 	 * PRE_COPY (both are driver work on the whole state; leaving
 	 * PRE_COPY for STOP_COPY only quiesces), and the round trip of the
@@ -1277,7 +935,7 @@ static int stats_start(struct src *s, uint64_t transitions_us)
 	return 0;
 }
 
-static int start_devices(struct src *s)
+static int start_devices(struct vfmig_source *s)
 {
 	uint64_t us = 0;
 	int ret, fd;
@@ -1295,8 +953,8 @@ static int start_devices(struct src *s)
 			ret = vfmig_device_set_state(d->dev,
 						     VFMIG_STATE_PRE_COPY, &fd);
 			if (ret < 0)
-				return fail(s, ret, "%s",
-					    vfmig_device_strerror(d->dev));
+				return tx_fail(s, ret, "%s",
+					       vfmig_device_strerror(d->dev));
 			us += now_us() - t0;
 			d->fd = fd;
 			d->precopy = true;
@@ -1313,7 +971,7 @@ static int start_devices(struct src *s)
 	return 0;
 }
 
-static void report(struct src *s)
+static void tx_report(struct vfmig_source *s)
 {
 	struct vfmig_transfer t;
 	unsigned every = s->o.interval_ms ? s->o.interval_ms : 1000;
@@ -1322,7 +980,7 @@ static void report(struct src *s)
 	if (!s->o.progress || now - s->t_report < every)
 		return;
 	s->t_report = now;
-	vfmig_source_transfer((struct vfmig_source *)s, -1, &t);
+	vfmig_source_transfer(s, -1, &t);
 	s->o.progress(s->o.progress_arg, &t, now - s->t_start,
 		      s->switched  ? "stop-copy" :
 		      s->switching ? "switchover" :
@@ -1331,7 +989,7 @@ static void report(struct src *s)
 
 /* Sends in flight, or answers due: a silence now is the peer's.  (An idle
  * pre-copy waiting for dirty data is nobody's silence.) */
-static bool waiting_on_peer(const struct src *s)
+static bool waiting_on_peer(const struct vfmig_source *s)
 {
 	if (s->tx.frames || s->done_sent)
 		return true;
@@ -1341,7 +999,7 @@ static bool waiting_on_peer(const struct src *s)
 	return false;
 }
 
-static void drain(struct src *s)
+static void tx_drain(struct vfmig_source *s)
 {
 	/* Cancel what is in flight and wait for it: buffers must outlive
 	 * every request that points at them. */
@@ -1362,31 +1020,31 @@ static void drain(struct src *s)
 }
 
 /* Connect, negotiate and start every device: 0, or -errno (failed). */
-static int start(struct src *s)
+static int tx_start(struct vfmig_source *s)
 {
 	s->t_start_us = now_us();
 	s->t_start = s->last_activity = s->t_start_us / 1000;
 	if (io_cancelled(s->cancel))
-		return fail(s, ECANCELED, "cancelled");
-	if (connect_session(s) || setup(s))
+		return tx_fail(s, ECANCELED, "cancelled");
+	if (connect_session(s) || tx_setup(s))
 		return s->err ? s->err : -EIO;
 	arm_workers(s);
 	io_uring_prep_poll_add(ring_sqe(&s->ring, &s->cop), s->cancel, POLLIN);
-	recv_control(s);
+	tx_replies_arm(s);
 	for (unsigned i = 1; !s->file && i < s->nchan; i++)
-		watch(&s->c[i]);
+		tx_watch(&s->c[i]);
 	start_devices(s);
 	return s->failed ? s->err : 0;
 }
 
 /* One turn of the loop, waiting up to @timeout_ms for a completion. */
-static void loop_once(struct src *s, int timeout_ms)
+static void tx_loop_once(struct vfmig_source *s, int timeout_ms)
 {
 	int ret = ring_run_once(&s->ring, timeout_ms);
 
 	sat_account(s);
 	if (ret < 0) {
-		fail(s, ret, "io_uring: %s", errno_name(ret));
+		tx_fail(s, ret, "io_uring: %s", errno_name(ret));
 		return;
 	}
 	tx_switchover(s);
@@ -1394,10 +1052,10 @@ static void loop_once(struct src *s, int timeout_ms)
 		s->last_activity = s->tx.t_last_ms; /* a byte went out */
 	if (waiting_on_peer(s) &&
 	    now_ms() - s->last_activity > (uint64_t)s->o.timeout_ms)
-		fail(s, ETIMEDOUT,
-		     "no progress for %d ms: the destination is silent",
-		     s->o.timeout_ms);
-	report(s);
+		tx_fail(s, ETIMEDOUT,
+			"no progress for %d ms: the destination is silent",
+			s->o.timeout_ms);
+	tx_report(s);
 }
 
 /* The ERROR code that tells the destination what ended the migration. */
@@ -1419,15 +1077,15 @@ static enum wire_code error_code(int err)
 
 /* Stop everything in flight, leave the devices as the outcome says (run
  * on: RUNNING; migrated: STOP), close the channels.  0 or -errno. */
-static int finish(struct src *s)
+static int tx_finish(struct vfmig_source *s)
 {
 	int ret;
 
 	s->t_finish_us = now_us();
 	if (s->ring.mode)
-		drain(s);
+		tx_drain(s);
 	if (s->lost)
-		await_reason(s);
+		tx_await_reason(s);
 	if (s->failed) {
 		/* the destination hears why, unless it said why itself */
 		if (s->nchan && !s->file && !s->peer_said)
@@ -1448,27 +1106,25 @@ static int finish(struct src *s)
 	}
 	ret = session_close(&s->ss, !s->failed);
 	if (ret < 0)
-		fail(s, ret, "%s: fsync: %s", s->o.uri, errno_name(ret));
+		tx_fail(s, ret, "%s: fsync: %s", s->o.uri, errno_name(ret));
 	txq_clear(&s->tx);
 	return s->failed ? s->err : 0;
 }
 
-int vfmig_source_run(struct vfmig_source *src)
+int vfmig_source_run(struct vfmig_source *s)
 {
-	struct src *s = &src->s;
-
 	if (s->started)
 		return -EALREADY;
 	s->started = true;
-	if (start(s) == 0)
+	if (tx_start(s) == 0)
 		while (!s->stop)
-			loop_once(s, LOOP_MS);
-	return finish(s);
+			tx_loop_once(s, LOOP_MS);
+	return tx_finish(s);
 }
 
 static void beat_done(struct ring_op *op, int res)
 {
-	struct src *s = container_of(op, struct src, beat);
+	struct vfmig_source *s = container_of(op, struct vfmig_source, beat);
 
 	(void)res;
 	if (s->stop)
@@ -1477,20 +1133,18 @@ static void beat_done(struct ring_op *op, int res)
 	io_uring_prep_timeout(ring_sqe(&s->ring, &s->beat), &s->beat_ts, 0, 0);
 }
 
-int vfmig_source_start(struct vfmig_source *src)
+int vfmig_source_start(struct vfmig_source *s)
 {
-	struct src *s;
 	int ret;
 
-	if (!src)
+	if (!s)
 		return -EINVAL;
-	s = &src->s;
 	if (s->started)
 		return -EALREADY;
 	s->started = s->external = true;
-	ret = start(s);
+	ret = tx_start(s);
 	if (ret < 0) {
-		s->result = finish(s);
+		s->result = tx_finish(s);
 		s->finished = true;
 		return s->result;
 	}
@@ -1503,40 +1157,35 @@ int vfmig_source_start(struct vfmig_source *src)
 
 int vfmig_source_fd(const struct vfmig_source *src)
 {
-	if (!src || !src->s.external || !src->s.ring.mode)
+	if (!src || !src->external || !src->ring.mode)
 		return -EINVAL;
-	return src->s.ring.uring.ring_fd;
+	return src->ring.uring.ring_fd;
 }
 
-int vfmig_source_step(struct vfmig_source *src)
+int vfmig_source_step(struct vfmig_source *s)
 {
-	struct src *s;
-
-	if (!src || !src->s.external)
+	if (!s || !s->external)
 		return -EINVAL;
-	s = &src->s;
 	if (s->finished)
 		return s->result;
-	loop_once(s, 0);
+	tx_loop_once(s, 0);
 	if (!s->stop) {
 		io_uring_submit(&s->ring.uring);
 		return 1;
 	}
-	s->result = finish(s);
+	s->result = tx_finish(s);
 	s->finished = true;
 	return s->result;
 }
 
 const char *vfmig_source_strerror(const struct vfmig_source *src)
 {
-	return src ? src->s.errmsg : "";
+	return src ? src->errmsg : "";
 }
 
-int vfmig_source_transfer(const struct vfmig_source *src, int dev,
+int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 			  struct vfmig_transfer *t)
 {
-	const struct src *s = &src->s;
-
 	if (dev >= (int)s->ndev || !t)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
@@ -1550,10 +1199,8 @@ int vfmig_source_transfer(const struct vfmig_source *src, int dev,
 	return 0;
 }
 
-uint64_t vfmig_source_total_ms(const struct vfmig_source *src)
+uint64_t vfmig_source_total_ms(const struct vfmig_source *s)
 {
-	const struct src *s = &src->s;
-
 	if (s->t_end)
 		return s->t_end - s->t_start;
 	/* a failure: how long it took, rounded up (a refusal is quick) */
@@ -1569,24 +1216,21 @@ uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)
 
 uint64_t vfmig_source_downtime_us(const struct vfmig_source *src)
 {
-	return src->s.t_end_us && src->s.t_down_us ?
-		       src->s.t_end_us - src->s.t_down_us :
+	return src->t_end_us && src->t_down_us ?
+		       src->t_end_us - src->t_down_us :
 		       0;
 }
 
-void vfmig_source_free(struct vfmig_source *src)
+void vfmig_source_free(struct vfmig_source *s)
 {
-	struct src *s;
-
-	if (!src)
+	if (!s)
 		return;
-	s = &src->s;
 	if (s->external && !s->finished) {
 		/* given up mid-way: end it as a failure does (requests
 		 * drained before their buffers go, devices running again,
 		 * the destination told why) */
-		fail(s, ECANCELED, "the caller ended the migration");
-		s->result = finish(s);
+		tx_fail(s, ECANCELED, "the caller ended the migration");
+		s->result = tx_finish(s);
 		s->finished = true;
 	}
 	workers_free(s->workers);
@@ -1601,7 +1245,7 @@ void vfmig_source_free(struct vfmig_source *src)
 	free(s->figs);
 	free(s->slots);
 	free(s->mem);
-	free(src);
+	free(s);
 }
 
 int vfmig_source_estimate(const struct vfmig_source *src,
@@ -1611,17 +1255,17 @@ int vfmig_source_estimate(const struct vfmig_source *src,
 
 	if (!src || !e || e->size < sizeof(size_t))
 		return -EINVAL;
-	if (!src->s.est.size)
+	if (!src->est.size)
 		return -EAGAIN;
-	n = e->size < sizeof(src->s.est) ? e->size : sizeof(src->s.est);
-	memcpy(e, &src->s.est, n);
+	n = e->size < sizeof(src->est) ? e->size : sizeof(src->est);
+	memcpy(e, &src->est, n);
 	e->size = n;
-	return src->s.est_ret;
+	return src->est_ret;
 }
 
 const struct vfmig_stats *vfmig_source_stats(const struct vfmig_source *src)
 {
-	return src ? src->s.stats : NULL;
+	return src ? src->stats : NULL;
 }
 
 int vfmig_source_set_ram(struct vfmig_source *src, uint64_t pending,
@@ -1629,8 +1273,8 @@ int vfmig_source_set_ram(struct vfmig_source *src, uint64_t pending,
 {
 	if (!src)
 		return -EINVAL;
-	src->s.o.ram_pending = pending;
-	src->s.o.ram_dirty_rate = dirty_rate;
+	src->o.ram_pending = pending;
+	src->o.ram_dirty_rate = dirty_rate;
 	return 0;
 }
 
@@ -1638,7 +1282,7 @@ int vfmig_source_switchover(struct vfmig_source *src)
 {
 	if (!src)
 		return -EINVAL;
-	src->s.switch_asked = true;
+	src->switch_asked = true;
 	return 0;
 }
 
@@ -1647,11 +1291,11 @@ int vfmig_source_link(const struct vfmig_source *src, char *ifname, size_t len,
 {
 	if (!src)
 		return -EINVAL;
-	if (src->s.ss.link_ret < 0 || !src->s.ss.link.bits_per_s)
-		return src->s.ss.link_ret < 0 ? src->s.ss.link_ret : -ENOENT;
+	if (src->ss.link_ret < 0 || !src->ss.link.bits_per_s)
+		return src->ss.link_ret < 0 ? src->ss.link_ret : -ENOENT;
 	if (ifname && len)
-		snprintf(ifname, len, "%s", src->s.ss.link.name);
+		snprintf(ifname, len, "%s", src->ss.link.name);
 	if (bits_per_s)
-		*bits_per_s = src->s.ss.link.bits_per_s;
+		*bits_per_s = src->ss.link.bits_per_s;
 	return 0;
 }

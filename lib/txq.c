@@ -129,9 +129,9 @@ static void send_done(struct ring_op *op, int res)
 		free(f);
 }
 
-void txq_init(struct txq *q, struct ring *ring, unsigned n,
-	      struct conn *conns, const bool *socket, const struct txq_ops *ops,
-	      void *arg, const bool *halt)
+void txq_init(struct txq *q, struct ring *ring, unsigned n, struct conn *conns,
+	      const bool *socket, const struct txq_ops *ops, void *arg,
+	      const bool *halt)
 {
 	memset(q, 0, sizeof(*q));
 	q->ring = ring;

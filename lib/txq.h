@@ -74,9 +74,9 @@ struct txq {
 
 /* @n channels on @conns (socket[i]: whether channel i is one).  @halt
  * may be NULL. */
-void txq_init(struct txq *q, struct ring *ring, unsigned n,
-	      struct conn *conns, const bool *socket, const struct txq_ops *ops,
-	      void *arg, const bool *halt);
+void txq_init(struct txq *q, struct ring *ring, unsigned n, struct conn *conns,
+	      const bool *socket, const struct txq_ops *ops, void *arg,
+	      const bool *halt);
 /* Cap the wire at @rate bytes/s (0: none); a burst holds at least
  * @burst_min (a whole frame) and 20 ms worth. */
 void txq_rate(struct txq *q, uint64_t rate, uint64_t burst_min);

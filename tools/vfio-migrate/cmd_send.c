@@ -12,13 +12,16 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	struct mig_result r = { .have_wire = true, .have_downtime = true };
 	struct vfmig_source *s;
 	struct mig_args a;
+	char why[512] = "";
 	int ret = mig_prepare(argc, argv, mode, &a, devs);
 
 	if (ret >= 0)
 		return ret;
+	a.o.errbuf = why;
+	a.o.errbuf_size = sizeof(why);
 	ret = vfmig_source_new(devs, a.ndev, &a.o, &s);
 	if (ret < 0) {
-		err_msg("bad options (%d)", ret);
+		err_msg("%s", why);
 		mig_release(&a, devs);
 		return EXIT_USAGE;
 	}
