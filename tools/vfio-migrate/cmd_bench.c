@@ -603,52 +603,126 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 		       "");
 }
 
-static int plot(const char *png, struct outcome *o, int n)
-{
-	char dat[] = "/tmp/vfmig-plot-XXXXXX", cmd[1024];
-	FILE *f;
-	int fd = mkstemp(dat), st;
+/* The plot's gnuplot script: the file names come as ARG1 (the png) and
+ * ARG2 (the data), never pasted into its text; ARG3 is "1" when some
+ * scenario has a predicted downtime. */
+static const char plot_script[] =
+	"set terminal pngcairo size 1200,480 font ',10'\n"
+	"set output ARG1\n"
+	"set datafile missing '?'\n"
+	"set multiplot layout 1,2\n"
+	"set title 'throughput (median)'; set ylabel 'GB/s'\n"
+	"set style data histograms; set style histogram clustered\n"
+	"set style fill solid 0.8 border -1; set yrange [0:*]\n"
+	"set key top right\n"
+	"plot ARG2 using 2:xtic(1) title 'vfio-migrate',"
+	" '' using 3 title 'serial uncompressed',"
+	" '' using 4 title 'zstd | nc | zstd -d'\n"
+	"set style data points; set title 'downtime: predicted vs measured'\n"
+	"set xlabel 'measured (ms)'; set ylabel 'predicted (ms)'\n"
+	"set logscale xy; set xrange [0.5:*]; set yrange [0.5:*]\n"
+	"set key top left\n"
+	/* gnuplot 5.4 crashes on a labels plot without a valid point:
+	 * ARG3 says whether there is one */
+	"if (ARG3 eq '1') {\n"
+	"  plot ARG2 using 6:(column(5) > 0 ? column(5) : 1/0):1 with labels"
+	" point pt 7 offset 1,1 notitle, x with lines title 'exact'\n"
+	"} else {\n"
+	"  plot x with lines title 'exact'\n"
+	"}\n"
+	"unset multiplot\n";
 
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		err_msg("bench: --plot: cannot write a data file");
+/* A temporary file holding what @write puts in it: its name in @name. */
+static int plot_file(char *name, void (*write)(FILE *, void *), void *arg)
+{
+	int fd = mkstemp(name);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(name);
+		}
 		return -1;
 	}
-	for (int i = 0; i < n; i++) {
-		const struct figures *base[2] = { &o[i].serial, &o[i].naive };
+	write(f, arg);
+	if (fclose(f)) {
+		unlink(name);
+		return -1;
+	}
+	return 0;
+}
 
-		fprintf(f, "%s %.4f", o[i].sc->name, o[i].ours.rate / 1e9);
+struct plot_data {
+	struct outcome *o;
+	int n;
+};
+
+static void write_script(FILE *f, void *arg)
+{
+	(void)arg;
+	fputs(plot_script, f);
+}
+
+static void write_data(FILE *f, void *arg)
+{
+	const struct plot_data *p = arg;
+
+	for (int i = 0; i < p->n; i++) {
+		const struct outcome *o = &p->o[i];
+		const struct figures *base[2] = { &o->serial, &o->naive };
+
+		fprintf(f, "%s %.4f", o->sc->name, o->ours.rate / 1e9);
 		for (int k = 0; k < 2; k++) /* '?': gnuplot's missing value */
 			if (base[k]->have)
 				fprintf(f, " %.4f", base[k]->rate / 1e9);
 			else
 				fprintf(f, " ?");
 		fprintf(f, " %.2f %.2f\n",
-			o[i].ours.exp_ms >= 0 ? o[i].ours.exp_ms : -1,
-			o[i].ours.down_ms);
+			o->ours.exp_ms >= 0 ? o->ours.exp_ms : -1,
+			o->ours.down_ms);
 	}
-	fclose(f);
-	snprintf(
-		cmd, sizeof(cmd),
-		"gnuplot -e \"set terminal pngcairo size 1200,480 font ',10';"
-		"set output '%s'; set datafile missing '?';"
-		"set multiplot layout 1,2;"
-		"set title 'throughput (median)'; set ylabel 'GB/s';"
-		"set style data histograms; set style histogram clustered;"
-		"set style fill solid 0.8 border -1; set yrange [0:*];"
-		"set key top right;"
-		"plot '%s' using 2:xtic(1) title 'vfio-migrate',"
-		" '' using 3 title 'serial uncompressed',"
-		" '' using 4 title 'zstd | nc | zstd -d';"
-		"set style data points; set title 'downtime: predicted vs measured';"
-		"set xlabel 'measured (ms)'; set ylabel 'predicted (ms)';"
-		"set logscale xy; set xrange [0.5:*]; set yrange [0.5:*]; set key top left;"
-		"plot '%s' using 6:(\\$5 > 0 ? \\$5 : 1/0):1 with labels point pt 7 offset 1,1 notitle,"
-		" x with lines title 'exact';"
-		"unset multiplot\"",
-		png, dat, dat);
-	st = system(cmd);
+}
+
+/* gnuplot -c SCRIPT PNG DATA 0|1, no shell: 0 when it succeeded. */
+static int run_gnuplot(const char *script, const char *png, const char *dat,
+		       bool predicted)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("gnuplot", "gnuplot", "-c", script, png, dat,
+		       predicted ? "1" : "0", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int plot(const char *png, struct outcome *o, int n)
+{
+	char dat[] = "/tmp/vfmig-plot-XXXXXX", gp[] = "/tmp/vfmig-gp-XXXXXX";
+	struct plot_data p = { o, n };
+	bool predicted = false;
+	int ret;
+
+	for (int i = 0; i < n; i++)
+		predicted = predicted || o[i].ours.exp_ms > 0;
+	if (plot_file(dat, write_data, &p) < 0) {
+		err_msg("bench: --plot: cannot write a data file");
+		return -1;
+	}
+	if (plot_file(gp, write_script, NULL) < 0) {
+		unlink(dat);
+		err_msg("bench: --plot: cannot write the gnuplot script");
+		return -1;
+	}
+	ret = run_gnuplot(gp, png, dat, predicted);
 	unlink(dat);
-	if (st) {
+	unlink(gp);
+	if (ret) {
 		err_msg("bench: --plot: gnuplot failed (is gnuplot-nox installed? make deps)");
 		return -1;
 	}
