@@ -50,14 +50,16 @@ int manifest_ids_unique(struct vfmig_device *const *devs, unsigned n, char *why,
 {
 	char a[16], b[16];
 
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		const char *id = device_id_or(devs[i], i, a, sizeof(a));
+
 		for (unsigned j = 0; j < i; j++)
-			if (!strcmp(device_id_or(devs[i], i, a, sizeof(a)),
-				    device_id_or(devs[j], j, b, sizeof(b))))
+			if (!strcmp(id, device_id_or(devs[j], j, b, sizeof(b))))
 				return set_errbuf(
 					why, ws, EINVAL,
 					"devices %u and %u have the same id '%s'",
-					j, i, a);
+					j, i, id);
+	}
 	return 0;
 }
 
