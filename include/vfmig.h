@@ -284,8 +284,9 @@ struct vfmig_stream_opts {
 	/* Source: switchover and its estimate. */
 	int switchover; /* enum vfmig_switchover */
 	uint64_t downtime_limit_ms; /* auto: 0 is the default, 300 ms */
-	/* auto: give up (-ECANCELED, devices running on) when the limit is
-	 * not met by then; 0 is 120 s, UINT64_MAX never */
+	/* auto: the source gives up (-ECANCELED, devices running on) when
+	 * the limit is not met by then; 0 is 120 s, UINT64_MAX never (the
+	 * destination's own bound is precopy_max_ms) */
 	uint64_t precopy_timeout_ms;
 	uint64_t switchover_bandwidth; /* bytes/s; 0: measured */
 	double ratio; /* wire/raw for the estimate; 0: measured or 1 */
@@ -293,7 +294,8 @@ struct vfmig_stream_opts {
 	 * vfmig_source_set_ram() updates them while running */
 	uint64_t ram_pending, ram_dirty_rate;
 	/* Sink: a source still pre-copying after this long fails the
-	 * session (no endless pre-copy); 0 is 600 s, UINT64_MAX never. */
+	 * session (no endless pre-copy, whatever the source's own
+	 * precopy_timeout_ms); 0 is 600 s, UINT64_MAX never. */
 	uint64_t precopy_max_ms;
 	/* TLS 1.3 on every channel (vfmig_tls_new(), VFMIG_TLS_CLIENT at
 	 * the source, VFMIG_TLS_SERVER at the sink); NULL: plaintext.  The
@@ -308,6 +310,10 @@ struct vfmig_stream_opts {
 struct vfmig_source;
 struct vfmig_sink;
 struct vfmig_tls;
+struct vfmig_stats;
+struct vfmig_estimate;
+
+/* ------------------------------------------------------------------ tls */
 
 /*
  * TLS credentials, in the layouts QEMU uses (libvfmig(3)).  "x509:DIR":
@@ -342,6 +348,8 @@ struct vfmig_tls_opts {
 int vfmig_tls_new(const struct vfmig_tls_opts *opts, struct vfmig_tls **out,
 		  char *err, size_t err_size);
 void vfmig_tls_free(struct vfmig_tls *tls);
+
+/* --------------------------------------------------------------- source */
 
 /*
  * Prepare a migration of @ndev devices (the handles stay the caller's and
@@ -394,8 +402,6 @@ uint64_t vfmig_source_downtime_us(const struct vfmig_source *s);
 int vfmig_source_cancel(struct vfmig_source *s);
 void vfmig_source_free(struct vfmig_source *s);
 
-struct vfmig_estimate;
-struct vfmig_stats;
 /*
  * While a source runs, these are called from its progress callback (the
  * running thread); after vfmig_source_run() returned, from anywhere.
@@ -422,6 +428,8 @@ int vfmig_source_switchover(struct vfmig_source *s);
 int vfmig_source_link(const struct vfmig_source *s, char *ifname, size_t len,
 		      uint64_t *bits_per_s);
 
+/* ----------------------------------------------------------------- sink */
+
 /*
  * The destination: listen on (or read from) @opts->uri, take one session,
  * check its manifest against @devs (same count, order, names, kinds and
@@ -432,9 +440,12 @@ int vfmig_source_link(const struct vfmig_source *s, char *ifname, size_t len,
 int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 		   const struct vfmig_stream_opts *opts,
 		   struct vfmig_sink **out);
+/* Listen now (tcp: and unix:; nothing for file: and fd:), before
+ * vfmig_sink_run(): a caller learns the port, and may drop privileges,
+ * before the source connects.  0 or -errno (vfmig_sink_strerror()). */
+int vfmig_sink_listen(struct vfmig_sink *k);
 /* For tcp:HOST:0, the port the sink listens on once vfmig_sink_listen()
  * returned; -errno otherwise. */
-int vfmig_sink_listen(struct vfmig_sink *k);
 int vfmig_sink_port(const struct vfmig_sink *k);
 /*
  * Run to the end, blocking.  0 when every device is loaded; otherwise
@@ -509,8 +520,6 @@ struct vfmig_stats_opts {
 	uint64_t bandwidth_prior;
 };
 
-struct vfmig_stats;
-
 int vfmig_stats_new(const struct vfmig_stats_opts *opts,
 		    struct vfmig_stats **out);
 void vfmig_stats_free(struct vfmig_stats *s);
@@ -581,6 +590,8 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *e);
 int vfmig_stats_device(const struct vfmig_stats *s, unsigned dev,
 		       uint64_t *pending, double *ratio, int *ratio_source,
 		       int *untrusted);
+
+/* ------------------------------------------------------------------ hash */
 
 /* A 64-bit hash of a buffer (the hash used for device state hashes). */
 uint64_t vfmig_hash64(const void *buf, size_t len, uint64_t seed);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim.h"
@@ -18,53 +17,10 @@ static struct sim *to_sim(struct vfmig_device *dev)
 	return dev->priv;
 }
 
-uint64_t sim_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static bool is_running(int state)
-{
-	return state == VFMIG_STATE_RUNNING ||
-	       state == VFMIG_STATE_RUNNING_P2P ||
-	       state == VFMIG_STATE_PRE_COPY ||
-	       state == VFMIG_STATE_PRE_COPY_P2P;
-}
-
 static bool is_precopy(int state)
 {
 	return state == VFMIG_STATE_PRE_COPY ||
 	       state == VFMIG_STATE_PRE_COPY_P2P;
-}
-
-/* The workload: dirty pages at cfg.dirty_rate since the device started. */
-void sim_apply_dirty(struct sim *s)
-{
-	uint64_t due, n;
-
-	if (!s->cfg.dirty_rate || !is_running(s->state))
-		return;
-	due = (uint64_t)((unsigned __int128)(sim_now_ns() - s->epoch_ns) *
-			 s->cfg.dirty_rate /
-			 (unsigned __int128)(1000000000ull * SIM_PAGE));
-	if (due <= s->dirtied)
-		return;
-	/* A backlog beyond a few passes changes nothing more. */
-	n = due - s->dirtied;
-	if (n > 4 * s->npages)
-		n = 4 * s->npages;
-	s->dirtied = due;
-	while (n--) {
-		uint64_t page = sim_rand(&s->rng) % s->npages;
-
-		sim_dirty_page(s->mem + page * SIM_PAGE, ++s->stamp);
-		/* Pages the first pass has not reached yet go out anyway. */
-		if (s->save && page < s->save->cursor)
-			s->dirty[page / 64] |= 1ull << (page % 64);
-	}
 }
 
 static int sim_migration_flags(struct vfmig_device *dev, uint32_t *flags)
@@ -107,7 +63,7 @@ static int sim_arc(struct vfmig_device *dev, int to, int *data_fd)
 	int from = s->state, ret = 0;
 	char why[DEVICE_WHY_MAX];
 
-	if (is_running(from) && !is_running(to))
+	if (sim_state_running(from) && !sim_state_running(to))
 		sim_apply_dirty(s);
 
 	if ((from == VFMIG_STATE_RUNNING && to == VFMIG_STATE_PRE_COPY) ||
@@ -149,7 +105,7 @@ static int sim_arc(struct vfmig_device *dev, int to, int *data_fd)
 			return ret;
 		}
 	}
-	if (!is_running(from) && is_running(to)) {
+	if (!sim_state_running(from) && sim_state_running(to)) {
 		s->epoch_ns = sim_now_ns();
 		s->dirtied = 0;
 	}
@@ -271,24 +227,6 @@ static int sim_reset(struct vfmig_device *dev)
 	s->stale_set = 0;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
-}
-
-uint64_t sim_page_hash(const unsigned char *page)
-{
-	return vfmig_hash64(page, SIM_PAGE, 0);
-}
-
-uint64_t sim_hash_of_pages(const struct sim *s)
-{
-	return vfmig_hash64(s->page_hash, s->npages * sizeof(uint64_t),
-			    s->cfg.size);
-}
-
-uint64_t sim_fresh_hash(struct sim *s)
-{
-	for (uint64_t p = 0; p < s->npages; p++)
-		s->page_hash[p] = sim_page_hash(s->mem + p * SIM_PAGE);
-	return sim_hash_of_pages(s);
 }
 
 static int sim_state_hash(struct vfmig_device *dev, uint64_t *hash)

@@ -129,6 +129,8 @@ struct sim {
 };
 
 uint64_t sim_now_ns(void);
+/* RUNNING, PRE_COPY or their P2P forms: the workload dirties pages. */
+bool sim_state_running(int state);
 uint64_t sim_page_hash(const unsigned char *page);
 /* The state hash: of the page hashes (sim_fresh_hash recomputes them). */
 uint64_t sim_hash_of_pages(const struct sim *s);

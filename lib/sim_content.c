@@ -8,8 +8,12 @@
  *   fb      framebuffer-like: 60% zero pages, 10% solid colour, 10% gradient,
  *           20% random (roughly what a vGPU's memory compresses like)
  *   text    English-like words and lines (compresses ~3x, slowly)
+ *
+ * And the model around them: the workload dirtying pages while the
+ * device runs, and the page hashes the state hash is made of.
  */
 #include <string.h>
+#include <time.h>
 
 #include "sim.h"
 
@@ -152,4 +156,67 @@ void sim_dirty_page(unsigned char *page, uint64_t stamp)
 	b += stamp;
 	memcpy(page, &a, 8);
 	memcpy(page + off, &b, 8);
+}
+
+/* --------------------------------------------------------- the model */
+
+uint64_t sim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool sim_state_running(int state)
+{
+	return state == VFMIG_STATE_RUNNING ||
+	       state == VFMIG_STATE_RUNNING_P2P ||
+	       state == VFMIG_STATE_PRE_COPY ||
+	       state == VFMIG_STATE_PRE_COPY_P2P;
+}
+
+/* The workload: dirty pages at cfg.dirty_rate since the device started. */
+void sim_apply_dirty(struct sim *s)
+{
+	uint64_t due, n;
+
+	if (!s->cfg.dirty_rate || !sim_state_running(s->state))
+		return;
+	due = (uint64_t)((unsigned __int128)(sim_now_ns() - s->epoch_ns) *
+			 s->cfg.dirty_rate /
+			 (unsigned __int128)(1000000000ull * SIM_PAGE));
+	if (due <= s->dirtied)
+		return;
+	/* A backlog beyond a few passes changes nothing more. */
+	n = due - s->dirtied;
+	if (n > 4 * s->npages)
+		n = 4 * s->npages;
+	s->dirtied = due;
+	while (n--) {
+		uint64_t page = sim_rand(&s->rng) % s->npages;
+
+		sim_dirty_page(s->mem + page * SIM_PAGE, ++s->stamp);
+		/* Pages the first pass has not reached yet go out anyway. */
+		if (s->save && page < s->save->cursor)
+			s->dirty[page / 64] |= 1ull << (page % 64);
+	}
+}
+
+uint64_t sim_page_hash(const unsigned char *page)
+{
+	return vfmig_hash64(page, SIM_PAGE, 0);
+}
+
+uint64_t sim_hash_of_pages(const struct sim *s)
+{
+	return vfmig_hash64(s->page_hash, s->npages * sizeof(uint64_t),
+			    s->cfg.size);
+}
+
+uint64_t sim_fresh_hash(struct sim *s)
+{
+	for (uint64_t p = 0; p < s->npages; p++)
+		s->page_hash[p] = sim_page_hash(s->mem + p * SIM_PAGE);
+	return sim_hash_of_pages(s);
 }

@@ -14,7 +14,8 @@
 /* The rules of a device's sequence (stream-format.md, "DATA order"):
  * what a DATA frame header may say, given the frames before it.  0, or
  * the session failed. */
-int rx_data_rules(struct vfmig_sink *k, const struct wire_hdr *h, struct rdev *d)
+int rx_data_rules(struct vfmig_sink *k, const struct wire_hdr *h,
+		  struct rdev *d)
 {
 	const char *name = vfmig_device_name(d->dev);
 	unsigned long long seq = h->seq;
@@ -91,23 +92,23 @@ static int device_end_check(struct vfmig_sink *k, struct rdev *d)
 	return 0;
 }
 
-static void rx_init_done(struct vfmig_sink *k, struct rdev *d, const struct wire_hdr *h,
-		      const unsigned char *p)
+static void rx_init_done(struct vfmig_sink *k, struct rdev *d,
+			 const struct wire_hdr *h, const unsigned char *p)
 {
 	const char *name = vfmig_device_name(d->dev);
 	char err[256];
 
 	if (!(k->lim.caps & WIRE_CAP_SWITCHOVER_ACK)) {
 		rx_fail(k, EPROTO,
-		     "INIT_DONE of device %s: switchover-ack was not negotiated",
-		     name);
+			"INIT_DONE of device %s: switchover-ack was not negotiated",
+			name);
 		return;
 	}
 	if (d->init_seen || d->end_seen || d->stopcopy_first != UINT64_MAX) {
 		rx_fail(k, EPROTO, "INIT_DONE of device %s after its %s", name,
-		     d->init_seen ? "first INIT_DONE" :
-		     d->end_seen  ? "DEVICE_END" :
-				    "first stop-copy frame");
+			d->init_seen ? "first INIT_DONE" :
+			d->end_seen  ? "DEVICE_END" :
+				       "first stop-copy frame");
 		return;
 	}
 	if (wire_count_decode(p, h->enc_len, &d->init_bytes, err, sizeof(err)) <
@@ -120,20 +121,20 @@ static void rx_init_done(struct vfmig_sink *k, struct rdev *d, const struct wire
 		rx_send_ack(d);
 }
 
-static void rx_device_end(struct vfmig_sink *k, struct rdev *d, const struct wire_hdr *h,
-		       const unsigned char *p)
+static void rx_device_end(struct vfmig_sink *k, struct rdev *d,
+			  const struct wire_hdr *h, const unsigned char *p)
 {
 	char err[256];
 
 	if (d->end_seen) {
 		rx_fail(k, EPROTO, "a second DEVICE_END of device %s",
-		     vfmig_device_name(d->dev));
+			vfmig_device_name(d->dev));
 		return;
 	}
 	if (wire_device_end_decode(p, h->enc_len, &d->end, err, sizeof(err)) <
 	    0) {
 		rx_fail(k, EPROTO, "device %s: %s", vfmig_device_name(d->dev),
-		     err);
+			err);
 		return;
 	}
 	if (device_end_check(k, d) < 0)
@@ -148,8 +149,8 @@ static void rx_done(struct vfmig_sink *k)
 	for (unsigned i = 0; i < k->ndev; i++)
 		if (!k->d[i].end_seen) {
 			rx_fail(k, EPROTO,
-			     "DONE before the DEVICE_END of device %s",
-			     vfmig_device_name(k->d[i].dev));
+				"DONE before the DEVICE_END of device %s",
+				vfmig_device_name(k->d[i].dev));
 			return;
 		}
 	k->peer_done = true;
@@ -179,7 +180,7 @@ void rx_control(struct rchan *c)
 	case WIRE_NOP:
 		if (!(k->lim.caps & WIRE_CAP_PROGRESS))
 			rx_fail(k, EPROTO,
-			     "unexpected NOP frame on channel 0: progress was not negotiated");
+				"unexpected NOP frame on channel 0: progress was not negotiated");
 		break;
 	case WIRE_DONE:
 		rx_done(k);
@@ -188,15 +189,15 @@ void rx_control(struct rchan *c)
 		wire_text_decode(c->ctl, h->enc_len, &code, text, sizeof(text),
 				 err, sizeof(err));
 		rx_fail_as(k,
-			code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
-						   WIRE_E_PROTOCOL,
-			code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-			"source: %s", text);
+			   code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
+						      WIRE_E_PROTOCOL,
+			   code == WIRE_E_CANCELLED ? ECANCELED : EIO,
+			   "source: %s", text);
 		k->told = true; /* it is closing: no answer */
 		return;
 	default:
 		rx_fail(k, EPROTO, "unexpected %s frame on channel 0",
-		     wire_type_name(h->type));
+			wire_type_name(h->type));
 		return;
 	}
 	rx_next_header(c);
@@ -236,9 +237,9 @@ void rx_no_progress(struct vfmig_sink *k)
 			later += d->win[(d->next + j) % WINDOW] != NULL;
 		if (later) {
 			rx_fail(k, ETIMEDOUT,
-			     "no progress for %d ms: device %s waits for frame %llu, and %u later frames wait behind it (a gap the source never filled)",
-			     k->o.timeout_ms, vfmig_device_name(d->dev),
-			     (unsigned long long)d->next, later);
+				"no progress for %d ms: device %s waits for frame %llu, and %u later frames wait behind it (a gap the source never filled)",
+				k->o.timeout_ms, vfmig_device_name(d->dev),
+				(unsigned long long)d->next, later);
 			return;
 		}
 	}
@@ -249,18 +250,18 @@ void rx_no_progress(struct vfmig_sink *k)
 		if (k->c[i].t_rx > k->last_activity + 2 * RX_SAMPLE_MS &&
 		    now_ms() - k->c[i].t_rx < (uint64_t)k->o.timeout_ms / 2) {
 			rx_fail(k, ETIMEDOUT,
-			     "no whole frame from the source for %d ms, though bytes keep arriving on channel %u: it trickles",
-			     k->o.timeout_ms, i);
+				"no whole frame from the source for %d ms, though bytes keep arriving on channel %u: it trickles",
+				k->o.timeout_ms, i);
 			return;
 		}
 	if (k->nchan && chan_rx_bytes(k->c[0].conn->fd, &n) < 0)
 		rx_fail(k, ETIMEDOUT,
-		     "no whole frame from the source for %d ms (it stalled, or trickles: %s does not say which)",
-		     k->o.timeout_ms, k->file ? "a file" : "a unix socket");
+			"no whole frame from the source for %d ms (it stalled, or trickles: %s does not say which)",
+			k->o.timeout_ms, k->file ? "a file" : "a unix socket");
 	else
 		rx_fail(k, ETIMEDOUT,
-		     "no whole frame from the source for %d ms: it stalled (nothing arrived)",
-		     k->o.timeout_ms);
+			"no whole frame from the source for %d ms: it stalled (nothing arrived)",
+			k->o.timeout_ms);
 }
 
 /* Read @n bytes of channel 0 into @p (NULL: drop them), within the
@@ -321,10 +322,10 @@ void rx_await_reason(struct vfmig_sink *k)
 					 sizeof(text), err, sizeof(err));
 			k->failed = false; /* the cause of the end */
 			rx_fail_as(k,
-				code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
-							   WIRE_E_PROTOCOL,
-				code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-				"source: %s", text);
+				   code == WIRE_E_CANCELLED ? WIRE_E_CANCELLED :
+							      WIRE_E_PROTOCOL,
+				   code == WIRE_E_CANCELLED ? ECANCELED : EIO,
+				   "source: %s", text);
 			return;
 		}
 		done = 0;
@@ -333,4 +334,3 @@ void rx_await_reason(struct vfmig_sink *k)
 			return;
 	}
 }
-

@@ -18,7 +18,7 @@
 #define REASON_WAIT_MS 500
 
 static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
-		    const unsigned char *p)
+		      const unsigned char *p)
 {
 	char text[WIRE_MAX_TEXT + 1], err[256];
 	uint32_t code;
@@ -41,7 +41,7 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 		}
 		if (code != WIRE_OK) {
 			tx_fail(s, EIO, "destination: device %s: %s",
-			     vfmig_device_name(s->d[h->device].dev), text);
+				vfmig_device_name(s->d[h->device].dev), text);
 			s->peer_said = true;
 			return;
 		}
@@ -58,9 +58,9 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 		    wire_progress_decode(p, h->enc_len, &m, err, sizeof(err)) <
 			    0) {
 			tx_fail(s, EPROTO, "destination: %s",
-			     s->caps & WIRE_CAP_PROGRESS ?
-				     err :
-				     "PROGRESS was not negotiated");
+				s->caps & WIRE_CAP_PROGRESS ?
+					err :
+					"PROGRESS was not negotiated");
 			return;
 		}
 		/* never more than was released, never backwards */
@@ -68,15 +68,15 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 		    m.received < d->dest.received ||
 		    m.loaded < d->dest.loaded || m.busy_us < d->dest.busy_us) {
 			tx_fail(s, EPROTO,
-			     "destination: device %s: PROGRESS says %llu bytes received, %llu loaded in %llu us, after %llu, %llu in %llu us, of %llu sent",
-			     vfmig_device_name(d->dev),
-			     (unsigned long long)m.received,
-			     (unsigned long long)m.loaded,
-			     (unsigned long long)m.busy_us,
-			     (unsigned long long)d->dest.received,
-			     (unsigned long long)d->dest.loaded,
-			     (unsigned long long)d->dest.busy_us,
-			     (unsigned long long)d->raw_released);
+				"destination: device %s: PROGRESS says %llu bytes received, %llu loaded in %llu us, after %llu, %llu in %llu us, of %llu sent",
+				vfmig_device_name(d->dev),
+				(unsigned long long)m.received,
+				(unsigned long long)m.loaded,
+				(unsigned long long)m.busy_us,
+				(unsigned long long)d->dest.received,
+				(unsigned long long)d->dest.loaded,
+				(unsigned long long)d->dest.busy_us,
+				(unsigned long long)d->raw_released);
 			return;
 		}
 		d->dest = m;
@@ -90,12 +90,12 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 				 sizeof(err));
 		s->failed = s->failed && !s->lost; /* the cause of that loss */
 		tx_fail(s, code == WIRE_E_CANCELLED ? ECANCELED : EIO,
-		     "destination: %s", text);
+			"destination: %s", text);
 		s->peer_said = true;
 		return;
 	default:
 		tx_fail(s, EPROTO, "destination sent an unexpected %s frame",
-		     wire_type_name(h->type));
+			wire_type_name(h->type));
 		return;
 	}
 	tx_check_finished(s);
@@ -119,8 +119,8 @@ static int reply_take(struct vfmig_source *s, size_t n)
 		}
 		if (s->rh.enc_len > WIRE_MAX_REPLY || s->rh.type == WIRE_DATA) {
 			tx_fail(s, EPROTO,
-			     "destination sent a %s frame of %u bytes",
-			     wire_type_name(s->rh.type), s->rh.enc_len);
+				"destination sent a %s frame of %u bytes",
+				wire_type_name(s->rh.type), s->rh.enc_len);
 			return -1;
 		}
 	}
@@ -160,11 +160,11 @@ static void tx_reply_done(struct ring_op *op, int res)
 		}
 		if (res && s->c[0].conn->tls)
 			tx_fail(s, res, "channel 0: %s",
-			     conn_error(s->c[0].conn, res));
+				conn_error(s->c[0].conn, res));
 		else
 			tx_fail(s, res ? res : -ECONNRESET,
-			     "the destination %s before confirming every device",
-			     res ? "failed" : "closed the connection");
+				"the destination %s before confirming every device",
+				res ? "failed" : "closed the connection");
 		return;
 	}
 	s->last_activity = now_ms();
@@ -246,11 +246,11 @@ static void tx_watch_done(struct ring_op *op, int res)
 	 * would fail anyway.  A reset is a lost channel. */
 	if (res > 0)
 		tx_fail(s, EPROTO, "the destination sent data on channel %u",
-		     (unsigned)(c - s->c));
+			(unsigned)(c - s->c));
 	else if (res < 0)
 		tx_lose(s, res,
-		     "channel %u: the connection to the destination: %s",
-		     (unsigned)(c - s->c), conn_error(c->conn, res));
+			"channel %u: the connection to the destination: %s",
+			(unsigned)(c - s->c), conn_error(c->conn, res));
 }
 
 void tx_replies_arm(struct vfmig_source *s)
@@ -266,4 +266,3 @@ void tx_replies_arm(struct vfmig_source *s)
 				   s->c[0].conn->fd, s->rbuf + s->rhave,
 				   reply_want(s), 0);
 }
-
