@@ -520,6 +520,8 @@ int session_connect(struct session *ss, unsigned nchan, uint32_t caps,
 		if (ret < 0)
 			return ss_fail(ss, WIRE_E_INTERNAL, ret, "%s", err);
 	}
+	for (unsigned i = 0; i < CHAN_MAX; i++)
+		fds[i] = -1;
 	ret = open_channels(ss, &u, nchan, fds);
 	if (ret < 0)
 		return ret;

@@ -644,6 +644,8 @@ int vfmig_sink_listen(struct vfmig_sink *k)
 
 int vfmig_sink_port(const struct vfmig_sink *sink)
 {
+	if (!sink)
+		return -EINVAL;
 	return sink->ss.port >= 0 ? sink->ss.port : -ENOTCONN;
 }
 
@@ -862,6 +864,8 @@ static void rx_loop(struct vfmig_sink *k)
 
 int vfmig_sink_run(struct vfmig_sink *k)
 {
+	if (!k)
+		return -EINVAL;
 	k->t_run_us = now_us();
 	k->t_start = k->last_activity = k->t_run_us / 1000;
 	if (accept_session(k) == 0 && rx_setup(k) == 0 &&
@@ -903,7 +907,7 @@ const char *vfmig_sink_strerror(const struct vfmig_sink *sink)
 int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t)
 {
-	if (dev >= (int)k->ndev || !t)
+	if (!k || dev >= (int)k->ndev || !t)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; k->d && i < k->ndev; i++) {
@@ -918,6 +922,8 @@ int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k)
 {
+	if (!k)
+		return 0;
 	if (k->t_end)
 		return k->t_end - k->t_start;
 	/* a failure: how long it took, rounded up (a refusal is quick) */
@@ -928,7 +934,7 @@ uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k)
 
 unsigned vfmig_sink_channels(const struct vfmig_sink *sink)
 {
-	return sink->nchan;
+	return sink ? sink->nchan : 0;
 }
 
 void vfmig_sink_free(struct vfmig_sink *k)

@@ -1113,6 +1113,8 @@ static int tx_finish(struct vfmig_source *s)
 
 int vfmig_source_run(struct vfmig_source *s)
 {
+	if (!s)
+		return -EINVAL;
 	if (s->started)
 		return -EALREADY;
 	s->started = true;
@@ -1186,7 +1188,7 @@ const char *vfmig_source_strerror(const struct vfmig_source *src)
 int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 			  struct vfmig_transfer *t)
 {
-	if (dev >= (int)s->ndev || !t)
+	if (!s || dev >= (int)s->ndev || !t)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; s->d && i < s->ndev; i++) {
@@ -1201,6 +1203,8 @@ int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s)
 {
+	if (!s)
+		return 0;
 	if (s->t_end)
 		return s->t_end - s->t_start;
 	/* a failure: how long it took, rounded up (a refusal is quick) */
@@ -1216,7 +1220,7 @@ uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)
 
 uint64_t vfmig_source_downtime_us(const struct vfmig_source *src)
 {
-	return src->t_end_us && src->t_down_us ?
+	return src && src->t_end_us && src->t_down_us ?
 		       src->t_end_us - src->t_down_us :
 		       0;
 }

@@ -25,8 +25,10 @@ static int src_new(struct vfmig_stream_opts *o, char *why, size_t n,
 
 Test(opts, source_names_the_field)
 {
-	struct vfmig_device *d[2] = { open_ok("sim:size=64K,pattern=fb,name=gpu0"),
-				      open_ok("sim:size=64K,pattern=fb,name=gpu0") };
+	struct vfmig_device *d[2] = {
+		open_ok("sim:size=64K,pattern=fb,name=gpu0"),
+		open_ok("sim:size=64K,pattern=fb,name=gpu0")
+	};
 	struct vfmig_stream_opts o = { .uri = "tcp:127.0.0.1:1",
 				       .channels = 65 };
 	char why[256];
@@ -55,12 +57,13 @@ Test(opts, an_older_caller_without_errbuf_is_not_written)
 {
 	struct vfmig_device *d = open_ok("sim:size=64K,pattern=fb");
 	char why[64] = "untouched";
-	struct vfmig_stream_opts o = { .size = offsetof(struct vfmig_stream_opts,
-							 errbuf),
-				       .uri = "tcp:127.0.0.1:1",
-				       .channels = 65,
-				       .errbuf = why,
-				       .errbuf_size = sizeof(why) };
+	struct vfmig_stream_opts o = {
+		.size = offsetof(struct vfmig_stream_opts, errbuf),
+		.uri = "tcp:127.0.0.1:1",
+		.channels = 65,
+		.errbuf = why,
+		.errbuf_size = sizeof(why)
+	};
 	struct vfmig_sink *k = NULL;
 	struct vfmig_source *s = NULL;
 
