@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,9 +177,20 @@ char *session_opts_errbuf(const struct vfmig_stream_opts *o, size_t *size)
 	return o->errbuf;
 }
 
-int session_check_devices(struct vfmig_device *const *devs, unsigned n,
-			  char *why, size_t ws)
+int session_check_new(const struct vfmig_stream_opts *o, const void *out,
+		      struct vfmig_device *const *devs, unsigned n, char **whyp,
+		      size_t *wsp)
 {
+	size_t ws;
+	char *why = session_opts_errbuf(o, &ws);
+
+	*whyp = why;
+	*wsp = ws;
+	if (!o || o->size < sizeof(size_t) || !out)
+		return set_errbuf(why, ws, EINVAL,
+				  "no options, or nowhere to put the result");
+	if (!o->uri)
+		return set_errbuf(why, ws, EINVAL, "uri: none given");
 	if (!devs || !n)
 		return set_errbuf(why, ws, EINVAL, "no devices");
 	if (n > WIRE_MAX_DEVICES)
@@ -190,6 +202,16 @@ int session_check_devices(struct vfmig_device *const *devs, unsigned n,
 			return set_errbuf(why, ws, EINVAL, "device %u is NULL",
 					  i);
 	return manifest_ids_unique(devs, n, why, ws);
+}
+
+int session_cancel_fd(char *why, size_t ws)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		return set_errbuf(why, ws, errno, "the cancel eventfd: %s",
+				  errno_name(errno));
+	return fd;
 }
 
 static int ss_fail(struct session *ss, enum wire_code code, int err,

@@ -122,10 +122,15 @@ int manifest_check(const struct wire_device *got, int n,
 /* Where @o (of the caller's @o->size) wants *_new()'s reason: NULL and
  * 0 when it has no room for it. */
 char *session_opts_errbuf(const struct vfmig_stream_opts *o, size_t *size);
-/* The checks both ends make of @devs: a count, ids unique.  0, or
- * -EINVAL with the reason in @why. */
-int session_check_devices(struct vfmig_device *const *devs, unsigned n,
-			  char *why, size_t why_size);
+/* What vfmig_source_new() and vfmig_sink_new() both check: options
+ * (their size, a uri), somewhere to put the result, and @devs (a count,
+ * ids unique).  0, or -EINVAL with the reason in *@why (the caller's
+ * errbuf, NULL when it has none). */
+int session_check_new(const struct vfmig_stream_opts *o, const void *out,
+		      struct vfmig_device *const *devs, unsigned n, char **why,
+		      size_t *why_size);
+/* The cancel eventfd of a source or sink: an fd, or -errno saying so. */
+int session_cancel_fd(char *why, size_t why_size);
 
 /* A 128-bit random session id. */
 void session_id(uint8_t id[16]);

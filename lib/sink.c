@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -576,29 +575,22 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 {
 	struct vfmig_sink *k;
 	size_t ws;
-	char *why = session_opts_errbuf(opts, &ws);
-	int ret;
+	char *why;
+	int ret = session_check_new(opts, out, devs, ndev, &why, &ws);
 
-	if (!opts || opts->size < sizeof(size_t) || !out)
-		return set_errbuf(why, ws, EINVAL,
-				  "no options, or nowhere to put the sink");
-	if (!opts->uri)
-		return set_errbuf(why, ws, EINVAL, "uri: none given");
+	if (ret < 0)
+		return ret;
 	if (opts->size > offsetof(struct vfmig_stream_opts, tls) && opts->tls &&
 	    !tls_is_server(opts->tls))
 		return set_errbuf(
 			why, ws, EINVAL,
 			"tls: a source's credentials (VFMIG_TLS_CLIENT); the destination needs VFMIG_TLS_SERVER");
-	ret = session_check_devices(devs, ndev, why, ws);
-	if (ret < 0)
-		return ret;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return set_errbuf(why, ws, ENOMEM, "out of memory");
-	k->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	k->cancel = session_cancel_fd(why, ws);
 	if (k->cancel < 0) {
-		ret = set_errbuf(why, ws, errno, "the cancel eventfd: %s",
-				 errno_name(errno));
+		ret = k->cancel;
 		free(k);
 		return ret;
 	}

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -716,8 +715,6 @@ static void workers_ready(struct ring_op *op, int res)
 static int tx_opts_check(const struct vfmig_stream_opts *o, char *why,
 			 size_t ws)
 {
-	if (!o->uri)
-		return set_errbuf(why, ws, EINVAL, "uri: none given");
 	if (o->chunk > WIRE_MAX_CHUNK || o->chunk < 4096)
 		return set_errbuf(why, ws, EINVAL,
 				  "chunk %u: expected 4096..%u", o->chunk,
@@ -748,13 +745,9 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 {
 	struct vfmig_source *s;
 	size_t ws;
-	char *why = session_opts_errbuf(opts, &ws);
-	int ret;
+	char *why;
+	int ret = session_check_new(opts, out, devs, ndev, &why, &ws);
 
-	if (!opts || opts->size < sizeof(size_t) || !out)
-		return set_errbuf(why, ws, EINVAL,
-				  "no options, or nowhere to put the source");
-	ret = session_check_devices(devs, ndev, why, ws);
 	if (ret < 0)
 		return ret;
 	s = calloc(1, sizeof(*s));
@@ -790,10 +783,9 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 		free(s);
 		return ret;
 	}
-	s->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->cancel = session_cancel_fd(why, ws);
 	if (s->cancel < 0) {
-		ret = set_errbuf(why, ws, errno, "the cancel eventfd: %s",
-				 errno_name(errno));
+		ret = s->cancel;
 		free(s);
 		return ret;
 	}
@@ -1058,23 +1050,6 @@ static void tx_loop_once(struct vfmig_source *s, int timeout_ms)
 	tx_report(s);
 }
 
-/* The ERROR code that tells the destination what ended the migration. */
-static enum wire_code error_code(int err)
-{
-	switch (err) {
-	case -ECANCELED: /* the caller, or a switchover that cannot be */
-		return WIRE_E_CANCELLED;
-	case -EPROTO:
-	case -EBADMSG:
-	case -ETIMEDOUT:
-		return WIRE_E_PROTOCOL;
-	case -ENOMEM:
-		return WIRE_E_INTERNAL;
-	default: /* a device's read or state change */
-		return WIRE_E_DEVICE;
-	}
-}
-
 /* Stop everything in flight, leave the devices as the outcome says (run
  * on: RUNNING; migrated: STOP), close the channels.  0 or -errno. */
 static int tx_finish(struct vfmig_source *s)
@@ -1089,7 +1064,7 @@ static int tx_finish(struct vfmig_source *s)
 	if (s->failed) {
 		/* the destination hears why, unless it said why itself */
 		if (s->nchan && !s->file && !s->peer_said)
-			frame_send_error(s->c[0].conn, error_code(s->err),
+			frame_send_error(s->c[0].conn, tx_error_code(s->err),
 					 s->errmsg);
 		/* Nothing was lost: the devices run on here. */
 		for (unsigned i = 0; i < s->ndev; i++)

@@ -141,5 +141,7 @@ void tx_replies_arm(struct vfmig_source *s);
 void tx_watch(struct chan *c);
 /* After a lost connection: the destination's reason, if it sent one. */
 void tx_await_reason(struct vfmig_source *s);
+/* The ERROR code that tells the destination what ended the migration. */
+enum wire_code tx_error_code(int err);
 
 #endif

@@ -2,8 +2,9 @@
 /*
  * What the destination says, at the source: its answers on channel 0
  * (SWITCHOVER_ACK, DEVICE_LOADED, PROGRESS, DONE, ERROR) through the ring,
- * the other channels watched for their end, and the reason a destination
- * sent before it closed, read after the loop.
+ * the other channels watched for their end, the reason a destination
+ * sent before it closed, read after the loop, and the ERROR code that
+ * tells it ours.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -265,4 +266,21 @@ void tx_replies_arm(struct vfmig_source *s)
 		io_uring_prep_recv(ring_sqe(&s->ring, &s->rop),
 				   s->c[0].conn->fd, s->rbuf + s->rhave,
 				   reply_want(s), 0);
+}
+
+/* The ERROR code that tells the destination what ended the migration. */
+enum wire_code tx_error_code(int err)
+{
+	switch (err) {
+	case -ECANCELED: /* the caller, or a switchover that cannot be */
+		return WIRE_E_CANCELLED;
+	case -EPROTO:
+	case -EBADMSG:
+	case -ETIMEDOUT:
+		return WIRE_E_PROTOCOL;
+	case -ENOMEM:
+		return WIRE_E_INTERNAL;
+	default: /* a device's read or state change */
+		return WIRE_E_DEVICE;
+	}
 }
