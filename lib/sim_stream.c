@@ -435,7 +435,7 @@ int sim_save_start(struct sim *s, int *data_fd)
 	sv->initial_len = SIM_HDR_LEN + pass_bytes(s->npages);
 	memset(s->dirty, 0, (s->npages + 63) / 64 * sizeof(uint64_t));
 	s->save = sv;
-	ret = thread_start(&sv->thread, producer, s);
+	ret = thread_start(&sv->thread, "vfmig-sim-save", producer, s);
 	if (ret < 0) {
 		s->save = NULL;
 		session_fds_close(fds, sv->evfd);
@@ -669,7 +669,7 @@ int sim_resume_start(struct sim *s, int *data_fd)
 	rs->wfd = fds[1];
 	set_nonblock(rs->rfd, true);
 	s->resume = rs;
-	ret = thread_start(&rs->thread, consumer, s);
+	ret = thread_start(&rs->thread, "vfmig-sim-load", consumer, s);
 	if (ret < 0) {
 		s->resume = NULL;
 		session_fds_close(fds, rs->evfd);

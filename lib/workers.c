@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,11 +99,17 @@ int workers_new(int n, enum codec_mode mode, int level, struct workers **out)
 		goto err;
 	}
 	for (int i = 0; i < n; i++) {
+		char name[24];
+
 		p->w[i].pool = p;
 		ret = codec_new(mode, level, &p->w[i].codec);
 		if (ret < 0)
 			goto err;
-		ret = thread_start(&p->w[i].thread, worker_main, &p->w[i]);
+		/* "vfmig-codec12": the kernel keeps 15 characters */
+		snprintf(name, sizeof(name), "vfmig-codec%u",
+			 (unsigned)i % 10000);
+		ret = thread_start(&p->w[i].thread, name, worker_main,
+				   &p->w[i]);
 		if (ret < 0)
 			goto err;
 		p->w[i].started = true;

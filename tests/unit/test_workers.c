@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "workers.h"
@@ -75,4 +79,42 @@ Test(workers, default_count_and_bad_level)
 	cr_expect_eq(workers_count(w), sysconf(_SC_NPROCESSORS_ONLN));
 	workers_free(w);
 	cr_expect_eq(workers_new(1, CODEC_ZSTD, 1000, &w), -EINVAL);
+}
+
+/* Whether a thread of this process is called @name (/proc/self/task). */
+static bool thread_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	bool found = false;
+
+	cr_assert_not_null(d);
+	while (!found && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		found = !strcmp(comm, name);
+	}
+	closedir(d);
+	return found;
+}
+
+Test(workers, threads_are_named)
+{
+	struct workers *w;
+
+	cr_assert_eq(workers_new(2, CODEC_ZSTD, 1, &w), 0);
+	cr_expect(thread_named("vfmig-codec0"), "no thread vfmig-codec0");
+	cr_expect(thread_named("vfmig-codec1"), "no thread vfmig-codec1");
+	workers_free(w);
+	cr_expect(!thread_named("vfmig-codec0"),
+		  "vfmig-codec0 outlived its pool");
 }
