@@ -154,6 +154,14 @@ void session_id(uint8_t id[16])
 	}
 }
 
+uint64_t session_total_ms(uint64_t start_ms, uint64_t end_ms, uint64_t start_us,
+			  uint64_t finish_us)
+{
+	if (end_ms)
+		return end_ms - start_ms;
+	return finish_us && start_us ? (finish_us - start_us + 999) / 1000 : 0;
+}
+
 void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x)
 {
 	sum->raw_bytes += x->raw_bytes;

@@ -135,6 +135,12 @@ int session_cancel_fd(char *why, size_t why_size);
 /* A 128-bit random session id. */
 void session_id(uint8_t id[16]);
 
+/* How long a run took, in ms: from @start_ms to @end_ms when it ended
+ * (migrated), else from @start_us to @finish_us rounded up (a failure;
+ * a refusal is quick, and not 0); 0 before it ran. */
+uint64_t session_total_ms(uint64_t start_ms, uint64_t end_ms, uint64_t start_us,
+			  uint64_t finish_us);
+
 /* Add @x's byte and frame counts to @sum. */
 void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x);
 

@@ -914,14 +914,9 @@ int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k)
 {
-	if (!k)
-		return 0;
-	if (k->t_end)
-		return k->t_end - k->t_start;
-	/* a failure: how long it took, rounded up (a refusal is quick) */
-	return k->t_finish_us && k->t_run_us ?
-		       (k->t_finish_us - k->t_run_us + 999) / 1000 :
-		       0;
+	return k ? session_total_ms(k->t_start, k->t_end, k->t_run_us,
+				    k->t_finish_us) :
+		   0;
 }
 
 unsigned vfmig_sink_channels(const struct vfmig_sink *sink)

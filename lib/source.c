@@ -1178,14 +1178,9 @@ int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s)
 {
-	if (!s)
-		return 0;
-	if (s->t_end)
-		return s->t_end - s->t_start;
-	/* a failure: how long it took, rounded up (a refusal is quick) */
-	return s->t_finish_us && s->t_start_us ?
-		       (s->t_finish_us - s->t_start_us + 999) / 1000 :
-		       0;
+	return s ? session_total_ms(s->t_start, s->t_end, s->t_start_us,
+				    s->t_finish_us) :
+		   0;
 }
 
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *src)
