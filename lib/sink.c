@@ -12,25 +12,18 @@
  * rest waits in the socket).  design.md shows why this cannot deadlock.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "sink.h"
 #include "crc32c.h"
 #include "device.h"
-#include "ring.h"
-#include "session.h"
+#include "sink.h"
 #include "tls.h"
-#include "txq.h"
-#include "workers.h"
 #include "util.h"
 
 #define OUR_CAPS                                            \
@@ -95,12 +88,6 @@ static void rx_reply(struct vfmig_sink *k, enum wire_type type, uint16_t dev,
 		rx_fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
 }
 
-static void rx_reply_sent(void *arg, struct txq_frame *f)
-{
-	(void)arg;
-	(void)f;
-}
-
 static void rx_reply_failed(void *arg, unsigned chan, int res)
 {
 	struct vfmig_sink *k = arg;
@@ -111,8 +98,7 @@ static void rx_reply_failed(void *arg, unsigned chan, int res)
 	k->reply_lost = true;
 }
 
-static const struct txq_ops reply_ops = { .sent = rx_reply_sent,
-					  .failed = rx_reply_failed };
+static const struct txq_ops reply_ops = { .failed = rx_reply_failed };
 
 static void progress_one(struct rdev *d)
 {

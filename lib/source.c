@@ -12,28 +12,17 @@
  * order (design.md explains why the destination needs that).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "source.h"
 #include "crc32c.h"
 #include "device.h"
-#include "ring.h"
-#include "link.h"
-#include "session.h"
-#include "switchover.h"
+#include "source.h"
 #include "tls.h"
-#include "txq.h"
-#include "workers.h"
 #include "util.h"
 
 #define MAX_DEFAULT_CHUNK (4u << 20)

@@ -124,7 +124,8 @@ static void send_done(struct ring_op *op, int res)
 	c->queued -= f->len;
 	q->frames--;
 	kick(c);
-	q->ops->sent(q->arg, f);
+	if (q->ops->sent)
+		q->ops->sent(q->arg, f);
 	if (!f->owner)
 		free(f);
 }

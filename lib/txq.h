@@ -34,7 +34,8 @@ struct txq_frame {
 struct txq;
 
 struct txq_ops {
-	/* @f went out whole (a control frame is freed after this) */
+	/* @f went out whole (a control frame is freed after this); NULL:
+	 * nothing to do then */
 	void (*sent)(void *arg, struct txq_frame *f);
 	/* sending on channel @chan failed with @res: it sends no more */
 	void (*failed)(void *arg, unsigned chan, int res);
