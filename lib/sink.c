@@ -84,7 +84,7 @@ int rx_fail_as(struct vfmig_sink *k, enum wire_code code, int err,
 static void rx_reply(struct vfmig_sink *k, enum wire_type type, uint16_t dev,
 		     const void *p, uint32_t len)
 {
-	if (!k->file && txq_control(&k->tx, 0, type, dev, p, len) < 0)
+	if (!k->ss.file && txq_control(&k->tx, 0, type, dev, p, len) < 0)
 		rx_fail_as(k, WIRE_E_INTERNAL, ENOMEM, "out of memory");
 }
 
@@ -417,9 +417,9 @@ static void lost(struct rchan *c, int res)
 
 	c->st = RC_EOF;
 	rx_fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream", c->idx,
-		res	? conn_error(c->conn, res) :
-		k->file ? "the file ends" :
-			  "the source closed the connection");
+		res	   ? conn_error(c->conn, res) :
+		k->ss.file ? "the file ends" :
+			     "the source closed the connection");
 	k->reason_may_follow = c->idx && !k->told;
 	k->told = true; /* nobody left to tell */
 }
@@ -633,7 +633,6 @@ static int accept_session(struct vfmig_sink *k)
 {
 	int ret = session_accept(&k->ss);
 
-	k->file = k->ss.file;
 	if (k->ss.t_open_ms)
 		k->t_start = k->ss.t_open_ms; /* the session, not the wait */
 	if (ret < 0) {

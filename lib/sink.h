@@ -90,7 +90,6 @@ struct vfmig_sink {
 	 * ours each is (matched by id) */
 	struct rdev *d;
 	struct rchan c[CHAN_MAX];
-	bool file; /* ss.file: nobody to answer */
 	struct txq tx; /* answers, on channel 0 */
 	bool reply_lost; /* sending one failed */
 	struct wire_limits lim; /* what a frame may be: the agreed caps */

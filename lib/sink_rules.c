@@ -257,7 +257,8 @@ void rx_no_progress(struct vfmig_sink *k)
 	if (k->nchan && chan_rx_bytes(k->c[0].conn->fd, &n) < 0)
 		rx_fail(k, ETIMEDOUT,
 			"no whole frame from the source for %d ms (it stalled, or trickles: %s does not say which)",
-			k->o.timeout_ms, k->file ? "a file" : "a unix socket");
+			k->o.timeout_ms,
+			k->ss.file ? "a file" : "a unix socket");
 	else
 		rx_fail(k, ETIMEDOUT,
 			"no whole frame from the source for %d ms: it stalled (nothing arrived)",

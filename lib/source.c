@@ -69,7 +69,7 @@ void tx_lose(struct vfmig_source *s, int err, const char *fmt, ...)
 	va_list ap;
 
 	if (!s->failed)
-		s->lost = !s->file;
+		s->lost = !s->ss.file;
 	va_start(ap, fmt);
 	tx_vfail(s, err, fmt, ap);
 	va_end(ap);
@@ -299,7 +299,7 @@ static void timer_done(struct ring_op *op, int res)
  */
 static bool saturated(const struct vfmig_source *s)
 {
-	if (s->tx.frames > s->nchan || txq_throttled(&s->tx))
+	if (s->tx.frames > s->ss.nchan || txq_throttled(&s->tx))
 		return true;
 	for (unsigned i = 0; i < s->ndev; i++)
 		if (s->d[i].waiting_slot)
@@ -396,7 +396,7 @@ static void precopy_tick(struct vfmig_source *s)
 			unsigned char p[WIRE_COUNT_LEN];
 
 			d->init_sent = true;
-			if (s->caps & WIRE_CAP_SWITCHOVER_ACK) {
+			if (s->ss.caps & WIRE_CAP_SWITCHOVER_ACK) {
 				wire_count_encode(d->t.precopy_bytes, p);
 				send_control(s, WIRE_INIT_DONE,
 					     (uint16_t)d->idx, p, sizeof(p));
@@ -408,7 +408,7 @@ static void precopy_tick(struct vfmig_source *s)
 	if (s->stop)
 		return;
 	/* An idle pre-copy still tells the destination it is alive. */
-	if ((s->caps & WIRE_CAP_PROGRESS) && !s->tx.frames &&
+	if ((s->ss.caps & WIRE_CAP_PROGRESS) && !s->tx.frames &&
 	    now_ms() - s->tx.t_last_ms > (uint64_t)s->o.timeout_ms / 3)
 		send_control(s, WIRE_NOP, WIRE_NO_DEVICE, NULL, 0);
 	if (!s->est.size || now_ms() - s->t_stats >= STATS_MS)
@@ -661,7 +661,7 @@ void tx_check_finished(struct vfmig_source *s)
 	/* Everything sent: a file is complete; a peer must confirm. */
 	if (s->tx.frames)
 		return;
-	if (s->file || (s->peer_done && s->loaded == s->ndev)) {
+	if (s->ss.file || (s->peer_done && s->loaded == s->ndev)) {
 		s->t_end_us = now_us();
 		s->t_end = s->t_end_us / 1000;
 		s->stop = true;
@@ -809,16 +809,13 @@ static int connect_session(struct vfmig_source *s)
 			(s->o.codec == VFMIG_CODEC_ZSTD ? WIRE_CAP_ZSTD : 0);
 	int ret = session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
 
-	s->nchan = s->ss.nchan;
-	s->file = s->ss.file;
 	if (ret < 0) {
 		tx_fail(s, ret, "%s", s->ss.why);
 		s->peer_said = s->ss.told;
 		return ret;
 	}
-	s->caps = s->ss.caps;
 	s->o.chunk = s->ss.max_chunk;
-	for (unsigned i = 0; i < s->nchan; i++)
+	for (unsigned i = 0; i < s->ss.nchan; i++)
 		s->c[i].s = s;
 	return 0;
 }
@@ -876,8 +873,8 @@ static int tx_setup(struct vfmig_source *s)
 	ret = ring_init(&s->ring, 256, s->external, err, sizeof(err));
 	if (ret < 0)
 		return tx_fail(s, ret, "%s", err);
-	txq_init(&s->tx, &s->ring, s->nchan, s->ss.c, s->ss.socket, &tx_ops, s,
-		 &s->stop);
+	txq_init(&s->tx, &s->ring, s->ss.nchan, s->ss.c, s->ss.socket, &tx_ops,
+		 s, &s->stop);
 	txq_rate(&s->tx, s->o.max_bandwidth, s->o.chunk + WIRE_HDR_LEN);
 	/* VFIO reads that cannot run inline go to io-wq: one per device. */
 	ring_bound_workers(&s->ring, s->ndev, s->ndev);
@@ -928,7 +925,7 @@ static int start_devices(struct vfmig_source *s)
 
 		if (s->o.precopy >= 0 && flags > 0 &&
 		    (flags & VFMIG_MIGRATION_PRE_COPY) &&
-		    (s->caps & WIRE_CAP_PRECOPY)) {
+		    (s->ss.caps & WIRE_CAP_PRECOPY)) {
 			uint64_t t0 = now_us();
 
 			ret = vfmig_device_set_state(d->dev,
@@ -989,7 +986,7 @@ static void tx_drain(struct vfmig_source *s)
 		ring_cancel(&s->ring, &s->d[i].top);
 	}
 	txq_cancel(&s->tx);
-	for (unsigned i = 0; i < s->nchan; i++)
+	for (unsigned i = 0; i < s->ss.nchan; i++)
 		ring_cancel(&s->ring, &s->c[i].wop);
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
@@ -1012,7 +1009,7 @@ static int tx_start(struct vfmig_source *s)
 	arm_workers(s);
 	io_uring_prep_poll_add(ring_sqe(&s->ring, &s->cop), s->cancel, POLLIN);
 	tx_replies_arm(s);
-	for (unsigned i = 1; !s->file && i < s->nchan; i++)
+	for (unsigned i = 1; !s->ss.file && i < s->ss.nchan; i++)
 		tx_watch(&s->c[i]);
 	start_devices(s);
 	return s->failed ? s->err : 0;
@@ -1052,7 +1049,7 @@ static int tx_finish(struct vfmig_source *s)
 		tx_await_reason(s);
 	if (s->failed) {
 		/* the destination hears why, unless it said why itself */
-		if (s->nchan && !s->file && !s->peer_said)
+		if (s->ss.nchan && !s->ss.file && !s->peer_said)
 			frame_send_error(s->c[0].conn, tx_error_code(s->err),
 					 s->errmsg);
 		/* Nothing was lost: the devices run on here. */

@@ -72,7 +72,7 @@ struct chan {
 struct vfmig_source {
 	struct vfmig_stream_opts o;
 	struct vfmig_device *const *devs;
-	unsigned ndev, nchan;
+	unsigned ndev;
 	struct sdev *d;
 	struct chan c[CHAN_MAX];
 	struct txq tx; /* the channels' send queues */
@@ -88,8 +88,6 @@ struct vfmig_source {
 	unsigned nslots;
 	unsigned char *mem;
 	size_t enc_cap;
-	uint32_t caps;
-	bool file; /* no replies */
 	/* control receive on channel 0 */
 	struct ring_op rop;
 	unsigned char rbuf[WIRE_HDR_LEN + WIRE_MAX_REPLY];

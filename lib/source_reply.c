@@ -55,11 +55,11 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 		struct sdev *d = &s->d[h->device];
 		struct wire_progress m;
 
-		if (!(s->caps & WIRE_CAP_PROGRESS) ||
+		if (!(s->ss.caps & WIRE_CAP_PROGRESS) ||
 		    wire_progress_decode(p, h->enc_len, &m, err, sizeof(err)) <
 			    0) {
 			tx_fail(s, EPROTO, "destination: %s",
-				s->caps & WIRE_CAP_PROGRESS ?
+				s->ss.caps & WIRE_CAP_PROGRESS ?
 					err :
 					"PROGRESS was not negotiated");
 			return;
@@ -106,7 +106,7 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
  * rbuf (its header in s->rh), 0 when more is needed, -1 failed. */
 static int reply_take(struct vfmig_source *s, size_t n)
 {
-	struct wire_limits lim = { .caps = s->caps,
+	struct wire_limits lim = { .caps = s->ss.caps,
 				   .max_chunk = s->o.chunk,
 				   .ndevices = s->ndev };
 	char err[256];
@@ -256,7 +256,7 @@ static void tx_watch_done(struct ring_op *op, int res)
 
 void tx_replies_arm(struct vfmig_source *s)
 {
-	if (s->file || s->stop)
+	if (s->ss.file || s->stop)
 		return;
 	s->rop.done = tx_reply_done;
 	if (s->c[0].conn->tls)
