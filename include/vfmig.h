@@ -260,6 +260,38 @@ struct vfmig_transfer {
 	int state; /* the device's state at the end (devices only) */
 };
 
+/*
+ * The threads of this process, by what they do.  Counted over the
+ * transfer (devices started to the end) from /proc/self/task, so in a
+ * process that runs both ends (a test) each end sees both ends' threads.
+ */
+enum vfmig_cpu_role {
+	VFMIG_CPU_LOOP, /* the thread that runs the migration's loop */
+	VFMIG_CPU_CODEC, /* codec workers: zstd and crc32c */
+	VFMIG_CPU_IOWQ, /* io_uring's kernel workers (iou-wrk): the copies
+			 * the loop hands off with IOSQE_ASYNC */
+	VFMIG_CPU_SIM, /* simulated devices' threads: a real device's work
+			* is not the pipeline's */
+	VFMIG_CPU_OTHER, /* the rest of the process */
+	VFMIG_CPU_ROLES
+};
+
+struct vfmig_cpu_use {
+	unsigned threads; /* that ran during the transfer */
+	uint64_t total_ns; /* CPU time of all of them */
+	uint64_t max_ns; /* of the busiest one */
+};
+
+struct vfmig_times {
+	size_t size; /* sizeof(struct vfmig_times) */
+	/* QEMU's setup-time: source, the run's start until the first data
+	 * frame is queued (connect, handshake, manifest, devices started,
+	 * the first read); sink, the first HELLO until the first DATA. */
+	uint64_t setup_us;
+	uint64_t transfer_us; /* devices started until the end */
+	struct vfmig_cpu_use cpu[VFMIG_CPU_ROLES]; /* by enum vfmig_cpu_role */
+};
+
 struct vfmig_stream_opts {
 	size_t size; /* sizeof(struct vfmig_stream_opts) */
 	const char *uri;
@@ -391,6 +423,9 @@ int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_ms(const struct vfmig_source *s);
 uint64_t vfmig_source_downtime_us(const struct vfmig_source *s);
+/* Where a finished run's time went: setup and transfer, and CPU by thread
+ * role (struct vfmig_times).  0, -EINVAL, or -ENODATA before a run. */
+int vfmig_source_times(const struct vfmig_source *s, struct vfmig_times *t);
 /*
  * End the migration as a failure whose reason is "cancelled": the source
  * devices go back to RUNNING with their state, and the destination is
@@ -468,6 +503,7 @@ int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
  * source chose. */
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k);
 unsigned vfmig_sink_channels(const struct vfmig_sink *k);
+int vfmig_sink_times(const struct vfmig_sink *k, struct vfmig_times *t);
 void vfmig_sink_free(struct vfmig_sink *k);
 
 /* ---------------------------------------------------------------- stats */

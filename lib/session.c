@@ -679,7 +679,8 @@ static int open_session(struct session *ss, const struct conn *c,
 	}
 	ss->first = *h;
 	memcpy(ss->id, h->session, sizeof(ss->id));
-	ss->t_open_ms = now_ms(); /* the session starts, not the wait */
+	ss->t_open_us = now_us(); /* the session starts, not the wait */
+	ss->t_open_ms = ss->t_open_us / 1000;
 	ss->nchan = h->nchannels;
 	ss->caps = acc->caps;
 	ss->max_chunk = acc->max_chunk;

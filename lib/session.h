@@ -53,7 +53,7 @@ struct session {
 	uint32_t caps;
 	uint32_t max_chunk; /* the largest raw_len a DATA frame may carry */
 	uint64_t rtt_us; /* source: every HELLO out to the first ACCEPT */
-	uint64_t t_open_ms; /* destination: the first HELLO */
+	uint64_t t_open_ms, t_open_us; /* destination: the first HELLO */
 	struct link_info link; /* source, tcp: the link under channel 0 */
 	int link_ret;
 	/* destination: the source's device i is devs[map[i]] */

@@ -388,6 +388,8 @@ static void rx_data_header(struct rchan *c)
 	struct vfmig_sink *k = c->k;
 	struct rdev *d = &k->d[c->h.device];
 
+	if (!k->t_first_us)
+		k->t_first_us = now_us();
 	if (rx_data_rules(k, &c->h, d) < 0)
 		return;
 	d->taken[c->h.seq % WINDOW / 64] |= 1ull << (c->h.seq % 64);
@@ -846,9 +848,13 @@ int vfmig_sink_run(struct vfmig_sink *k)
 	k->t_run_us = now_us();
 	k->t_start = k->last_activity = k->t_run_us / 1000;
 	if (accept_session(k) == 0 && rx_setup(k) == 0 &&
-	    resume_devices(k) == 0)
+	    resume_devices(k) == 0) {
+		k->t_devs_us = now_us();
+		cpustat_begin(&k->cpu);
 		rx_loop(k);
+	}
 	k->t_finish_us = now_us();
+	cpustat_end(&k->cpu, k->use);
 	if (k->ring.mode) {
 		flush_replies(k);
 		rx_drain(k);
@@ -902,6 +908,18 @@ uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k)
 	return k ? session_total_ms(k->t_start, k->t_end, k->t_run_us,
 				    k->t_finish_us) :
 		   0;
+}
+
+int vfmig_sink_times(const struct vfmig_sink *k, struct vfmig_times *t)
+{
+	if (!k || !t || t->size < sizeof(*t))
+		return -EINVAL;
+	if (!k->t_finish_us || !k->t_devs_us)
+		return -ENODATA;
+	t->setup_us = k->t_first_us ? k->t_first_us - k->ss.t_open_us : 0;
+	t->transfer_us = k->t_finish_us - k->t_devs_us;
+	memcpy(t->cpu, k->use, sizeof(t->cpu));
+	return 0;
 }
 
 unsigned vfmig_sink_channels(const struct vfmig_sink *sink)

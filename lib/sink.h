@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "channel.h"
+#include "cpustat.h"
 #include "ring.h"
 #include "session.h"
 #include "txq.h"
@@ -108,6 +109,11 @@ struct vfmig_sink {
 	bool stopcopy_seen; /* a stop-copy frame or a device's end */
 	uint64_t last_activity, t_start, t_report, t_end, t_progress;
 	uint64_t t_run_us, t_finish_us; /* the run, failed or not */
+	/* vfmig_sink_times(): the first DATA, the devices resuming, and CPU
+	 * by thread role from then until the run's end */
+	uint64_t t_first_us, t_devs_us;
+	struct cpustat cpu;
+	struct vfmig_cpu_use use[VFMIG_CPU_ROLES];
 	uint64_t t_rx_sample;
 	/* failed on the end of a channel but 0: the source's reason may
 	 * still be on its way on channel 0 (rx_await_reason()) */

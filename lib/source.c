@@ -198,6 +198,8 @@ static void release(struct sdev *d)
 		d->raw_released += sl->fill;
 		d->t.frames++;
 		txq_push(&s->tx, txq_least_queued(&s->tx), f);
+		if (!s->t_first_us)
+			s->t_first_us = now_us();
 	}
 	if (d->eof && !d->ended && d->released == d->seq)
 		device_end(d);
@@ -919,6 +921,8 @@ static int start_devices(struct vfmig_source *s)
 	int ret, fd;
 
 	s->t_precopy = now_ms();
+	s->t_devs_us = now_us();
+	cpustat_begin(&s->cpu);
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
 		int flags = vfmig_device_migration_flags(d->dev);
@@ -1043,6 +1047,7 @@ static int tx_finish(struct vfmig_source *s)
 	int ret;
 
 	s->t_finish_us = now_us();
+	cpustat_end(&s->cpu, s->use);
 	if (s->ring.mode)
 		tx_drain(s);
 	if (s->lost)
@@ -1139,6 +1144,18 @@ int vfmig_source_step(struct vfmig_source *s)
 	s->result = tx_finish(s);
 	s->finished = true;
 	return s->result;
+}
+
+int vfmig_source_times(const struct vfmig_source *s, struct vfmig_times *t)
+{
+	if (!s || !t || t->size < sizeof(*t))
+		return -EINVAL;
+	if (!s->t_finish_us || !s->t_devs_us)
+		return -ENODATA;
+	t->setup_us = s->t_first_us ? s->t_first_us - s->t_start_us : 0;
+	t->transfer_us = s->t_finish_us - s->t_devs_us;
+	memcpy(t->cpu, s->use, sizeof(t->cpu));
+	return 0;
 }
 
 const char *vfmig_source_strerror(const struct vfmig_source *src)

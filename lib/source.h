@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "channel.h"
+#include "cpustat.h"
 #include "ring.h"
 #include "session.h"
 #include "switchover.h"
@@ -119,6 +120,11 @@ struct vfmig_source {
 	unsigned loaded;
 	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
 	uint64_t t_start_us, t_finish_us; /* the run, failed or not */
+	/* vfmig_source_times(): the first frame queued, the devices started,
+	 * and CPU by thread role from then until the run's end */
+	uint64_t t_first_us, t_devs_us;
+	struct cpustat cpu;
+	struct vfmig_cpu_use use[VFMIG_CPU_ROLES];
 	int err;
 	char errmsg[512];
 };

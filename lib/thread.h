@@ -7,8 +7,8 @@
 /*
  * Start a library thread with every signal blocked: signals stay with the
  * application's threads.  @name (up to 15 characters: "vfmig-codec3")
- * is what top -H, perf and /proc/PID/task/TID/comm show.  Returns 0 or
- * -errno.
+ * is what top -H, perf and /proc/PID/task/TID/comm show, and what cpustat
+ * counts it as.  Returns 0 or -errno.
  */
 int thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
 		 void *arg);
