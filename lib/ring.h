@@ -46,7 +46,24 @@ struct io_uring_sqe *ring_sqe(struct ring *r, struct ring_op *op);
  */
 int ring_run_once(struct ring *r, int timeout_ms);
 
-/* Bound io-wq workers (VFIO data_fds without nowait support run there). */
+/*
+ * A copy of @len bytes or more (a device chunk, a DATA frame's payload)
+ * runs on io_uring's workers (IOSQE_ASYNC), not inline in the loop thread
+ * that submitted it: the loop only submits and completes, and the copies
+ * of many devices and channels run on as many cores.  Smaller ones
+ * (headers, control frames) stay inline, where a thread hop would cost
+ * more than the copy.  Documentation/performance.md has the measurements.
+ */
+#define RING_ASYNC_MIN (64u << 10)
+
+static inline void ring_copy_async(struct io_uring_sqe *sqe, size_t len)
+{
+	if (len >= RING_ASYNC_MIN)
+		sqe->flags |= IOSQE_ASYNC;
+}
+
+/* Bound io-wq workers: the copies above, and VFIO data_fds without
+ * nowait support (each blocks one worker while it waits). */
 int ring_bound_workers(struct ring *r, unsigned bounded, unsigned unbounded);
 
 /* Cancel @op if it is in flight (its callback runs with -ECANCELED). */

@@ -110,6 +110,7 @@ struct sim {
 	uint32_t flags;
 	pthread_mutex_t lock;
 	unsigned char *mem;
+	bool zeroed; /* every byte of mem is 0: RESUMING has nothing to clear */
 	uint64_t npages;
 	/* hash of each page as last sent (save) or written (resume): the
 	 * state hash is a hash of this array, kept as pages stream so that

@@ -193,6 +193,8 @@ void sim_apply_dirty(struct sim *s)
 	if (n > 4 * s->npages)
 		n = 4 * s->npages;
 	s->dirtied = due;
+	if (n)
+		s->zeroed = false;
 	while (n--) {
 		uint64_t page = sim_rand(&s->rng) % s->npages;
 

@@ -162,6 +162,8 @@ static void try_write(struct rdev *d)
 			    (unsigned)(sl->h.raw_len - sl->woff), (uint64_t)-1);
 	if (d->async)
 		sqe->flags |= IOSQE_ASYNC;
+	else
+		ring_copy_async(sqe, sl->h.raw_len - sl->woff);
 	d->writing = true;
 	d->t_write_us = now_us();
 }
@@ -323,6 +325,7 @@ static void rx_chan_read(struct rchan *c)
 	else
 		io_uring_prep_read(sqe, c->conn->fd, c->dst + c->have,
 				   (unsigned)(c->want - c->have), (uint64_t)-1);
+	ring_copy_async(sqe, c->want - c->have);
 }
 
 void rx_next_header(struct rchan *c)
@@ -733,7 +736,8 @@ static int rx_setup(struct vfmig_sink *k)
 	ret = ring_init(&k->ring, 256, false, err, sizeof(err));
 	if (ret < 0)
 		return rx_fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
-	ring_bound_workers(&k->ring, k->ndev, k->ndev);
+	/* io-wq: a write per device, a receive per channel */
+	ring_bound_workers(&k->ring, k->ndev, k->ndev + k->ss.nchan);
 	txq_init(&k->tx, &k->ring, 1, k->ss.c, k->ss.socket, &reply_ops, k,
 		 NULL);
 	k->eop.done = workers_ready;

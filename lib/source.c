@@ -243,10 +243,29 @@ static void dispatch(struct sdev *d)
 
 static void read_done(struct ring_op *op, int res);
 
+/*
+ * How many bytes the device's current chunk is read up to.  A device's
+ * first chunks are small and double up to --chunk (256 KiB, 512 KiB, ...):
+ * the codec and the channels get work after a quarter of a MiB instead of
+ * after a whole chunk, which is most of the fixed cost of a small
+ * migration (setup-time), and no frame is smaller than a page run needs.
+ */
+#define FIRST_CHUNK (256u << 10)
+
+static size_t chunk_want(const struct sdev *d)
+{
+	size_t chunk = d->s->o.chunk;
+
+	if (d->seq >= 16 || (size_t)FIRST_CHUNK << d->seq >= chunk)
+		return chunk;
+	return (size_t)FIRST_CHUNK << d->seq;
+}
+
 static void start_read(struct sdev *d)
 {
 	struct vfmig_source *s = d->s;
 	struct io_uring_sqe *sqe;
+	size_t want;
 
 	if (d->reading || d->eof || s->stop || (!d->precopy && !d->stopcopy))
 		return;
@@ -263,11 +282,14 @@ static void start_read(struct sdev *d)
 		d->cur->s = s;
 		d->cur->d = d;
 	}
+	want = chunk_want(d) - d->cur->fill;
 	sqe = ring_sqe(&s->ring, &d->rop);
 	io_uring_prep_read(sqe, d->fd, d->cur->raw + d->cur->fill,
-			   (unsigned)(s->o.chunk - d->cur->fill), (uint64_t)-1);
+			   (unsigned)want, (uint64_t)-1);
 	if (d->async)
 		sqe->flags |= IOSQE_ASYNC;
+	else
+		ring_copy_async(sqe, want);
 	d->reading = true;
 	d->t_read_us = now_us();
 }
@@ -478,7 +500,7 @@ static void read_done(struct ring_op *op, int res)
 		else
 			d->t.precopy_bytes += (uint64_t)res;
 		s->last_activity = now_ms();
-		if (sl->fill == s->o.chunk)
+		if (sl->fill == chunk_want(d))
 			dispatch(d);
 		start_read(d);
 		return;
@@ -878,8 +900,8 @@ static int tx_setup(struct vfmig_source *s)
 	txq_init(&s->tx, &s->ring, s->ss.nchan, s->ss.c, s->ss.socket, &tx_ops,
 		 s, &s->stop);
 	txq_rate(&s->tx, s->o.max_bandwidth, s->o.chunk + WIRE_HDR_LEN);
-	/* VFIO reads that cannot run inline go to io-wq: one per device. */
-	ring_bound_workers(&s->ring, s->ndev, s->ndev);
+	/* io-wq: a read per device, a send per channel */
+	ring_bound_workers(&s->ring, s->ndev, s->ndev + s->ss.nchan);
 	s->eop.done = workers_ready;
 	s->cop.done = cancel_done;
 	return 0;

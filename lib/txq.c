@@ -95,6 +95,7 @@ static void kick(struct txq_chan *c)
 		io_uring_prep_writev(sqe, c->conn->fd, c->iov, (unsigned)n,
 				     (uint64_t)-1);
 	}
+	ring_copy_async(sqe, f->len - f->sent);
 }
 
 static void send_done(struct ring_op *op, int res)
