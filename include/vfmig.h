@@ -301,7 +301,7 @@ struct vfmig_stream_opts {
 	uint32_t chunk; /* bytes per frame; 0: 4 MiB, less when memory is
 			 * short for two buffers per device */
 	uint64_t memory; /* buffer pool bound; 0: 64 MiB */
-	unsigned workers; /* codec threads; 0: one per CPU */
+	unsigned workers; /* codec threads; 0: one per usable CPU (affinity) */
 	uint64_t max_bandwidth; /* source: wire bytes/s; 0: unlimited */
 	int timeout_ms; /* a silent peer fails the migration; 0: 30 s */
 	int precopy; /* source: 0 (default) or 1 use PRE_COPY where offered,

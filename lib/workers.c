@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,16 +77,27 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* One worker per CPU this process may run on (taskset, a cpuset), as
+ * nproc counts them: not the machine's, which a pinned end would
+ * oversubscribe. */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+	long cpus;
+
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus > 0 ? (int)cpus : 1;
+}
+
 int workers_new(int n, enum codec_mode mode, int level, struct workers **out)
 {
 	struct workers *p;
 	int ret;
 
-	if (n <= 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		n = cpus > 0 ? (int)cpus : 1;
-	}
+	if (n <= 0)
+		n = usable_cpus();
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

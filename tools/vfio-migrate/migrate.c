@@ -99,7 +99,7 @@ static void usage(FILE *f, enum mig_mode m)
 		"      --memory SIZE      buffer memory bound (default 64M)\n"
 		"      --chunk SIZE       bytes per frame (default 4M, less when --memory is\n"
 		"                         short for two buffers per device; send, save)\n"
-		"      --workers N        codec threads (default: one per CPU)\n"
+		"      --workers N        codec threads (default: one per usable CPU)\n"
 		"      --timeout S        a peer silent this long fails the migration (default 30)\n"
 		"  -j, --json             a JSON report on stdout at the end\n"
 		"  -v, --verbose          say which privileges are kept, and why\n"
