@@ -236,7 +236,18 @@ const char *vfmig_device_strerror(const struct vfmig_device *dev);
  * N channels, file:PATH (save/load), or fd:N[,N...] (connected sockets or
  * an open file handed over by the caller, which keeps its fds).
  */
-enum vfmig_codec { VFMIG_CODEC_NONE = 0, VFMIG_CODEC_ZSTD = 1 };
+/*
+ * NONE sends raw chunks; ZSTD compresses every chunk (kept where it saves
+ * 1/64 or more); AUTO compresses a chunk only where that makes the
+ * migration faster: not while the codec workers are behind and the
+ * channels wait for data, and only 1 chunk in 16 of a device whose last 4
+ * did not compress (re-decided chunk by chunk; Documentation/design.md).
+ */
+enum vfmig_codec {
+	VFMIG_CODEC_NONE = 0,
+	VFMIG_CODEC_ZSTD = 1,
+	VFMIG_CODEC_AUTO = 2
+};
 
 #define VFMIG_DOWNTIME_LIMIT_DEFAULT_MS 300
 

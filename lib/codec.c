@@ -90,18 +90,20 @@ int codec_is_zero(const void *p, size_t len)
 	return 1;
 }
 
+long codec_store(const void *raw, size_t len, uint8_t *codec)
+{
+	*codec = codec_is_zero(raw, len) ? WIRE_CODEC_ZERO : WIRE_CODEC_RAW;
+	return *codec == WIRE_CODEC_ZERO ? 0 : (long)len;
+}
+
 long codec_encode(struct codec *c, const void *raw, size_t len, void *out,
 		  size_t cap, uint8_t *codec)
 {
+	long stored = codec_store(raw, len, codec);
 	size_t n, keep;
 
-	if (codec_is_zero(raw, len)) {
-		*codec = WIRE_CODEC_ZERO;
-		return 0;
-	}
-	*codec = WIRE_CODEC_RAW;
-	if (c->mode == CODEC_NONE)
-		return (long)len;
+	if (c->mode == CODEC_NONE || !stored)
+		return stored;
 	/* Worth it only if it saves clearly: otherwise decompression is
 	 * pure cost on the other side. */
 	keep = len - len / 64;

@@ -32,6 +32,8 @@ size_t codec_bound(size_t len);
  */
 long codec_encode(struct codec *c, const void *raw, size_t len, void *out,
 		  size_t cap, uint8_t *codec);
+/* codec_encode() without compressing: ZERO (0) or RAW (@len). */
+long codec_store(const void *raw, size_t len, uint8_t *codec);
 
 /*
  * Decode a ZSTD or ZERO chunk into exactly @raw_len bytes at @raw.  A frame

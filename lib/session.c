@@ -201,6 +201,13 @@ int session_check_new(const struct vfmig_stream_opts *o, const void *out,
 		return set_errbuf(why, ws, EINVAL, "uri: none given");
 	if (!devs || !n)
 		return set_errbuf(why, ws, EINVAL, "no devices");
+	if (o->size >= offsetof(struct vfmig_stream_opts, codec) +
+			       sizeof(o->codec) &&
+	    (unsigned)o->codec > VFMIG_CODEC_AUTO)
+		return set_errbuf(
+			why, ws, EINVAL,
+			"codec %u: expected 0 (none), 1 (zstd) or 2 (auto)",
+			(unsigned)o->codec);
 	if (n > WIRE_MAX_DEVICES)
 		return set_errbuf(why, ws, EINVAL,
 				  "%u devices: at most %u in a session", n,

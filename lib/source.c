@@ -153,8 +153,10 @@ static void encode_run(struct work *w, struct codec *codec)
 		.raw_len = (uint32_t)sl->fill,
 	};
 
-	sl->enc_len = codec_encode(codec, sl->raw, sl->fill, sl->enc,
-				   sl->s->enc_cap, &h.codec);
+	sl->enc_len = sl->compress ?
+			      codec_encode(codec, sl->raw, sl->fill, sl->enc,
+					   sl->s->enc_cap, &h.codec) :
+			      codec_store(sl->raw, sl->fill, &h.codec);
 	if (sl->enc_len < 0) {
 		sl->err = (int)sl->enc_len;
 		return;
@@ -210,6 +212,10 @@ static void encode_done(struct work *w)
 	struct slot *sl = (struct slot *)w;
 	struct sdev *d = sl->d;
 
+	d->s->encoding--;
+	if (sl->compress && sl->codec != WIRE_CODEC_ZERO)
+		d->incompressible =
+			sl->codec == WIRE_CODEC_RAW ? d->incompressible + 1 : 0;
 	if (sl->err) {
 		tx_fail(d->s, sl->err, "device %s: compressing: %s",
 			vfmig_device_name(d->dev), errno_name(sl->err));
@@ -218,6 +224,29 @@ static void encode_done(struct work *w)
 	}
 	d->pending[sl->seq % d->s->nslots] = sl;
 	release(d);
+}
+
+/*
+ * -z auto: whether to compress the chunk about to go to the workers.  As
+ * zstd's --adapt does, it watches which side waits: compressing pays while
+ * the channels have a backlog (the wire is the bottleneck and a smaller
+ * frame goes sooner); when more chunks wait for the codec than there are
+ * workers and the channels have less than a frame each, the wire waits
+ * for the CPU, and this chunk goes raw.  The balance is re-decided chunk
+ * by chunk, so a link that slows down (or speeds up) moves it.  A device
+ * whose last 4 chunks did not compress (zstd kept them raw) is tried again
+ * on 1 chunk in 16, so content that changes is noticed.
+ */
+static bool want_compress(const struct sdev *d)
+{
+	const struct vfmig_source *s = d->s;
+
+	if (s->o.codec != VFMIG_CODEC_AUTO)
+		return s->o.codec == VFMIG_CODEC_ZSTD;
+	if (d->incompressible >= 4 && d->seq % 16)
+		return false;
+	return !(s->encoding > (unsigned)workers_count(s->workers) &&
+		 s->tx.frames < s->ss.nchan);
 }
 
 static void dispatch(struct sdev *d)
@@ -234,6 +263,8 @@ static void dispatch(struct sdev *d)
 	sl->d = d;
 	sl->seq = d->seq++;
 	sl->stopcopy = d->stopcopy;
+	sl->compress = want_compress(d);
+	d->s->encoding++;
 	sl->work.run = encode_run;
 	sl->work.done = encode_done;
 	workers_submit(d->s->workers, &sl->work);
@@ -830,7 +861,7 @@ static int connect_session(struct vfmig_source *s)
 {
 	uint32_t caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
 			WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS |
-			(s->o.codec == VFMIG_CODEC_ZSTD ? WIRE_CAP_ZSTD : 0);
+			(s->o.codec != VFMIG_CODEC_NONE ? WIRE_CAP_ZSTD : 0);
 	int ret = session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
 
 	if (ret < 0) {
@@ -888,7 +919,7 @@ static int tx_setup(struct vfmig_source *s)
 			return tx_fail(s, ENOMEM, "out of memory");
 	}
 	ret = workers_new((int)s->o.workers,
-			  s->o.codec == VFMIG_CODEC_ZSTD ? CODEC_ZSTD :
+			  s->o.codec != VFMIG_CODEC_NONE ? CODEC_ZSTD :
 							   CODEC_NONE,
 			  s->o.level, &s->workers);
 	if (ret < 0)

@@ -30,6 +30,7 @@ struct slot {
 	size_t fill;
 	uint64_t seq;
 	bool stopcopy;
+	bool compress; /* else stored raw (or zero) */
 	long enc_len;
 	uint8_t codec;
 	uint32_t crc; /* of the raw bytes, from the worker */
@@ -51,6 +52,7 @@ struct sdev {
 	struct slot *cur;
 	uint64_t seq, released;
 	struct slot **pending; /* encoded, by seq % nslots */
+	unsigned incompressible; /* -z auto: chunks in a row zstd kept raw */
 	uint32_t crc;
 	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
 	uint64_t raw_released, raw_sent;
@@ -85,6 +87,7 @@ struct vfmig_source {
 			      * LOOP_MS, for the silence check and reports */
 	struct __kernel_timespec beat_ts;
 	struct workers *workers;
+	unsigned encoding; /* chunks at the workers */
 	struct slot *slots, *free_slots;
 	unsigned nslots;
 	unsigned char *mem;

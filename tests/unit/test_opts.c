@@ -48,6 +48,11 @@ Test(opts, source_names_the_field)
 	cr_expect_str_eq(why, "devices 0 and 1 have the same id 'gpu0'");
 	cr_expect_eq(src_new(&o, why, sizeof(why), d, 0), -EINVAL);
 	cr_expect_str_eq(why, "no devices");
+	o.codec = (enum vfmig_codec)3;
+	cr_expect_eq(src_new(&o, why, sizeof(why), d, 1), -EINVAL);
+	cr_expect_str_eq(why,
+			 "codec 3: expected 0 (none), 1 (zstd) or 2 (auto)");
+	o.codec = VFMIG_CODEC_AUTO;
 	cr_expect_eq(src_new(&o, why, sizeof(why), d, 1), 0);
 	vfmig_device_close(d[0]);
 	vfmig_device_close(d[1]);

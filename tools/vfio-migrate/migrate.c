@@ -163,6 +163,7 @@ static int codec_arg(const char *text, struct mig_args *a, bool *is_auto)
 		return 0;
 	}
 	if (!strcmp(text, "auto")) {
+		a->o.codec = VFMIG_CODEC_AUTO;
 		*is_auto = true;
 		return 0;
 	}
@@ -310,7 +311,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	a->mode = mode;
 	a->file_fd = -1;
 	a->o.size = sizeof(a->o);
-	a->o.codec = VFMIG_CODEC_ZSTD;
+	a->o.codec = VFMIG_CODEC_AUTO;
 	a->o.level = 1;
 	a->o.precopy = mode == MIG_SEND ? 0 : -1; /* a file: stop-copy only */
 	optind = 1;
@@ -513,7 +514,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	/* a save is the downtime: nothing to wait for */
 	if (mode == MIG_SAVE)
 		a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
-	if (is_auto && a->o.codec == VFMIG_CODEC_ZSTD)
+	if (is_auto && a->o.codec == VFMIG_CODEC_AUTO)
 		a->o.level = mig_auto_level(a->o.max_bandwidth);
 	a->o.uri = a->uri;
 	a->o.progress = mig_progress;
