@@ -7,7 +7,7 @@ set -eu
 
 BUILD="gcc make pkg-config liburing-dev libzstd-dev libnl-3-dev \
 libnl-genl-3-dev libnl-route-3-dev libcap-dev libgnutls28-dev"
-BENCH="$BUILD zstd netcat-openbsd python3 gnuplot-nox gnutls-bin"
+BENCH="$BUILD zstd netcat-openbsd python3 gnuplot-nox gnutls-bin libisal2"
 CHECK="$BENCH g++ clang libclang-rt-14-dev cppcheck clang-tidy \
 libcriterion-dev python3-jsonschema groff-base iproute2 \
 qemu-system-x86 busybox-static cpio kmod xz-utils \

@@ -18,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_baseline.h"
+#include "bench_calibrate.h"
+#include "bench_threads.h"
 #include "cli.h"
 #include "options.h"
 #include "migrate.h"
@@ -37,21 +40,25 @@ struct scenario {
 	const char *dirty; /* pre-copy dirtying this much; NULL: stop-copy */
 	bool dflt; /* in the default set */
 	bool tls; /* also over TLS, each run beside a plaintext one */
+	bool uncompressed; /* -z none */
 };
 
 /* DESIGN.md §11's scenarios, at --size 256M. */
 static const struct scenario scenarios[] = {
 	{ "fb", "framebuffer-like, 2 channels", 4, 1, 1, "fb", 2, 0, NULL, true,
-	  true },
+	  true, false },
 	{ "random", "incompressible, 2 channels", 4, 1, 1, "random", 2, 0, NULL,
-	  true, true },
-	{ "many", "fb, 8 channels", 64, 1, 16, "fb", 8, 0, NULL, true, false },
+	  true, true, false },
+	{ "none", "framebuffer-like, uncompressed (-z none), 2 channels", 4, 1,
+	  1, "fb", 2, 0, NULL, true, false, true },
+	{ "many", "fb, 8 channels", 64, 1, 16, "fb", 8, 0, NULL, true, false,
+	  false },
 	{ "link-1g", "fb, 1 Gbit/s link, stop-copy only", 1, 8, 1, "fb", 2,
-	  125000000, NULL, true, false },
+	  125000000, NULL, true, false, false },
 	{ "precopy", "fb dirtying 32M/s, 200 MB/s, pre-copy", 1, 1, 1, "fb", 2,
-	  200000000, "32M/s", true, false },
+	  200000000, "32M/s", true, false, false },
 	{ "text", "text dirtying 64M/s, 100 MB/s, pre-copy", 2, 1, 1, "text", 2,
-	  100000000, "64M/s", false, false },
+	  100000000, "64M/s", false, false, false },
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -60,6 +67,7 @@ struct sample {
 	double secs; /* start until the destination confirmed the last load */
 	uint64_t raw, wire;
 	double down_ms, exp_ms; /* measured and predicted downtime; -1: none */
+	struct vfmig_times send, recv; /* setup, and CPU by thread role */
 };
 
 /* A scenario's medians. */
@@ -72,7 +80,8 @@ struct figures {
 struct outcome {
 	const struct scenario *sc;
 	uint64_t size;
-	struct figures ours, serial, naive, tls;
+	struct figures ours, serial, naive, plain, tls;
+	struct thread_figs threads; /* ours */
 };
 
 /* TLS 1.3 with a PSK made for the run: both ends' handles (the
@@ -101,14 +110,15 @@ static void usage(FILE *f)
 		"a driver:\n"
 		"its state transition latencies, pre-copy and stop-copy read rates and how\n"
 		"well it predicts its stop-copy size (the device is stopped meanwhile).\n\n"
-		"  SCENARIO         fb, random, many, link-1g, precopy, text, or all\n"
-		"                   (default: fb random many link-1g precopy)\n"
+		"  SCENARIO         fb, random, none, many, link-1g, precopy, text, or all\n"
+		"                   (default: all but text)\n"
 		"  --runs N         runs per figure, 1-%d (default 3)\n"
 		"  --size SIZE      the base device size (default 256M; many uses 1/16,\n"
 		"                   link-1g 8x)\n"
 		"  --baseline       also, on the same bytes: the serial uncompressed\n"
 		"                   single-channel stream (a device at a time, as QEMU\n"
-		"                   moves device state) and zstd -1 -T2 | nc | zstd -d\n"
+		"                   moves device state), cat | nc, and (where ours\n"
+		"                   compresses) zstd -1 -T2 | nc | zstd -d\n"
 		"  --plot FILE.png  draw throughput and predicted vs measured downtime\n"
 		"                   (gnuplot)\n"
 		"  -d, --device DEV benchmark this device's driver instead\n"
@@ -162,6 +172,7 @@ static void open_sims(const struct scenario *sc, uint64_t size,
 struct answer {
 	int ret;
 	uint64_t hash[MAX_DEV];
+	struct vfmig_times times;
 };
 
 /*
@@ -197,6 +208,8 @@ static void destination(unsigned first, unsigned n, uint64_t size, bool tls,
 	a.ret = vfmig_sink_run(k);
 	if (a.ret)
 		err_msg("bench: destination: %s", vfmig_sink_strerror(k));
+	a.times.size = sizeof(a.times);
+	vfmig_sink_times(k, &a.times);
 	for (unsigned i = 0; i < n; i++)
 		vfmig_device_state_hash(dst[i], &a.hash[i]);
 	if (write(wfd, &a, sizeof(a)) != sizeof(a))
@@ -217,6 +230,7 @@ static int migrate(struct vfmig_device **src, unsigned first, unsigned n,
 	char uri[64];
 	pid_t pid;
 
+	memset(out, 0, sizeof(*out));
 	if (pipe(pfd) < 0)
 		return -1;
 	fflush(NULL);
@@ -250,6 +264,9 @@ static int migrate(struct vfmig_device **src, unsigned first, unsigned n,
 		out->exp_ms = vfmig_source_estimate(s, &e) == 0 ?
 				      (double)e.expected_downtime_us / 1000 :
 				      -1;
+		out->send.size = sizeof(out->send);
+		vfmig_source_times(s, &out->send);
+		out->recv = a.times;
 	}
 	/* nothing counts unless the destination holds the source's state */
 	for (unsigned i = 0; !ret && i < n; i++) {
@@ -270,99 +287,6 @@ out:
 	if (pid > 0)
 		waitpid(pid, &st, 0);
 	return ret < 0 ? -1 : 0;
-}
-
-/* --------------------------------------------------------- baselines */
-
-/* The devices' raw streams, back to back, in a tmpfs file. */
-static int stream_file(struct vfmig_device **src, unsigned n, char *path,
-		       size_t len)
-{
-	static char buf[1 << 20];
-	int out, ret = 0;
-
-	snprintf(path, len, "/dev/shm/vfmig-bench-XXXXXX");
-	out = mkstemp(path);
-	if (out < 0) {
-		snprintf(path, len, "/tmp/vfmig-bench-XXXXXX");
-		out = mkstemp(path);
-	}
-	if (out < 0)
-		return -1;
-	for (unsigned i = 0; !ret && i < n; i++) {
-		int fd = -1;
-		ssize_t r;
-
-		if (vfmig_device_set_state(src[i], VFMIG_STATE_STOP_COPY, &fd) <
-		    0) {
-			ret = -1;
-			break;
-		}
-		while ((r = read(fd, buf, sizeof(buf))) > 0)
-			if (write(out, buf, (size_t)r) != r) {
-				ret = -1;
-				break;
-			}
-		if (r < 0)
-			ret = -1;
-		vfmig_device_recover(src[i]);
-	}
-	close(out);
-	if (ret)
-		unlink(path);
-	return ret;
-}
-
-/* Whether something listens on 127.0.0.1:@port (/proc/net/tcp). */
-static bool listening(int port)
-{
-	char line[256], want[32];
-	FILE *f = fopen("/proc/net/tcp", "r");
-	bool yes = false;
-
-	if (!f)
-		return false;
-	snprintf(want, sizeof(want), ":%04X 00000000:0000 0A", port);
-	while (!yes && fgets(line, sizeof(line), f))
-		yes = strstr(line, want) != NULL;
-	fclose(f);
-	return yes;
-}
-
-static pid_t shell(const char *cmd)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* zstd -1 -T2 | nc | zstd -d over @path: seconds, or -1. */
-static double naive_pipeline(const char *path)
-{
-	char rx[256], tx[512];
-	int port = 20000 + (int)(now_s() * 1000) % 30000, st1, st2;
-	pid_t r, t;
-	double t0;
-
-	snprintf(rx, sizeof(rx),
-		 "nc -l 127.0.0.1 %d | zstd -q -d -c >/dev/null", port);
-	snprintf(tx, sizeof(tx), "zstd -q -1 -T2 -c <'%s' | nc -N 127.0.0.1 %d",
-		 path, port);
-	r = shell(rx);
-	for (int i = 0; i < 500 && !listening(port); i++)
-		usleep(10000);
-	t0 = now_s();
-	t = shell(tx);
-	if (r < 0 || t < 0 || waitpid(t, &st1, 0) < 0 ||
-	    waitpid(r, &st2, 0) < 0 || st1 || st2) {
-		err_msg("bench: the naive pipeline failed (are zstd and netcat-openbsd installed? make deps)");
-		return -1;
-	}
-	return now_s() - t0;
 }
 
 /* ------------------------------------------------------------- runs */
@@ -392,6 +316,46 @@ static void summarize(struct sample *s, int n, struct figures *f)
 	f->error = median(v, n);
 }
 
+/* @runs of a shell pipeline over @path's bytes, into @f. */
+static int run_pipeline(const char *path, uint64_t bytes, bool compress,
+			int runs, struct figures *f)
+{
+	struct sample s[MAX_RUNS] = { 0 };
+
+	for (int i = 0; i < runs; i++) {
+		s[i] = (struct sample){ .raw = bytes,
+					.down_ms = -1,
+					.exp_ms = -1 };
+		s[i].secs = baseline_pipeline(path, compress);
+		if (s[i].secs < 0)
+			return -1;
+	}
+	summarize(s, runs, f);
+	return 0;
+}
+
+/* cat | nc on the devices' bytes, and zstd | nc | zstd -d where ours
+ * compresses. */
+static int run_pipelines(const struct scenario *sc, struct vfmig_device **src,
+			 int runs, struct outcome *o)
+{
+	char path[64];
+	struct stat st;
+	int ret = 0;
+
+	if (baseline_stream_file(src, sc->ndev, path, sizeof(path)) < 0 ||
+	    stat(path, &st) < 0) {
+		err_msg("bench: cannot write the devices' streams to %s", path);
+		return -1;
+	}
+	ret = run_pipeline(path, (uint64_t)st.st_size, false, runs, &o->plain);
+	if (!ret && !sc->uncompressed)
+		ret = run_pipeline(path, (uint64_t)st.st_size, true, runs,
+				   &o->naive);
+	unlink(path);
+	return ret;
+}
+
 static int run_scenario(const struct scenario *sc, uint64_t base, int runs,
 			bool baseline, struct outcome *o)
 {
@@ -411,8 +375,8 @@ static int run_scenario(const struct scenario *sc, uint64_t base, int runs,
 
 	/* ours, as `vfio-migrate send` runs by default */
 	so.channels = sc->channels;
-	so.codec = VFMIG_CODEC_ZSTD;
-	so.level = mig_auto_level(sc->cap);
+	so.codec = sc->uncompressed ? VFMIG_CODEC_NONE : VFMIG_CODEC_AUTO;
+	so.level = sc->uncompressed ? 0 : mig_auto_level(sc->cap);
 	so.max_bandwidth = sc->cap;
 	so.precopy = sc->dirty ? 0 : -1;
 	so.switchover = sc->dirty ? VFMIG_SWITCHOVER_AUTO :
@@ -421,6 +385,9 @@ static int run_scenario(const struct scenario *sc, uint64_t base, int runs,
 		struct vfmig_stream_opts t = so;
 
 		ret = migrate(src, 0, sc->ndev, o->size, so, &s[i]);
+		if (!ret)
+			threads_add(&o->threads, s[i].raw, &s[i].send,
+				    &s[i].recv);
 		/* right after its plaintext twin: the same noise, mostly */
 		t.tls = tls_client;
 		if (!ret && sc->tls && tls_client)
@@ -457,29 +424,9 @@ static int run_scenario(const struct scenario *sc, uint64_t base, int runs,
 	if (baseline && !ret)
 		summarize(s, runs, &o->serial);
 
-	/* the naive pipeline has no bandwidth cap to honour */
-	if (baseline && !ret && !sc->cap && !sc->dirty) {
-		char path[64];
-		struct stat st;
-
-		if (stream_file(src, sc->ndev, path, sizeof(path)) < 0 ||
-		    stat(path, &st) < 0) {
-			err_msg("bench: cannot write the devices' streams to %s",
-				path);
-			ret = -1;
-		}
-		for (int i = 0; !ret && i < runs; i++) {
-			s[i] = (struct sample){ .raw = (uint64_t)st.st_size,
-						.down_ms = -1,
-						.exp_ms = -1 };
-			s[i].secs = naive_pipeline(path);
-			if (s[i].secs < 0)
-				ret = -1;
-		}
-		if (!ret)
-			summarize(s, runs, &o->naive);
-		unlink(path);
-	}
+	/* the shell pipelines have no bandwidth cap to honour */
+	if (baseline && !ret && !sc->cap && !sc->dirty)
+		ret = run_pipelines(sc, src, runs, o);
 	mig_close(src, sc->ndev);
 	return ret;
 }
@@ -513,7 +460,8 @@ static void pr_figures(struct printer *p, const char *key,
 	pr_close_object(p);
 }
 
-static void print_json(struct outcome *o, int n, int runs)
+static void print_json(struct outcome *o, int n, int runs,
+		       const struct calibration *cal)
 {
 	struct printer p;
 
@@ -521,6 +469,7 @@ static void print_json(struct outcome *o, int n, int runs)
 	pr_open_object(&p, NULL);
 	pr_u64(&p, "runs", NULL, (uint64_t)runs);
 	pr_u64(&p, "cpus", NULL, (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));
+	calibration_json(&p, cal);
 	pr_open_array(&p, "scenarios", NULL);
 	for (int i = 0; i < n; i++) {
 		char what[128];
@@ -536,6 +485,9 @@ static void print_json(struct outcome *o, int n, int runs)
 			pr_figures(&p, "serial", &o[i].serial, &o[i].ours);
 		if (o[i].naive.have)
 			pr_figures(&p, "naive", &o[i].naive, &o[i].ours);
+		if (o[i].plain.have)
+			pr_figures(&p, "cat-nc", &o[i].plain, &o[i].ours);
+		threads_json(&p, "threads", &o[i].threads);
 		if (o[i].tls.have) {
 			pr_figures(&p, "tls", &o[i].tls, NULL);
 			pr_double(&p, "tls-vs-plaintext", NULL,
@@ -557,14 +509,18 @@ static void cell_rate(const struct figures *f, const struct figures *ours)
 	printf("  %5.2f GB/s %4.2fx", f->rate / 1e9, ours->rate / f->rate);
 }
 
-static void print_table(struct outcome *o, int n, int runs, bool baseline)
+static void print_table(struct outcome *o, int n, int runs, bool baseline,
+			const struct calibration *cal)
 {
-	printf("vfio-migrate bench: medians of %d run%s; %ld CPUs; both ends on this machine (loopback TCP)\n\n",
+	printf("vfio-migrate bench: medians of %d run%s; %ld CPUs; both ends on this machine (loopback TCP)\n",
 	       runs, runs == 1 ? "" : "s", sysconf(_SC_NPROCESSORS_ONLN));
+	calibration_print(cal);
+	printf("\n");
 	printf("%-8s %9s %6s %10s %9s %9s %7s  %16s", "scenario", "raw", "wire",
 	       "ours", "downtime", "expected", "error", "TLS (x plaintext)");
 	if (baseline)
-		printf("  %15s  %15s  %s", "serial (ours x)", "naive (ours x)",
+		printf("  %15s  %15s  %15s  %s", "serial (ours x)",
+		       "naive (ours x)", "cat|nc (ours x)",
 		       "serial downtime (ours x)");
 	printf("\n");
 	for (int i = 0; i < n; i++) {
@@ -587,6 +543,7 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 		if (baseline) {
 			cell_rate(&o[i].serial, f);
 			cell_rate(&o[i].naive, f);
+			cell_rate(&o[i].plain, f);
 			if (o[i].serial.have)
 				printf("  %6.0f ms %5.3fx", o[i].serial.down_ms,
 				       f->down_ms / o[i].serial.down_ms);
@@ -599,8 +556,14 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline)
 	       "channel, each run beside a plaintext one.%s\n",
 	       baseline ?
 		       "  serial: one channel, no codec, a device at a time;\n"
-		       "naive: zstd -1 -T2 | nc | zstd -d on the same bytes (uncapped scenarios)." :
+		       "naive: zstd -1 -T2 | nc | zstd -d, cat|nc: cat | nc, on the same bytes\n"
+		       "(uncapped scenarios; naive only where ours compresses)." :
 		       "");
+	for (int i = 0; i < n; i++)
+		threads_print(o[i].sc->name, &o[i].threads, i == 0);
+	printf("\nsetup: the run's start to the first data frame (send), the first HELLO to\n"
+	       "the first DATA (recv), the most of any run; ceiling: 1 / the busiest thread\n"
+	       "that does not scale with the cores (the loop), per side.\n");
 }
 
 /* The plot's gnuplot script: the file names come as ARG1 (the png) and
@@ -617,7 +580,8 @@ static const char plot_script[] =
 	"set key top right\n"
 	"plot ARG2 using 2:xtic(1) title 'vfio-migrate',"
 	" '' using 3 title 'serial uncompressed',"
-	" '' using 4 title 'zstd | nc | zstd -d'\n"
+	" '' using 4 title 'zstd | nc | zstd -d',"
+	" '' using 5 title 'cat | nc'\n"
 	"set style data points; set title 'downtime: predicted vs measured'\n"
 	"set xlabel 'measured (ms)'; set ylabel 'predicted (ms)'\n"
 	"set logscale xy; set xrange [0.5:*]; set yrange [0.5:*]\n"
@@ -625,7 +589,7 @@ static const char plot_script[] =
 	/* gnuplot 5.4 crashes on a labels plot without a valid point:
 	 * ARG3 says whether there is one */
 	"if (ARG3 eq '1') {\n"
-	"  plot ARG2 using 6:(column(5) > 0 ? column(5) : 1/0):1 with labels"
+	"  plot ARG2 using 7:(column(6) > 0 ? column(6) : 1/0):1 with labels"
 	" point pt 7 offset 1,1 notitle, x with lines title 'exact'\n"
 	"} else {\n"
 	"  plot x with lines title 'exact'\n"
@@ -670,10 +634,11 @@ static void write_data(FILE *f, void *arg)
 
 	for (int i = 0; i < p->n; i++) {
 		const struct outcome *o = &p->o[i];
-		const struct figures *base[2] = { &o->serial, &o->naive };
+		const struct figures *base[3] = { &o->serial, &o->naive,
+						  &o->plain };
 
 		fprintf(f, "%s %.4f", o->sc->name, o->ours.rate / 1e9);
-		for (int k = 0; k < 2; k++) /* '?': gnuplot's missing value */
+		for (int k = 0; k < 3; k++) /* '?': gnuplot's missing value */
 			if (base[k]->have)
 				fprintf(f, " %.4f", base[k]->rate / 1e9);
 			else
@@ -948,6 +913,7 @@ int cmd_bench(int argc, char **argv)
 	};
 	const char *specs[MAX_DEV], *png = NULL;
 	struct outcome out[NSCEN];
+	struct calibration cal;
 	bool baseline = false, json = false, pick[NSCEN] = { false };
 	uint64_t size = 256ull << 20;
 	int c, runs = 3, ndev = 0, n = 0;
@@ -1009,7 +975,7 @@ int cmd_bench(int argc, char **argv)
 			    !strcmp(argv[i], scenarios[k].name))
 				pick[k] = found = true;
 		if (!found) {
-			err_msg("bench: unknown scenario '%s' (fb, random, many, link-1g, precopy, text, all)",
+			err_msg("bench: unknown scenario '%s' (fb, random, none, many, link-1g, precopy, text, all)",
 				argv[i]);
 			return EXIT_USAGE;
 		}
@@ -1024,6 +990,9 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (tls_handles() < 0)
 		return EXIT_FAILED;
+	fprintf(stderr,
+		"bench: calibrating (memcpy, page fill, TCP, zstd, crc32c)\n");
+	calibrate(&cal);
 	for (size_t k = 0; k < NSCEN; k++) {
 		if (any ? !pick[k] : !scenarios[k].dflt)
 			continue;
@@ -1036,9 +1005,9 @@ int cmd_bench(int argc, char **argv)
 	}
 	tls_free_handles();
 	if (json)
-		print_json(out, n, runs);
+		print_json(out, n, runs, &cal);
 	else
-		print_table(out, n, runs, baseline);
+		print_table(out, n, runs, baseline, &cal);
 	if (png && plot(png, out, n))
 		return EXIT_FAILED;
 	return EXIT_OK;
