@@ -63,11 +63,39 @@ def trigger(src, dst):
     print("triggered", flush=True)
 
 
+class Later:
+    """Each piece handed to b LATE after it came (a latency, as lag
+    does): pieces queued behind each other do not add their delays up."""
+
+    def __init__(self, b):
+        self.b, self.q = b, queue.Queue()
+        threading.Thread(target=self.deliver, daemon=True).start()
+
+    def put(self, what):  # bytes, b"" (an end) or None (a reset)
+        self.q.put((time.monotonic() + LATE, what))
+
+    def deliver(self):
+        while True:
+            due, what = self.q.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            try:
+                if what is None:
+                    reset(self.b)
+                    return
+                if not what:
+                    self.b.shutdown(socket.SHUT_WR)
+                    return
+                self.b.sendall(what)
+            except OSError:
+                return
+
+
 def pump(a, b, count, broken):
     left = limit if count and limit is not None else None
     late = broken and not count and action == "late"
     # action late: another connection the destination ends
     early = not broken and not count and action == "late"
+    later = None
     try:
         while True:
             if broken and left == 0:
@@ -79,7 +107,11 @@ def pump(a, b, count, broken):
             if broken and frozen.is_set():
                 return
             if late and delayed.is_set():
-                time.sleep(LATE)
+                later = later or Later(b)
+                later.put(data)
+                if not data:
+                    return
+                continue
             if not data and early:
                 raise ConnectionResetError
             if not data:
@@ -93,8 +125,9 @@ def pump(a, b, count, broken):
         # the late one's error toward the destination (it comes late,
         # from the other pump)
         if late and delayed.is_set():
-            time.sleep(LATE)
-        elif broken and (frozen.is_set() or delayed.is_set()):
+            (later or Later(b)).put(None)
+            return
+        if broken and (frozen.is_set() or delayed.is_set()):
             return
         if not (broken and frozen.is_set()):
             try:
