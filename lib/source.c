@@ -274,6 +274,24 @@ static void dispatch(struct sdev *d)
 
 static void read_done(struct ring_op *op, int res);
 
+/*
+ * How many bytes the device's current chunk is read up to.  A device's
+ * first chunks are small and double up to --chunk (256 KiB, 512 KiB, ...):
+ * the codec and the channels get work after a quarter of a MiB instead of
+ * after a whole chunk, which is most of the fixed cost of a small
+ * migration (setup-time), and no frame is smaller than a page run needs.
+ */
+#define FIRST_CHUNK (256u << 10)
+
+static size_t chunk_want(const struct sdev *d)
+{
+	size_t chunk = d->s->o.chunk;
+
+	if (d->seq >= 16 || (size_t)FIRST_CHUNK << d->seq >= chunk)
+		return chunk;
+	return (size_t)FIRST_CHUNK << d->seq;
+}
+
 static void start_read(struct sdev *d)
 {
 	struct vfmig_source *s = d->s;
@@ -295,7 +313,7 @@ static void start_read(struct sdev *d)
 		d->cur->s = s;
 		d->cur->d = d;
 	}
-	want = s->o.chunk - d->cur->fill;
+	want = chunk_want(d) - d->cur->fill;
 	sqe = ring_sqe(&s->ring, &d->rop);
 	io_uring_prep_read(sqe, d->fd, d->cur->raw + d->cur->fill,
 			   (unsigned)want, (uint64_t)-1);
@@ -513,7 +531,7 @@ static void read_done(struct ring_op *op, int res)
 		else
 			d->t.precopy_bytes += (uint64_t)res;
 		s->last_activity = now_ms();
-		if (sl->fill == s->o.chunk)
+		if (sl->fill == chunk_want(d))
 			dispatch(d);
 		start_read(d);
 		return;
