@@ -118,7 +118,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[in
 
 # the same bytes for the shell pipelines: the devices' uncompressed stream
 # shellcheck disable=SC2086
-"$T" save $SRC_DEVS -t "file:$TMP/raw" -z none >/dev/null
+"$T" save $SRC_DEVS -o "$TMP/raw" -z none >/dev/null
 
 echo "manycore: $NCPU CPUs, $NDEV x $SIZE fb over loopback TCP; send on CPUs 0.., recv on $H..; medians of $RUNS" >&2
 printf '%-3s %10s %10s %10s %10s %9s %9s %9s\n' P "auto GB/s" "none GB/s" "naive" "cat|nc" "auto/nv" "eff auto" "eff none"

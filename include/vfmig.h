@@ -239,7 +239,8 @@ const char *vfmig_device_strerror(const struct vfmig_device *dev);
 /*
  * NONE sends raw chunks; ZSTD compresses every chunk (kept where it saves
  * 1/64 or more); AUTO compresses a chunk only where that makes the
- * migration faster: not while the codec workers are behind and the
+ * migration faster: never to a destination on this host (loopback, unix)
+ * without a cap or TLS, not while the codec workers are behind and the
  * channels wait for data, and only 1 chunk in 16 of a device whose last 4
  * did not compress (re-decided chunk by chunk; Documentation/design.md).
  */

@@ -133,6 +133,7 @@ int link_of_socket(int fd, struct link_info *li)
 	memset(li, 0, sizeof(*li));
 	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
 		return -errno;
+	li->local = peer.ss_family == AF_UNIX;
 	if (peer.ss_family != AF_INET && peer.ss_family != AF_INET6)
 		return -ENOENT;
 	sk = nl_socket_alloc();
@@ -151,6 +152,7 @@ int link_of_socket(int fd, struct link_info *li)
 		goto out;
 	/* loopback has no speed worth a prior: measure instead */
 	if (rtnl_link_get_flags(link) & IFF_LOOPBACK) {
+		li->local = true;
 		ret = -NLE_OBJ_NOTFOUND;
 		goto out;
 	}

@@ -362,8 +362,17 @@ static int open_channels(struct session *ss, const struct chan_uri *u,
 			   sizeof(err));
 	if (ret < 0)
 		return ss_fail(ss, WIRE_E_INTERNAL, ret, "%s", err);
-	if (u->kind == CHAN_TCP)
+	if (u->kind == CHAN_TCP) {
 		ss->link_ret = link_of_socket(fds[0], &ss->link);
+	} else if (u->kind == CHAN_UNIX) {
+		ss->link.local = true;
+	} else if (u->kind == CHAN_FD) {
+		struct link_info li;
+
+		/* no prior from a caller's socket: only where its peer is */
+		(void)link_of_socket(fds[0], &li);
+		ss->link.local = li.local;
+	}
 	return 0;
 }
 

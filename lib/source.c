@@ -227,7 +227,13 @@ static void encode_done(struct work *w)
 }
 
 /*
- * -z auto: whether to compress the chunk about to go to the workers.  As
+ * -z auto: whether to compress the chunk about to go to the workers.  To a
+ * destination on this host (loopback, a unix socket) with no cap and no
+ * TLS, never: the "wire" is a memory copy on the same CPUs, cheaper than
+ * zstd at any level (Documentation/performance.md: memcpy and one
+ * loopback stream against one core of zstd), and the decompression comes
+ * on top; -z auto is then -z none.  (TLS encrypts every byte on the loop
+ * thread: there a smaller stream pays.)  Otherwise, as
  * zstd's --adapt does, it watches which side waits: compressing pays while
  * the channels have a backlog (the wire is the bottleneck and a smaller
  * frame goes sooner); when more chunks wait for the codec than there are
@@ -243,6 +249,8 @@ static bool want_compress(const struct sdev *d)
 
 	if (s->o.codec != VFMIG_CODEC_AUTO)
 		return s->o.codec == VFMIG_CODEC_ZSTD;
+	if (s->raw_wire)
+		return false;
 	if (d->incompressible >= 4 && d->seq % 16)
 		return false;
 	return !(s->encoding > (unsigned)workers_count(s->workers) &&
@@ -881,6 +889,8 @@ static int tx_setup(struct vfmig_source *s)
 	size_t slot_mem;
 	int ret;
 
+	s->raw_wire = s->o.codec == VFMIG_CODEC_AUTO && s->ss.link.local &&
+		      !s->o.max_bandwidth && !s->ss.tls;
 	s->enc_cap = codec_bound(s->o.chunk);
 	slot_mem = s->o.chunk + s->enc_cap;
 	s->nslots = (unsigned)(s->o.memory / slot_mem);

@@ -119,6 +119,7 @@ struct vfmig_source {
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
 	bool lost; /* failed on a lost connection: the reason may follow */
+	bool raw_wire; /* -z auto to this host, no cap, no TLS: raw chunks */
 	bool peer_said; /* the destination sent its reason: no ERROR back */
 	unsigned loaded;
 	uint64_t t_start, t_precopy, t_down, t_end, last_activity, t_report;
