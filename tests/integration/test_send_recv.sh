@@ -3,13 +3,20 @@
 
 trap 'rm -f "$OUT" "$ERR" "$RJ" "$RE" /tmp/vfmig-it-$$*' EXIT
 
-# tcp, 3 devices, 2 channels, pre-copy with dirtying
+# tcp, 3 devices, 2 channels, pre-copy with dirtying, zstd
 recv_bg "$RJ" "$RE" -d sim:size=8M -d sim:size=4M -d sim:size=4M,precopy=off -j
 run 0 send -d sim:size=8M,pattern=fb,dirty=16M/s,seed=1 -d sim:size=4M,pattern=text,seed=2 \
-	-d sim:size=4M,pattern=random,precopy=off,seed=3 -t tcp:127.0.0.1:$port -c 2 -j
+	-d sim:size=4M,pattern=random,precopy=off,seed=3 -t tcp:127.0.0.1:$port -c 2 -z zstd -j
 wait $rpid || fail "recv failed"
 same_hashes
 json 'j["channels"] == 2 and j["ratio"] < 1 and j["downtime"] >= 0'
+
+# the default, -z auto, to a destination on this host: nothing compressed
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
+run 0 send -d sim:size=4M,pattern=fb,seed=6 -t tcp:127.0.0.1:$port --no-precopy -j
+wait $rpid || fail "recv failed"
+same_hashes
+json 'j["ratio"] >= 1'
 
 # unix socket, no compression, 3 channels, IPv6-free
 sock=/tmp/vfmig-it-$$.sock
