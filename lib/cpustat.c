@@ -154,21 +154,18 @@ static void count(struct vfmig_cpu_use *u, uint64_t ns)
 void cpustat_end(const struct cpustat *c,
 		 struct vfmig_cpu_use use[VFMIG_CPU_ROLES])
 {
-	static struct cpustat_thread now[CPUSTAT_MAX];
-	static pthread_mutex_t now_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct cpustat_thread now[CPUSTAT_MAX];
 	unsigned n;
 
 	memset(use, 0, sizeof(*use) * VFMIG_CPU_ROLES);
 	if (!c->t0_ns)
 		return;
-	pthread_mutex_lock(&now_lock);
 	n = snapshot(now, CPUSTAT_MAX, c->loop);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t b = at_begin(c, now[i].tid);
 
 		count(&use[now[i].role], now[i].ns > b ? now[i].ns - b : 0);
 	}
-	pthread_mutex_unlock(&now_lock);
 	pthread_mutex_lock(&ended_lock);
 	for (unsigned i = 0; i < ENDED_MAX; i++) {
 		const struct ended *e = &ended[i];

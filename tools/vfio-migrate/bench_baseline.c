@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bench_baseline.h"
+#include "bench_util.h"
 #include "cli.h"
 
 int baseline_stream_file(struct vfmig_device **src, unsigned n, char *path,
@@ -75,18 +76,10 @@ static pid_t shell(const char *cmd)
 	return pid;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 double baseline_pipeline(const char *path, bool compress)
 {
 	char rx[256], tx[512];
-	int port = 20000 + (int)(now_s() * 1000) % 30000, st1, st2;
+	int port = 20000 + (int)(bench_now_s() * 1000) % 30000, st1, st2;
 	pid_t r, t;
 	double t0;
 
@@ -104,7 +97,7 @@ double baseline_pipeline(const char *path, bool compress)
 	r = shell(rx);
 	for (int i = 0; i < 500 && !listening(port); i++)
 		usleep(10000);
-	t0 = now_s();
+	t0 = bench_now_s();
 	t = shell(tx);
 	if (r < 0 || t < 0 || waitpid(t, &st1, 0) < 0 ||
 	    waitpid(r, &st2, 0) < 0 || st1 || st2) {
@@ -112,5 +105,5 @@ double baseline_pipeline(const char *path, bool compress)
 			compress ? "zstd | nc" : "cat | nc");
 		return -1;
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }

@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include "bench_calibrate.h"
+#include "bench_util.h"
 #include "cli.h"
 #include "crc32c.h"
 #include "migrate.h"
@@ -26,26 +27,6 @@
 #define FB_LEN (32 * MiB)
 #define CHUNK (4 * MiB) /* a frame's raw bytes, as the pipeline's default */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double median3(double v[RUNS])
-{
-	double a = v[0], b = v[1], c = v[2];
-
-	return a > b ? (b > c ? b :
-			a > c ? c :
-				a) :
-		       (a > c ? a :
-			b > c ? c :
-				b);
-}
-
 /* GB/s of @bytes moved in @secs each run, the median of RUNS. */
 static double rate(uint64_t bytes, double secs[RUNS])
 {
@@ -53,7 +34,7 @@ static double rate(uint64_t bytes, double secs[RUNS])
 
 	for (int i = 0; i < RUNS; i++)
 		r[i] = secs[i] > 0 ? (double)bytes / secs[i] / 1e9 : 0;
-	return median3(r);
+	return bench_median(r, RUNS);
 }
 
 /* memcpy between two resident buffers: the price of one copy. */
@@ -66,11 +47,11 @@ static double measure_memcpy(void)
 		memset(a, 1, COPY_LEN);
 		memset(b, 2, COPY_LEN);
 		for (int i = 0; i < RUNS; i++) {
-			double t0 = now();
+			double t0 = bench_now_s();
 
 			for (int k = 0; k < 4; k++)
 				memcpy(k % 2 ? a : b, k % 2 ? b : a, COPY_LEN);
-			secs[i] = now() - t0;
+			secs[i] = bench_now_s() - t0;
 		}
 	}
 	free(a);
@@ -85,7 +66,7 @@ static double measure_fill(void)
 	double secs[RUNS] = { 0 };
 
 	for (int i = 0; i < RUNS; i++) {
-		double t0 = now();
+		double t0 = bench_now_s();
 		void *p = mmap(NULL, FILL_LEN, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -93,7 +74,7 @@ static double measure_fill(void)
 			return 0;
 		memset(p, 1, FILL_LEN);
 		munmap(p, FILL_LEN);
-		secs[i] = now() - t0;
+		secs[i] = bench_now_s() - t0;
 	}
 	return rate(FILL_LEN, secs);
 }
@@ -118,7 +99,7 @@ static double tcp_once(char *buf)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fd = -1;
-	bool sent = false;
+	bool connected = false, sent = false;
 	double t0;
 	pthread_t t;
 
@@ -129,9 +110,10 @@ static double tcp_once(char *buf)
 			close(lfd);
 		return 0;
 	}
-	t0 = now();
+	t0 = bench_now_s();
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+	connected = fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a));
+	if (connected) {
 		uint64_t left = TCP_LEN;
 
 		while (left) {
@@ -144,13 +126,13 @@ static double tcp_once(char *buf)
 		shutdown(fd, SHUT_WR);
 		sent = !left;
 	}
+	if (!connected)
+		shutdown(lfd, SHUT_RDWR); /* the reader's accept returns */
 	if (fd >= 0)
 		close(fd);
-	else
-		shutdown(lfd, SHUT_RDWR); /* the reader's accept returns */
 	pthread_join(t, NULL);
 	close(lfd);
-	return sent ? now() - t0 : 0; /* the reader has read it all */
+	return sent ? bench_now_s() - t0 : 0; /* the reader has read it all */
 }
 
 static double measure_tcp(void)
@@ -206,7 +188,7 @@ static double measure_zstd(const unsigned char *src, size_t len, int level,
 	double secs[RUNS] = { 0 };
 
 	for (int i = 0; dst && cc && i < RUNS; i++) {
-		double t0 = now();
+		double t0 = bench_now_s();
 
 		out = 0;
 		ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
@@ -218,7 +200,7 @@ static double measure_zstd(const unsigned char *src, size_t len, int level,
 				goto out;
 			out += r;
 		}
-		secs[i] = now() - t0;
+		secs[i] = bench_now_s() - t0;
 	}
 	if (ratio && len)
 		*ratio = (double)out / (double)len;
@@ -241,22 +223,22 @@ static void measure_crc(unsigned char *src, size_t len, struct calibration *c)
 	volatile uint32_t sink = 0;
 
 	for (int i = 0; i < RUNS; i++) {
-		double t0 = now();
+		double t0 = bench_now_s();
 
 		sink ^= crc32c(0, src, len);
-		secs[i] = now() - t0;
+		secs[i] = bench_now_s() - t0;
 	}
 	c->crc32c = rate(len, secs);
 	if (isal)
 		*(void **)&fn = dlsym(isal, "crc32_iscsi");
 	for (int i = 0; fn && i < RUNS; i++) {
-		double t0 = now();
+		double t0 = bench_now_s();
 
 		for (size_t off = 0; off < len; off += CHUNK)
 			sink ^= fn(src + off,
 				   (int)(len - off < CHUNK ? len - off : CHUNK),
 				   0xffffffff);
-		secs[i] = now() - t0;
+		secs[i] = bench_now_s() - t0;
 	}
 	if (fn)
 		c->isal = rate(len, secs);
@@ -276,7 +258,8 @@ void calibrate(struct calibration *c)
 	c->tcp = measure_tcp();
 	fb = fb_bytes(&len);
 	if (fb && len) {
-		c->zstd_fast = measure_zstd(fb, len, mig_auto_level(0),
+		c->zstd_fast_level = mig_auto_level(0);
+		c->zstd_fast = measure_zstd(fb, len, c->zstd_fast_level,
 					    &c->zstd_fast_ratio);
 		c->zstd_1 = measure_zstd(fb, len, 1, NULL);
 		measure_crc(fb, len, c);
@@ -299,7 +282,8 @@ void calibration_print(const struct calibration *c)
 	gbs("fresh-page fill", c->fill, ", ");
 	gbs("loopback TCP (one stream)", c->tcp, "\n  ");
 	printf("on fb bytes: ");
-	gbs("zstd:-1", c->zstd_fast, "");
+	printf("zstd:%d", c->zstd_fast_level);
+	gbs("", c->zstd_fast, "");
 	printf(" (ratio %.3f), ", c->zstd_fast_ratio);
 	gbs("zstd -1", c->zstd_1, ", ");
 	gbs("crc32c", c->crc32c, "");
@@ -317,6 +301,7 @@ void calibration_json(struct printer *p, const struct calibration *c)
 	pr_double(p, "loopback-tcp-gb-per-s", NULL, c->tcp, 2);
 	pr_double(p, "zstd-fast-fb-gb-per-s", NULL, c->zstd_fast, 2);
 	pr_double(p, "zstd-fast-fb-ratio", NULL, c->zstd_fast_ratio, 4);
+	pr_double(p, "zstd-fast-level", NULL, c->zstd_fast_level, 0);
 	pr_double(p, "zstd-1-fb-gb-per-s", NULL, c->zstd_1, 2);
 	pr_double(p, "crc32c-gb-per-s", NULL, c->crc32c, 2);
 	if (c->isal > 0)

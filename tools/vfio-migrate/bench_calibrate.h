@@ -16,6 +16,7 @@
 struct calibration {
 	double memcpy, fill, tcp, zstd_fast, zstd_1, crc32c, isal;
 	double zstd_fast_ratio; /* compressed / raw, at the level ours uses */
+	int zstd_fast_level; /* that level: -z auto's without a cap */
 };
 
 /* Measure; about a second on 2 CPUs.  Needs nothing but this process. */

@@ -21,6 +21,7 @@
 #include "bench_baseline.h"
 #include "bench_calibrate.h"
 #include "bench_threads.h"
+#include "bench_util.h"
 #include "cli.h"
 #include "options.h"
 #include "migrate.h"
@@ -117,34 +118,13 @@ static void usage(FILE *f)
 		"                   link-1g 8x)\n"
 		"  --baseline       also, on the same bytes: the serial uncompressed\n"
 		"                   single-channel stream (a device at a time, as QEMU\n"
-		"                   moves device state), cat | nc, and (where ours\n"
-		"                   compresses) zstd -1 -T2 | nc | zstd -d\n"
+		"                   moves device state), cat | nc, and (but for none)\n"
+		"                   zstd -1 -T2 | nc | zstd -d\n"
 		"  --plot FILE.png  draw throughput and predicted vs measured downtime\n"
 		"                   (gnuplot)\n"
 		"  -d, --device DEV benchmark this device's driver instead\n"
 		"  -j, --json       the results as one JSON object\n",
 		prog, prog, MAX_RUNS);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ------------------------------------------------------------ devices */
@@ -298,22 +278,22 @@ static void summarize(struct sample *s, int n, struct figures *f)
 	f->have = true;
 	for (int i = 0; i < n; i++)
 		v[i] = s[i].secs;
-	f->secs = median(v, n);
+	f->secs = bench_median(v, n);
 	f->raw = s[0].raw;
 	f->wire = s[0].wire;
 	f->rate = (double)f->raw / f->secs;
 	for (int i = 0; i < n; i++)
 		v[i] = s[i].down_ms;
-	f->down_ms = median(v, n);
+	f->down_ms = bench_median(v, n);
 	for (int i = 0; i < n; i++)
 		v[i] = s[i].exp_ms;
-	f->exp_ms = median(v, n);
+	f->exp_ms = bench_median(v, n);
 	/* the error of the median pair: each run's own prediction */
 	for (int i = 0; i < n; i++)
 		v[i] = s[i].exp_ms < 0 || s[i].down_ms <= 0 ?
 			       -1 :
 			       (s[i].exp_ms - s[i].down_ms) / s[i].down_ms;
-	f->error = median(v, n);
+	f->error = bench_median(v, n);
 }
 
 /* @runs of a shell pipeline over @path's bytes, into @f. */
@@ -334,8 +314,8 @@ static int run_pipeline(const char *path, uint64_t bytes, bool compress,
 	return 0;
 }
 
-/* cat | nc on the devices' bytes, and zstd | nc | zstd -d where ours
- * compresses. */
+/* cat | nc on the devices' bytes, and zstd | nc | zstd -d but for a
+ * scenario that never compresses. */
 static int run_pipelines(const struct scenario *sc, struct vfmig_device **src,
 			 int runs, struct outcome *o)
 {
@@ -557,7 +537,7 @@ static void print_table(struct outcome *o, int n, int runs, bool baseline,
 	       baseline ?
 		       "  serial: one channel, no codec, a device at a time;\n"
 		       "naive: zstd -1 -T2 | nc | zstd -d, cat|nc: cat | nc, on the same bytes\n"
-		       "(uncapped scenarios; naive only where ours compresses)." :
+		       "(uncapped scenarios; naive not for none, which never compresses)." :
 		       "");
 	for (int i = 0; i < n; i++)
 		threads_print(o[i].sc->name, &o[i].threads, i == 0);
@@ -708,12 +688,12 @@ static uint64_t read_all(int fd, double *secs)
 {
 	static char buf[1 << 20];
 	uint64_t got = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		got += (uint64_t)n;
-	*secs = now_s() - t0;
+	*secs = bench_now_s() - t0;
 	return got;
 }
 
@@ -728,35 +708,35 @@ static int driver_once(struct vfmig_device *dev, struct drv *d)
 	if (vfmig_device_recover(dev) < 0)
 		return -1;
 	if (pre) {
-		t0 = now_s();
+		t0 = bench_now_s();
 		ret = vfmig_device_set_state(dev, VFMIG_STATE_PRE_COPY, &fd);
-		d->entry_ms = (now_s() - t0) * 1000;
+		d->entry_ms = (bench_now_s() - t0) * 1000;
 		if (ret < 0)
 			return -1;
 		/* the initial data: until PRECOPY_INFO says none is left,
 		 * never blocking in a read that waits for later data */
 		fcntl(fd, F_SETFL, O_NONBLOCK);
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (;;) {
 			struct vfmig_precopy_info pi;
 
 			d->precopy_bytes += read_all(fd, &secs);
 			if (vfmig_device_precopy_info(dev, &pi) < 0 ||
-			    !pi.initial_bytes || now_s() - t0 > 60)
+			    !pi.initial_bytes || bench_now_s() - t0 > 60)
 				break;
 			usleep(1000);
 		}
-		secs = now_s() - t0;
+		secs = bench_now_s() - t0;
 		d->precopy_rate = secs > 0 ? (double)d->precopy_bytes / secs :
 					     0;
 		fcntl(fd, F_SETFL, 0);
 	}
 	vfmig_device_stopcopy_size(dev, &size);
 	d->reported = size;
-	t0 = now_s();
+	t0 = bench_now_s();
 	ret = vfmig_device_set_state(dev, VFMIG_STATE_STOP_COPY,
 				     fd >= 0 ? NULL : &fd);
-	d->stop_ms = (now_s() - t0) * 1000;
+	d->stop_ms = (bench_now_s() - t0) * 1000;
 	if (ret < 0 || fd < 0)
 		return -1;
 	d->stopcopy_bytes = read_all(fd, &secs);
@@ -764,13 +744,13 @@ static int driver_once(struct vfmig_device *dev, struct drv *d)
 	d->size_ratio = d->stopcopy_bytes ?
 				(double)size / (double)d->stopcopy_bytes :
 				0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	ret = vfmig_device_set_state(dev, VFMIG_STATE_STOP, NULL);
-	d->leave_ms = (now_s() - t0) * 1000;
-	t0 = now_s();
+	d->leave_ms = (bench_now_s() - t0) * 1000;
+	t0 = bench_now_s();
 	ret = ret ? ret :
 		    vfmig_device_set_state(dev, VFMIG_STATE_RUNNING, NULL);
-	d->back_ms = (now_s() - t0) * 1000;
+	d->back_ms = (bench_now_s() - t0) * 1000;
 	return ret < 0 ? -1 : 0;
 }
 
@@ -781,7 +761,7 @@ static double drv_median(struct drv *r, int n, size_t off)
 
 	for (int i = 0; i < n; i++)
 		memcpy(&v[i], (char *)&r[i] + off, sizeof(v[i]));
-	return median(v, n);
+	return bench_median(v, n);
 }
 
 static int bench_drivers(const char **specs, int ndev, int runs, bool json)
