@@ -300,15 +300,24 @@ static int push(struct sim *s, struct sim_save *sv, unsigned char *p,
 	return 0;
 }
 
-/* Throttle to cfg.slow_rate (faults=slow:RATE). */
-static void throttle(struct sim *s, struct sim_save *sv, uint64_t t0)
+/*
+ * faults=slow:RATE: @n more bytes moved; wait until they are due at the
+ * rate.  @due carries the schedule from call to call, never behind now: a
+ * device idle for a while gets no credit to burst with afterwards, as a
+ * device that is slow does not.  A kick on @evfd ends a wait early (the
+ * caller looks again).
+ */
+static void throttle(const struct sim *s, uint64_t *due, uint64_t n, int evfd)
 {
-	uint64_t due = (uint64_t)((unsigned __int128)sv->written *
-				  1000000000ull / s->cfg.slow_rate);
-	uint64_t now = sim_now_ns() - t0;
+	uint64_t now = sim_now_ns();
 
-	if (due > now)
-		wait_for(-1, 0, sv->evfd, (int)((due - now) / 1000000 + 1));
+	if (*due < now)
+		*due = now;
+	*due += (uint64_t)((unsigned __int128)n * 1000000000ull /
+			   s->cfg.slow_rate);
+	/* whole ms only: a small read's share waits for the next one */
+	if (*due >= now + 1000000)
+		wait_for(-1, 0, evfd, (int)((*due - now) / 1000000));
 }
 
 /* The stream broke (faults=eio:N): the device fails, the fd ends early. */
@@ -325,7 +334,7 @@ static void *producer(void *arg)
 {
 	struct sim *s = arg;
 	struct sim_save *sv = s->save;
-	uint64_t t0 = sim_now_ns();
+	uint64_t due = 0, paced = 0;
 	struct chunk c;
 	int ret;
 
@@ -378,7 +387,8 @@ static void *producer(void *arg)
 		}
 		if (s->cfg.slow_rate) {
 			pthread_mutex_unlock(&s->lock);
-			throttle(s, sv, t0);
+			throttle(s, &due, sv->written - paced, sv->evfd);
+			paced = sv->written;
 			pthread_mutex_lock(&s->lock);
 		}
 	}
@@ -605,6 +615,7 @@ static void *consumer(void *arg)
 	struct sim *s = arg;
 	struct sim_resume *rs = s->resume;
 	unsigned char *discard = malloc(65536);
+	uint64_t due = 0;
 
 	while (!rs->stop) {
 		size_t want;
@@ -633,6 +644,9 @@ static void *consumer(void *arg)
 		n = read(rs->rfd, to, want);
 		if (n > 0) {
 			consumed(s, rs, (size_t)n);
+			/* faults=slow:RATE: a device that loads slowly */
+			if (s->cfg.slow_rate && !rs->stop)
+				throttle(s, &due, (uint64_t)n, rs->evfd);
 			continue;
 		}
 		if (n == 0)
@@ -668,6 +682,10 @@ int sim_resume_start(struct sim *s, int *data_fd)
 	rs->rfd = fds[0];
 	rs->wfd = fds[1];
 	set_nonblock(rs->rfd, true);
+	/* A device that loads slowly takes a write as it loads it: a big
+	 * pipe in front would make it look fast while the pipe fills. */
+	if (s->cfg.slow_rate)
+		fcntl(rs->wfd, F_SETPIPE_SZ, 65536);
 	s->resume = rs;
 	ret = thread_start(&rs->thread, "vfmig-sim-load", consumer, s);
 	if (ret < 0) {

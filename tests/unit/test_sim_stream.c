@@ -416,6 +416,27 @@ Test(faults, slow_reads)
 	vfmig_device_close(dev);
 }
 
+/* A destination that loads slowly: it takes the stream at RATE, and all
+ * of it. */
+Test(faults, slow_loads)
+{
+	struct vfmig_device *src = open_ok("sim:size=4M,pattern=fb,seed=4");
+	struct vfmig_device *dst = open_ok("sim:size=4M,faults=slow:40M/s");
+	struct blob b = { 0 };
+	double t0;
+
+	cr_assert_eq(save_stream(src, &b, 1 << 20, 10), 0);
+	t0 = now_s();
+	cr_assert_eq(load_stream(dst, b.data, b.len, 1 << 20), 0, "%s",
+		     vfmig_device_strerror(dst));
+	/* 4 MiB at 40 MiB/s: at least ~100 ms; a lower bound only */
+	cr_expect_geq(now_s() - t0, 0.08, "took %.3f s", now_s() - t0);
+	cr_expect_eq(hash_of(dst), hash_of(src));
+	blob_free(&b);
+	vfmig_device_close(src);
+	vfmig_device_close(dst);
+}
+
 Test(faults, close_mid_session_is_clean)
 {
 	/* Closing with a producer blocked on a full pipe, or a consumer
