@@ -105,6 +105,9 @@ static void progress_one(struct rdev *d)
 	struct wire_progress m = { .loaded = d->t.raw_bytes,
 				   .busy_us = d->busy_us,
 				   .received = d->received };
+
+	if (d->active)
+		m.busy_us += now_us() - d->t_active_us;
 	unsigned char p[WIRE_PROGRESS_LEN];
 
 	if (!(d->k->lim.caps & WIRE_CAP_PROGRESS))
@@ -149,6 +152,19 @@ static void rx_slot_put(struct vfmig_sink *k, struct rslot *sl)
 
 static void write_done(struct ring_op *op, int res);
 
+/* Work on @d begins or ends (struct rdev's busy_us). */
+static void busy_begin(struct rdev *d)
+{
+	if (d->active++ == 0)
+		d->t_active_us = now_us();
+}
+
+static void busy_end(struct rdev *d)
+{
+	if (d->active && --d->active == 0)
+		d->busy_us += now_us() - d->t_active_us;
+}
+
 static void try_write(struct rdev *d)
 {
 	struct vfmig_sink *k = d->k;
@@ -165,7 +181,7 @@ static void try_write(struct rdev *d)
 	else
 		ring_copy_async(sqe, sl->h.raw_len - sl->woff);
 	d->writing = true;
-	d->t_write_us = now_us();
+	busy_begin(d);
 }
 
 void rx_device_complete(struct rdev *d)
@@ -223,7 +239,7 @@ static void write_done(struct ring_op *op, int res)
 	struct rslot *sl = d->win[d->next % WINDOW];
 
 	d->writing = false;
-	d->busy_us += now_us() - d->t_write_us;
+	busy_end(d);
 	if (k->stop)
 		return;
 	if (res == -EINTR || res == -EAGAIN) {
@@ -290,6 +306,7 @@ static void decode_done(struct work *w)
 	struct rslot *sl = (struct rslot *)w;
 	struct rdev *d = sl->d;
 
+	busy_end(d);
 	if (sl->err) {
 		rx_fail(d->k, EBADMSG,
 			"DATA frame %llu of device %s: %s: stream rejected",
@@ -345,7 +362,10 @@ static void data_ready(struct rchan *c)
 {
 	struct rslot *sl = c->slot;
 
-	c->k->d[sl->h.device].received += sl->h.raw_len;
+	struct rdev *d = &c->k->d[sl->h.device];
+
+	d->received += sl->h.raw_len;
+	busy_begin(d);
 	sl->work.run = decode_run;
 	sl->work.done = decode_done;
 	workers_submit(c->k->workers, &sl->work);

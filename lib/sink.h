@@ -47,7 +47,12 @@ struct rdev {
 	bool async, writing, end_seen, init_seen, ack_sent, loaded;
 	struct ring_op wop;
 	uint64_t next, init_bytes;
-	uint64_t t_write_us, busy_us, reported, received; /* PROGRESS */
+	/* PROGRESS: busy is time in which a frame of the device was at the
+	 * workers (decompressed, checked) or being written: the union of
+	 * those intervals, so the load rate is what this end does in a
+	 * second of work on it (waits for a frame still on the wire aside) */
+	unsigned active; /* its frames at the workers, and its write */
+	uint64_t t_active_us, busy_us, reported, received;
 	uint32_t crc;
 	struct rslot **win;
 	/* sequence numbers taken (header read) and not yet written, by
