@@ -349,6 +349,13 @@ struct vfmig_stream_opts {
 	 * refused: the field, its value, and what was expected. */
 	char *errbuf;
 	size_t errbuf_size;
+	/* Source: a file of what earlier migrations measured per kind of
+	 * device (backend and identity): the stop-copy ratio, compression
+	 * cost and stop time, used where this migration has not measured
+	 * them yet (a stop-copy-only device has no ratio before its stop),
+	 * and updated after a migration that completes.  NULL: none.
+	 * Documentation/stats.md gives the format. */
+	const char *history;
 };
 
 struct vfmig_source;
@@ -467,6 +474,9 @@ int vfmig_source_set_ram(struct vfmig_source *s, uint64_t pending,
 /* Switch over now, or as soon as the initial data is acknowledged,
  * whatever the policy. */
 int vfmig_source_switchover(struct vfmig_source *s);
+/* Why the source switched over (the policy's words: the estimate against
+ * the limit, the range it went ahead on, an ask); "" before it did. */
+const char *vfmig_source_switchover_reason(const struct vfmig_source *s);
 /*
  * The interface a tcp destination is reached through and its link speed
  * in bits/s (ethtool, through netlink), when both are known: the bandwidth
@@ -540,12 +550,24 @@ enum vfmig_verdict {
 const char *vfmig_verdict_name(int verdict);
 
 enum vfmig_ratio_source {
-	VFMIG_RATIO_ASSUMED = 0, /* no history: 1 */
+	VFMIG_RATIO_ASSUMED = 0, /* nothing measured, no history: 1 */
 	VFMIG_RATIO_MEASURED = 1, /* wire/raw of the bytes moved so far */
 	VFMIG_RATIO_GIVEN = 2, /* set by the caller */
+	VFMIG_RATIO_HISTORY = 3, /* vfmig_stats_set_history(): the last
+				  * migrations of such a device */
 };
-/* "assumed", "measured", "given" */
+/* "assumed", "measured", "given", "history" */
 const char *vfmig_ratio_source_name(int source);
+
+/* What bounds the stop-copy's time (Documentation/stats.md). */
+enum vfmig_bottleneck {
+	VFMIG_BOTTLENECK_WIRE = 0, /* the bandwidth, over the ratio */
+	VFMIG_BOTTLENECK_CODEC = 1, /* compressing, with the workers given */
+	VFMIG_BOTTLENECK_DEVICE_READ = 2, /* a device's read rate here */
+	VFMIG_BOTTLENECK_DESTINATION_LOAD = 3, /* a device's load there */
+};
+/* "wire", "codec", "device-read", "destination-load" */
+const char *vfmig_bottleneck_name(int bottleneck);
 
 enum vfmig_bandwidth_source {
 	VFMIG_BANDWIDTH_UNKNOWN = 0,
@@ -566,6 +588,16 @@ struct vfmig_stats_opts {
 	/* bytes/s assumed until enough was measured (the link's speed,
 	 * a bandwidth cap); 0: none */
 	uint64_t bandwidth_prior;
+	/* The codec at stop-copy (enum vfmig_codec) and its worker threads.
+	 * With ZSTD or AUTO, the compression time that vfmig_stats_codec()
+	 * measures enters the estimate (AUTO sends raw what the workers
+	 * cannot compress in time).  NONE: the ratio moved so far is used
+	 * as it is, and the codec is not modelled. */
+	int codec;
+	unsigned workers;
+	/* raw bytes per chunk: the first chunk is compressed before any
+	 * goes out, the last loaded after the wire is done; 0: not counted */
+	uint32_t chunk;
 };
 
 int vfmig_stats_new(const struct vfmig_stats_opts *opts,
@@ -616,6 +648,20 @@ int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 int vfmig_stats_set_fixed_cost_us(struct vfmig_stats *s, uint64_t us);
 /* Replace opts.bandwidth_prior (bytes/s; 0: none). */
 int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth);
+/*
+ * What the codec did with a device's chunks so far (cumulative): raw bytes
+ * it compressed, the wire bytes they became, and the workers' time on
+ * them.  Chunks sent raw by choice are not counted.
+ */
+int vfmig_stats_codec(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		      uint64_t wire, uint64_t busy_us);
+/*
+ * A device's ratio and compression cost (ns per raw byte; 0: unknown) from
+ * earlier migrations of such a device, used until this one measures its
+ * own (ratio source "history").  -EINVAL for a ratio outside (0, 2].
+ */
+int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
+			    double codec_ns_per_byte);
 
 struct vfmig_estimate {
 	size_t size; /* sizeof(struct vfmig_estimate), set by the caller */
@@ -629,6 +675,12 @@ struct vfmig_estimate {
 	int bandwidth_source; /* enum vfmig_bandwidth_source */
 	uint64_t stalled_ms; /* since remaining last fell by 5% */
 	uint64_t expected_downtime_us; /* the same, finer */
+	int bottleneck; /* enum vfmig_bottleneck: what bounds it */
+	/* The range the unknown ratios allow: a device whose ratio is
+	 * assumed counts at 1 in expected_downtime_us and the maximum, at
+	 * the best ratio zstd gives in the minimum.  Equal to the expected
+	 * downtime when every ratio is known (or nothing is compressed). */
+	uint64_t expected_downtime_min_us, expected_downtime_max_us;
 };
 
 /* The estimate now.  -EAGAIN when no bandwidth is known yet. */

@@ -152,11 +152,14 @@ static void encode_run(struct work *w, struct codec *codec)
 		.seq = sl->seq,
 		.raw_len = (uint32_t)sl->fill,
 	};
+	uint64_t t0 = now_us();
 
 	sl->enc_len = sl->compress ?
 			      codec_encode(codec, sl->raw, sl->fill, sl->enc,
 					   sl->s->enc_cap, &h.codec) :
 			      codec_store(sl->raw, sl->fill, &h.codec);
+	/* wall time: what a worker gives, sharing its CPU, is the rate */
+	sl->enc_us = sl->compress ? now_us() - t0 : 0;
 	if (sl->enc_len < 0) {
 		sl->err = (int)sl->enc_len;
 		return;
@@ -216,6 +219,11 @@ static void encode_done(struct work *w)
 	if (sl->compress && sl->codec != WIRE_CODEC_ZERO)
 		d->incompressible =
 			sl->codec == WIRE_CODEC_RAW ? d->incompressible + 1 : 0;
+	if (sl->compress && !sl->err) {
+		d->z_raw += sl->fill;
+		d->z_wire += WIRE_HDR_LEN + (uint64_t)sl->enc_len;
+		d->z_us += sl->enc_us;
+	}
 	if (sl->err) {
 		tx_fail(d->s, sl->err, "device %s: compressing: %s",
 			vfmig_device_name(d->dev), errno_name(sl->err));
@@ -412,9 +420,13 @@ static void stats_update(struct vfmig_source *s)
 			.released_raw = d->raw_released,
 			.released_wire = d->t.wire_bytes,
 			.queued_raw = d->t.raw_bytes - d->raw_sent,
+			.sent_raw = d->sent_at_report,
 			.dest = d->dest,
 			.read_bytes = d->read_bytes,
 			.read_us = d->read_us,
+			.z_raw = d->z_raw,
+			.z_wire = d->z_wire,
+			.z_us = d->z_us,
 		};
 	}
 	s->est_ret = switchover_feed(s->stats, &w, s->figs, s->ndev, &s->est);
@@ -600,9 +612,11 @@ static int to_stopcopy(struct vfmig_source *s)
 	}
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
+		uint64_t t0 = now_us();
 
 		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP_COPY,
 					     &fd);
+		d->stop_us = now_us() - t0;
 		if (ret < 0)
 			return tx_fail(s, ret, "%s",
 				       vfmig_device_strerror(d->dev));
@@ -682,6 +696,7 @@ static void tx_switchover(struct vfmig_source *s)
 			tx_fail(s, ECANCELED, "%s", why);
 		if (a != SWITCHOVER_GO)
 			return;
+		snprintf(s->switch_why, sizeof(s->switch_why), "%s", why);
 		s->switching = true;
 		for (unsigned i = 0; i < s->ndev; i++)
 			ring_cancel(&s->ring, &s->d[i].rop);
@@ -958,8 +973,12 @@ static int stats_start(struct vfmig_source *s, uint64_t transitions_us)
 		.ratio = s->o.ratio,
 		.downtime_limit_ms = s->o.downtime_limit_ms,
 		.bandwidth_prior = s->o.max_bandwidth,
+		/* -z auto to this host compresses nothing */
+		.codec = s->raw_wire ? VFMIG_CODEC_NONE : (int)s->o.codec,
+		.workers = (unsigned)workers_count(s->workers),
+		.chunk = s->o.chunk,
 	};
-	uint64_t link = s->ss.link.bits_per_s / 8;
+	uint64_t link = s->ss.link.bits_per_s / 8, stop_us;
 	int ret;
 
 	if (link && (!so.bandwidth_prior || link < so.bandwidth_prior))
@@ -973,7 +992,10 @@ static int stats_start(struct vfmig_source *s, uint64_t transitions_us)
 	 * last answer.  The shim in a TCG guest showed why not twice: a
 	 * 170 ms checksum at entry counted twice kept a 300 ms limit from
 	 * ever converging. */
-	vfmig_stats_set_fixed_cost_us(s->stats, s->ss.rtt_us + transitions_us);
+	tx_history_load(s, &stop_us);
+	/* and the devices' own work as they stop, where history has it */
+	vfmig_stats_set_fixed_cost_us(s->stats,
+				      s->ss.rtt_us + transitions_us + stop_us);
 
 	return 0;
 }
@@ -1137,6 +1159,7 @@ static int tx_finish(struct vfmig_source *s)
 	if (ret < 0)
 		tx_fail(s, ret, "%s: fsync: %s", s->o.uri, errno_name(ret));
 	txq_clear(&s->tx);
+	tx_history_save(s);
 	return s->failed ? s->err : 0;
 }
 
@@ -1324,6 +1347,11 @@ int vfmig_source_switchover(struct vfmig_source *src)
 		return -EINVAL;
 	src->switch_asked = true;
 	return 0;
+}
+
+const char *vfmig_source_switchover_reason(const struct vfmig_source *src)
+{
+	return src ? src->switch_why : "";
 }
 
 int vfmig_source_link(const struct vfmig_source *src, char *ifname, size_t len,

@@ -34,6 +34,7 @@ struct slot {
 	long enc_len;
 	uint8_t codec;
 	uint32_t crc; /* of the raw bytes, from the worker */
+	uint64_t enc_us; /* the worker's time compressing it */
 	int err;
 	struct txq_frame of; /* its frame, owned by the slot */
 };
@@ -57,7 +58,11 @@ struct sdev {
 	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
 	uint64_t raw_released, raw_sent;
 	struct wire_progress dest; /* the destination's PROGRESS */
+	uint64_t sent_at_report; /* raw_sent when that PROGRESS came */
 	uint64_t t_read_us, read_us, read_bytes; /* reads that got data */
+	/* what the codec compressed (chunks sent raw by choice aside) */
+	uint64_t z_raw, z_wire, z_us;
+	uint64_t stop_us; /* its transition into STOP_COPY */
 	struct vfmig_transfer t;
 };
 
@@ -115,6 +120,7 @@ struct vfmig_source {
 	int est_ret;
 	uint64_t t_stats, t_down_us, t_end_us;
 	bool sat, switch_asked;
+	char switch_why[512]; /* the policy's reason, once it said GO */
 	uint64_t sat_t0, sat_b0, sat_us, sat_bytes;
 	/* progress */
 	bool switching, switched, done_sent, peer_done, failed, stop;
@@ -151,5 +157,10 @@ void tx_watch(struct chan *c);
 void tx_await_reason(struct vfmig_source *s);
 /* The ERROR code that tells the destination what ended the migration. */
 enum wire_code tx_error_code(int err);
+
+/* source_history.c: opts.history's figures into the estimator (their stop
+ * times summed into @stop_us), and this migration's back into the file. */
+void tx_history_load(struct vfmig_source *s, uint64_t *stop_us);
+void tx_history_save(struct vfmig_source *s);
 
 #endif

@@ -81,6 +81,7 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 			return;
 		}
 		d->dest = m;
+		d->sent_at_report = d->raw_sent;
 		break;
 	}
 	case WIRE_DONE:

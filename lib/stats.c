@@ -2,7 +2,10 @@
 /*
  * The downtime estimator.  Documentation/stats.md states the model:
  *
- *   expected = fixed + (RAM pending + sum(device pending x ratio)) / bandwidth
+ *   expected = fixed + the slowest of: the wire (RAM pending + sum(device
+ *              pending x ratio)) / bandwidth, the codec (compression time
+ *              of the pending bytes over the workers; -z auto balances it
+ *              against the wire), a device's read here, its load there
  *
  * Drivers' size reports are untrusted: a value beyond any device's size, or
  * one that jumps up by more than JUMP_FACTOR at once, is replaced by the last
@@ -31,6 +34,8 @@
 #define PROGRESS 0.95 /* a new low must be 5% below the last */
 #define GROWTH 1.25 /* 25% above the low: diverging */
 #define MAX_MS 1000000000000ull /* 31 years: "forever", not an overflow */
+#define RATIO_BEST 0.0001 /* about what zstd makes of a zeroed chunk */
+#define INCOMPRESSIBLE 0.98 /* -z auto stops compressing such a device */
 
 /*
  * A rate from cumulative samples (bytes, and the time spent moving them):
@@ -81,6 +86,8 @@ struct dev_stats {
 	uint64_t queued; /* read, not yet sent */
 	uint64_t waiting; /* at the destination, not yet loaded */
 	struct rate read, load; /* the device here, and its peer there */
+	uint64_t z_raw, z_wire, z_us; /* what the codec compressed */
+	double h_ratio, h_ns; /* from history; 0: none */
 };
 
 struct vfmig_stats {
@@ -109,9 +116,27 @@ const char *vfmig_verdict_name(int v)
 
 const char *vfmig_ratio_source_name(int src)
 {
-	static const char *const names[] = { "assumed", "measured", "given" };
+	static const char *const names[] = { "assumed", "measured", "given",
+					     "history" };
 
-	return src >= 0 && src <= VFMIG_RATIO_GIVEN ? names[src] : "unknown";
+	return src >= 0 && src <= VFMIG_RATIO_HISTORY ? names[src] : "unknown";
+}
+
+/* How much a ratio source is worth: the estimate reports the weakest. */
+static int ratio_rank(int src)
+{
+	static const int rank[] = { 0, 2, 3, 1 };
+
+	return rank[src];
+}
+
+const char *vfmig_bottleneck_name(int b)
+{
+	static const char *const names[] = { "wire", "codec", "device-read",
+					     "destination-load" };
+
+	return b >= 0 && b <= VFMIG_BOTTLENECK_DESTINATION_LOAD ? names[b] :
+								  "unknown";
 }
 
 const char *vfmig_bandwidth_source_name(int src)
@@ -137,10 +162,13 @@ int vfmig_stats_new(const struct vfmig_stats_opts *opts,
 	memcpy(&s->o, opts,
 	       opts->size < sizeof(s->o) ? opts->size : sizeof(s->o));
 	s->o.size = sizeof(s->o);
-	if (!(s->o.ratio >= 0 && s->o.ratio <= 2)) { /* NaN fails too */
+	if (!(s->o.ratio >= 0 && s->o.ratio <= 2) || /* NaN fails too */
+	    s->o.codec < VFMIG_CODEC_NONE || s->o.codec > VFMIG_CODEC_AUTO) {
 		free(s);
 		return -EINVAL;
 	}
+	if (!s->o.workers)
+		s->o.workers = 1;
 	s->fixed_us = s->o.fixed_cost_ms > MAX_MS ? MAX_MS * 1000 :
 						    s->o.fixed_cost_ms * 1000;
 	if (!s->o.downtime_limit_ms)
@@ -267,6 +295,29 @@ int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth)
 	return 0;
 }
 
+int vfmig_stats_codec(struct vfmig_stats *s, unsigned dev, uint64_t raw,
+		      uint64_t wire, uint64_t busy_us)
+{
+	if (!s || dev >= s->o.ndev)
+		return -EINVAL;
+	s->d[dev].z_raw = raw;
+	s->d[dev].z_wire = wire;
+	s->d[dev].z_us = busy_us;
+	return 0;
+}
+
+int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
+			    double codec_ns_per_byte)
+{
+	/* NaN fails both */
+	if (!s || dev >= s->o.ndev || !(ratio > 0 && ratio <= 2) ||
+	    !(codec_ns_per_byte >= 0 && codec_ns_per_byte < 1e6))
+		return -EINVAL;
+	s->d[dev].h_ratio = ratio;
+	s->d[dev].h_ns = codec_ns_per_byte;
+	return 0;
+}
+
 /* Bytes a device still has for STOP_COPY. */
 static uint64_t pending(const struct dev_stats *d)
 {
@@ -277,21 +328,48 @@ static uint64_t pending(const struct dev_stats *d)
 	return d->untrusted ? clamp(d->raw) : 0;
 }
 
+/* Whether the estimate models the codec at all. */
+static bool compressing(const struct vfmig_stats *s)
+{
+	return s->o.codec != VFMIG_CODEC_NONE;
+}
+
+/*
+ * The ratio of what the codec compresses: with a codec, of the chunks it
+ * compressed (-z auto sends others raw by choice, which says nothing of
+ * the data); else of everything moved.  Then history, then 1.
+ */
 static double ratio_of(const struct vfmig_stats *s, const struct dev_stats *d,
 		       int *src)
 {
+	double r;
+
 	if (s->o.ratio > 0) {
 		*src = VFMIG_RATIO_GIVEN;
 		return s->o.ratio;
 	}
-	if (d->raw >= MEASURED_MIN) {
-		double r = (double)d->wire / (double)d->raw;
-
+	if (compressing(s) && d->z_raw >= MEASURED_MIN) {
+		r = (double)d->z_wire / (double)d->z_raw;
 		*src = VFMIG_RATIO_MEASURED;
-		return r < 0.0001 ? 0.0001 : r > 1.1 ? 1.1 : r;
+	} else if (d->raw >= MEASURED_MIN) {
+		r = (double)d->wire / (double)d->raw;
+		*src = VFMIG_RATIO_MEASURED;
+	} else if (d->h_ratio > 0) {
+		r = d->h_ratio;
+		*src = VFMIG_RATIO_HISTORY;
+	} else {
+		*src = VFMIG_RATIO_ASSUMED;
+		return 1.0;
 	}
-	*src = VFMIG_RATIO_ASSUMED;
-	return 1.0;
+	return r < RATIO_BEST ? RATIO_BEST : r > 1.1 ? 1.1 : r;
+}
+
+/* The codec's ns per raw byte on this device; 0 when unknown. */
+static double codec_ns(const struct dev_stats *d)
+{
+	if (d->z_raw >= MEASURED_MIN && d->z_us)
+		return (double)d->z_us * 1000.0 / (double)d->z_raw;
+	return d->h_ns;
 }
 
 int vfmig_stats_device(const struct vfmig_stats *s, unsigned dev,
@@ -369,21 +447,27 @@ static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 	return VFMIG_VERDICT_STALLED;
 }
 
-int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
-{
-	struct vfmig_estimate e;
-	double wire, us, ms, dev_us = 0;
-	uint64_t dirty;
+struct sums;
+static void latency(const struct vfmig_stats *s, const struct dev_stats *d,
+		    uint64_t p, double r, struct sums *m);
 
-	if (!s || !out || out->size < sizeof(size_t))
-		return -EINVAL;
-	memset(&e, 0, sizeof(e));
-	e.size = sizeof(e);
-	e.bandwidth = bandwidth(s, &e.bandwidth_source);
-	e.ratio_source = VFMIG_RATIO_GIVEN;
-	wire = (double)s->ram_pending; /* RAM goes uncompressed */
-	e.remaining = s->ram_pending;
-	dirty = s->ram_dirty;
+/* The devices' part of the stop-copy, summed. */
+struct sums {
+	double raw; /* bytes pending, queued ones included */
+	double wire, wire_best; /* what they become; the second with each
+				 * assumed ratio at its best */
+	double codec_us; /* compressing them all, over the workers */
+	double dev_us; /* the slowest device's read here */
+	double load, load_rate; /* to load there, and the rates' sum */
+	/* the first chunk's compression: the wire waits for it (µs), unless
+	 * frames already queued keep it busy meanwhile (bytes) */
+	double fill_us, queued_wire;
+	uint64_t dirty;
+};
+
+static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
+			struct sums *m)
+{
 	for (unsigned i = 0; i < s->o.ndev; i++) {
 		const struct dev_stats *d = &s->d[i];
 		/* what is queued goes out before the stop-copy data, and
@@ -394,45 +478,142 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
 		int src;
 		double r = ratio_of(s, d, &src);
+		bool guess = src == VFMIG_RATIO_ASSUMED && compressing(s);
 
-		wire += (double)p * r;
-		/* Devices are read and loaded in parallel: the slowest one's
-		 * time.  Reading has the stop-copy data left, loading also
-		 * what is on its way. */
-		if (rd && (double)pending(d) * 1e6 / (double)rd > dev_us)
-			dev_us = (double)pending(d) * 1e6 / (double)rd;
-		if (ld && (double)pl * 1e6 / (double)ld > dev_us)
-			dev_us = (double)pl * 1e6 / (double)ld;
-		e.remaining = e.remaining + pl < e.remaining ? UINT64_MAX :
-							       e.remaining + pl;
-		dirty = clamp(dirty + d->dirty_rate);
-		e.untrusted += d->untrusted;
-		if (src < e.ratio_source)
-			e.ratio_source = src;
+		m->raw += (double)p;
+		m->wire += (double)p * r;
+		m->wire_best += (double)p * (guess ? RATIO_BEST : r);
+		/* -z auto sends raw what zstd does not shrink (lib/source.c:
+		 * it tries 1 chunk in 16 again) */
+		if (s->o.codec != VFMIG_CODEC_AUTO || r < INCOMPRESSIBLE)
+			m->codec_us +=
+				(double)p * codec_ns(d) / 1000.0 / s->o.workers;
+		/* Devices are read in parallel: the slowest one's time, for
+		 * the stop-copy data it has left. */
+		if (rd && (double)pending(d) * 1e6 / (double)rd > m->dev_us)
+			m->dev_us = (double)pending(d) * 1e6 / (double)rd;
+		/* The destination loads them side by side on shared CPUs:
+		 * a device's rate was measured beside the others', so what
+		 * is left (on its way too) goes at the rates' sum, however
+		 * it is spread over the devices. */
+		if (ld) {
+			m->load += (double)pl;
+			m->load_rate += (double)ld;
+		}
+		latency(s, d, p, r, m);
+		m->queued_wire += (double)clamp(d->queued) * r;
+		e->remaining = e->remaining + pl < e->remaining ?
+				       UINT64_MAX :
+				       e->remaining + pl;
+		m->dirty = clamp(m->dirty + d->dirty_rate);
+		e->untrusted += d->untrusted;
+		if (ratio_rank(src) < ratio_rank(e->ratio_source))
+			e->ratio_source = src;
 	}
+}
+
+/*
+ * A device's first chunk at the codec: nothing of it goes out before it is
+ * compressed whole (a 4 MiB chunk of text at 5 ns a byte: 21 ms).  Chunks
+ * after it are compressed while others are on the wire.
+ */
+static void latency(const struct vfmig_stats *s, const struct dev_stats *d,
+		    uint64_t p, double r, struct sums *m)
+{
+	double c = (double)(p < s->o.chunk ? p : s->o.chunk), us;
+
+	if (compressing(s) &&
+	    (s->o.codec != VFMIG_CODEC_AUTO || r < INCOMPRESSIBLE)) {
+		us = c * codec_ns(d) / 1000.0;
+		m->fill_us = us > m->fill_us ? us : m->fill_us;
+	}
+}
+
+/*
+ * The pipeline's time for @raw device bytes that become @wire, RAM sent
+ * as it is, with @codec_us of compression for all of them; the wire
+ * starts @fill_us late, after the first chunk's compression.  -z zstd
+ * compresses everything: the slower of the codec and the wire.  -z auto
+ * sends raw what the workers cannot take in time: it compresses the
+ * fraction f at which both finish together,
+ *   f x codec = (ram + raw - f x (raw - wire)) / bandwidth.
+ */
+static double pipe_us(const struct vfmig_stats *s, double ram, double raw,
+		      double wire, double codec_us, double fill_us, double bw,
+		      bool *codec_bound)
+{
+	double all = (ram + wire) * 1e6 / bw + fill_us, f;
+
+	*codec_bound = false;
+	if (!compressing(s) || codec_us <= all)
+		return all;
+	*codec_bound = true;
+	if (s->o.codec == VFMIG_CODEC_ZSTD)
+		return codec_us;
+	f = (ram + raw) * 1e6 / bw / (codec_us + (raw - wire) * 1e6 / bw);
+	return f * codec_us;
+}
+
+static uint64_t bounded_us(double us)
+{
+	return us >= (double)MAX_MS * 1000 ? MAX_MS * 1000 :
+					     (uint64_t)llround(us);
+}
+
+int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
+{
+	struct vfmig_estimate e;
+	struct sums m = { 0 };
+	double ram, us, best, ms, bw, load_us, fill;
+	bool codec_bound, unused;
+
+	if (!s || !out || out->size < sizeof(size_t))
+		return -EINVAL;
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e);
+	e.bandwidth = bandwidth(s, &e.bandwidth_source);
+	e.ratio_source = VFMIG_RATIO_GIVEN;
+	ram = (double)s->ram_pending; /* RAM goes uncompressed */
+	e.remaining = s->ram_pending;
+	m.dirty = s->ram_dirty;
+	sum_devices(s, &e, &m);
 	if (!e.bandwidth) {
 		memcpy(out, &e, out->size < sizeof(e) ? out->size : sizeof(e));
 		return -EAGAIN;
 	}
-	/* A pipeline moves its data at its bottleneck's rate: the wire's (or
-	 * the codec's, which the measured bandwidth then is), or a device's
-	 * reading here or loading there. */
-	us = wire * 1e6 / (double)e.bandwidth;
-	if (dev_us > us)
-		us = dev_us;
-	us += (double)s->fixed_us;
-	if (us >= (double)MAX_MS * 1000) {
-		e.expected_downtime_us = MAX_MS * 1000;
-		e.expected_downtime_ms = MAX_MS;
-	} else {
-		e.expected_downtime_us = (uint64_t)llround(us);
-		/* nearest ms: 1.91 GiB at 1 GiB/s is 1910 ms, not 1911 */
-		e.expected_downtime_ms = (uint64_t)llround(us / 1000);
+	/* A pipeline moves its data at its bottleneck's rate: the wire's,
+	 * the codec's, or a device's reading here or loading there. */
+	bw = (double)e.bandwidth;
+	fill = m.fill_us - m.queued_wire * 1e6 / bw;
+	fill = fill > 0 ? fill : 0;
+	us = pipe_us(s, ram, m.raw, m.wire, m.codec_us, fill, bw, &codec_bound);
+	best = pipe_us(s, ram, m.raw, m.wire_best, m.codec_us, fill, bw,
+		       &unused);
+	e.bottleneck = codec_bound ? VFMIG_BOTTLENECK_CODEC :
+				     VFMIG_BOTTLENECK_WIRE;
+	if (m.dev_us > us) {
+		us = m.dev_us;
+		e.bottleneck = VFMIG_BOTTLENECK_DEVICE_READ;
 	}
+	load_us = m.load_rate > 0 ? m.load * 1e6 / m.load_rate : 0;
+	if (load_us > us) {
+		us = load_us;
+		e.bottleneck = VFMIG_BOTTLENECK_DESTINATION_LOAD;
+	}
+	if (m.dev_us > best)
+		best = m.dev_us;
+	if (load_us > best)
+		best = load_us;
+	us += (double)s->fixed_us;
+	e.expected_downtime_us = bounded_us(us);
+	/* nearest ms: 1.91 GiB at 1 GiB/s is 1910 ms, not 1911 */
+	e.expected_downtime_ms = (e.expected_downtime_us + 500) / 1000;
+	e.expected_downtime_max_us = e.expected_downtime_us;
+	e.expected_downtime_min_us = bounded_us(best + (double)s->fixed_us);
 	/* the smallest limit that holds now, with a tenth of margin */
 	ms = ceil((double)e.expected_downtime_ms * 1.1 / 10.0) * 10.0;
 	e.recommended_limit_ms = ms >= (double)MAX_MS ? MAX_MS : (uint64_t)ms;
-	e.verdict = verdict(s, &e, dirty);
+	e.verdict = verdict(s, &e, m.dirty);
 	memcpy(out, &e, out->size < sizeof(e) ? out->size : sizeof(e));
 	out->size = out->size < sizeof(e) ? out->size : sizeof(e);
 	return 0;

@@ -33,17 +33,24 @@ int switchover_feed(struct vfmig_stats *st, const struct switchover_wire *w,
 	vfmig_stats_set_ram(st, w->ram_pending, w->ram_dirty_rate);
 	for (unsigned i = 0; i < ndev; i++) {
 		const struct switchover_dev *d = &devs[i];
+		uint64_t socket = d->sent_raw > d->dest.received ?
+					  d->sent_raw - d->dest.received :
+					  0;
 
 		vfmig_stats_set_device(st, i, stopcopy_size(d), 0);
 		vfmig_stats_moved(st, i, d->released_raw, d->released_wire);
-		/* On its way: read here and not yet sent, and what waited at
-		 * the destination when it last said (a report is a few ms
-		 * old: its backlog then stands for its backlog now).  What
-		 * sits in socket buffers is in neither. */
+		/* On its way: read here and not yet sent; in the sockets
+		 * (sent and not received there, as of the destination's last
+		 * PROGRESS); and what waited there, received and not loaded.
+		 * A report is a few ms old: its backlogs then stand for the
+		 * backlogs now (what was sent since is mostly received by
+		 * now).  Megabytes sit in socket buffers, which a device
+		 * that loads slowly has to take before its stop-copy data. */
 		vfmig_stats_queued(st, i, d->queued_raw);
 		vfmig_stats_loaded(st, i, d->dest.loaded, d->dest.busy_us,
-				   d->dest.received - d->dest.loaded);
+				   d->dest.received - d->dest.loaded + socket);
 		vfmig_stats_read(st, i, d->read_bytes, d->read_us);
+		vfmig_stats_codec(st, i, d->z_raw, d->z_wire, d->z_us);
 	}
 	est->size = sizeof(*est);
 	return vfmig_stats_estimate(st, est);
@@ -71,6 +78,25 @@ static enum switchover_action unacked(const struct switchover_in *in, char *why,
 	return SWITCHOVER_CANCEL;
 }
 
+static unsigned long long ms_of(uint64_t us)
+{
+	return (unsigned long long)((us + 500) / 1000);
+}
+
+/* A ratio is unknown (no pre-copy, no history): the estimate is a range. */
+static bool ranged(const struct vfmig_estimate *e)
+{
+	return e->expected_downtime_min_us < e->expected_downtime_max_us;
+}
+
+/*
+ * Nothing pre-copies, no RAM moves, the estimate is over the limit: waiting
+ * cannot help.  When an unknown ratio makes it a range that reaches under
+ * the limit, the stop-copy may well meet it: go, and say so; else give up.
+ */
+static enum switchover_action no_precopy(const struct switchover_in *in,
+					 char *why, size_t n);
+
 /* The estimate over the limit: cancel, saying what limit would do. */
 static enum switchover_action give_up(const struct switchover_in *in,
 				      bool shrinkable, char *why, size_t n)
@@ -87,10 +113,16 @@ static enum switchover_action give_up(const struct switchover_in *in,
 		return SWITCHOVER_CANCEL;
 	}
 	if (!shrinkable) {
+		char range[96] = "";
+
+		if (ranged(e))
+			snprintf(range, sizeof(range),
+				 " (%llu ms even at the best ratio)",
+				 ms_of(e->expected_downtime_min_us));
 		snprintf(
 			why, n,
-			"cannot meet the downtime limit: expected downtime %llu ms > limit %llu ms, and no device pre-copies, so waiting cannot shrink it; a limit of %llu ms would do",
-			(unsigned long long)e->expected_downtime_ms,
+			"cannot meet the downtime limit: expected downtime %llu ms%s > limit %llu ms, and no device pre-copies, so waiting cannot shrink it; a limit of %llu ms would do",
+			(unsigned long long)e->expected_downtime_ms, range,
 			(unsigned long long)in->limit_ms,
 			(unsigned long long)e->recommended_limit_ms);
 		return SWITCHOVER_CANCEL;
@@ -122,19 +154,48 @@ enum switchover_action switchover_decide(const struct switchover_in *in,
 		return SWITCHOVER_WAIT; /* nothing measured yet */
 	if (in->unacked)
 		return unacked(in, why, n);
-	if (in->asked || in->mode == VFMIG_SWITCHOVER_IMMEDIATE)
+	if (in->asked || in->mode == VFMIG_SWITCHOVER_IMMEDIATE) {
+		snprintf(why, n, "%s",
+			 in->asked ? "asked to switch over" :
+				     "switchover immediate");
 		return SWITCHOVER_GO;
+	}
 	if (in->mode == VFMIG_SWITCHOVER_MANUAL)
 		return SWITCHOVER_WAIT;
 	if (timed_out)
 		return give_up(in, true, why, n);
-	if (in->est_ret == 0 && in->est->verdict == VFMIG_VERDICT_READY)
+	if (in->est_ret == 0 && in->est->verdict == VFMIG_VERDICT_READY) {
+		snprintf(why, n, "expected downtime %llu ms <= limit %llu ms",
+			 (unsigned long long)in->est->expected_downtime_ms,
+			 (unsigned long long)in->limit_ms);
 		return SWITCHOVER_GO;
+	}
 	/* Nothing pre-copies and the VMM has no RAM to move: waiting would
-	 * change nothing.  Go now if the bandwidth is unknown (only the
-	 * stop-copy itself can measure it); over the limit, do not. */
+	 * change nothing. */
 	if (!in->any_precopy && !in->ram_pending)
-		return in->est_ret < 0 ? SWITCHOVER_GO :
-					 give_up(in, false, why, n);
+		return no_precopy(in, why, n);
 	return SWITCHOVER_WAIT;
+}
+
+static enum switchover_action no_precopy(const struct switchover_in *in,
+					 char *why, size_t n)
+{
+	const struct vfmig_estimate *e = in->est;
+
+	/* only the stop-copy itself can measure the bandwidth */
+	if (in->est_ret < 0) {
+		snprintf(
+			why, n,
+			"no device pre-copies and the bandwidth is unknown: the stop-copy measures it");
+		return SWITCHOVER_GO;
+	}
+	if (!ranged(e) || e->expected_downtime_min_us > in->limit_ms * 1000)
+		return give_up(in, false, why, n);
+	snprintf(
+		why, n,
+		"no device pre-copies and a ratio is unknown (no history): expected downtime %llu to %llu ms, the limit %llu ms within it; going ahead, as waiting cannot narrow it",
+		ms_of(e->expected_downtime_min_us),
+		ms_of(e->expected_downtime_max_us),
+		(unsigned long long)in->limit_ms);
+	return SWITCHOVER_GO;
 }

@@ -23,8 +23,12 @@ struct switchover_dev {
 	struct vfmig_precopy_info last; /* its last PRECOPY_INFO */
 	uint64_t released_raw, released_wire; /* handed to the channels */
 	uint64_t queued_raw; /* read here, not sent yet */
+	/* handed to the sockets when the destination's last PROGRESS came:
+	 * less its received count, what was in flight then */
+	uint64_t sent_raw;
 	struct wire_progress dest; /* the destination's last PROGRESS */
 	uint64_t read_bytes, read_us; /* reads that got data, and their time */
+	uint64_t z_raw, z_wire, z_us; /* what the codec compressed */
 };
 
 /* The wire's, since pre-copy started. */

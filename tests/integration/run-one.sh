@@ -4,7 +4,9 @@
 dir=$1 t=$2
 name=$(basename "$t" .sh)
 start=$(date +%s.%N)
-timeout 300 sh "$t" >"$dir/$name.log" 2>&1
+# send's history (stats.md) is the suite's own: none from the user's
+# migrations or another suite's, and it goes with DIR
+XDG_STATE_HOME="$dir/$name.state" timeout 300 sh "$t" >"$dir/$name.log" 2>&1
 rc=$?
 secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 echo "$rc $secs" >"$dir/$name.rc"

@@ -18,6 +18,37 @@ wait $rpid || fail "recv failed"
 same_hashes
 json 'j["ratio"] >= 1'
 
+# send's history: the default file under $XDG_STATE_HOME (run-one.sh gives
+# each suite its own), the kind's ratio from a migration that compressed,
+# used by the next; --history elsewhere; --no-history writes nothing; a
+# file that is not a history is used for nothing and left as it was (a
+# cap: no estimate without a bandwidth)
+hist=$XDG_STATE_HOME/vfio-migrate/history
+rm -f "$hist"
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
+run 0 send -d sim:size=4M,pattern=fb,seed=8 -t tcp:127.0.0.1:$port -z zstd --max-bandwidth 1GB/s --no-precopy -j
+wait $rpid || fail "recv failed"
+json 'j["ratio-source"] == "assumed" and j["expected-downtime-min"] < j["expected-downtime-max"]'
+grep -q "^sim	sim size=4194304	ratio=0\.[0-3]" "$hist" || fail "history: $(cat "$hist" 2>&1)"
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
+run 0 send -d sim:size=4M,pattern=fb,seed=9 -t tcp:127.0.0.1:$port -z zstd --max-bandwidth 1GB/s --no-precopy -j
+wait $rpid || fail "recv failed"
+json 'j["ratio-source"] == "history" and j["expected-downtime-min"] == j["expected-downtime-max"]'
+grep -q "runs=2$" "$hist" || fail "history not averaged: $(cat "$hist")"
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
+run 0 send -d sim:size=4M,pattern=fb,seed=9 -t tcp:127.0.0.1:$port -z zstd --max-bandwidth 1GB/s --no-precopy --no-history -j
+wait $rpid || fail "recv failed"
+json 'j["ratio-source"] == "assumed"'
+grep -q "runs=2$" "$hist" || fail "--no-history wrote: $(cat "$hist")"
+echo "my notes" >/tmp/vfmig-it-$$.notes
+recv_bg "$RJ" "$RE" -d sim:size=4M -j
+run 0 send -d sim:size=4M,pattern=fb,seed=9 -t tcp:127.0.0.1:$port -z zstd --max-bandwidth 1GB/s --no-precopy --history /tmp/vfmig-it-$$.notes -j
+wait $rpid || fail "recv failed"
+json 'j["ratio-source"] == "assumed"'
+[ "$(cat /tmp/vfmig-it-$$.notes)" = "my notes" ] || fail "a foreign file was changed"
+run 2 recv -d sim:size=4M -l tcp:127.0.0.1:0 --history /tmp/x
+stderr_has "recv: the switchover options apply to send only"
+
 # unix socket, no compression, 3 channels, IPv6-free
 sock=/tmp/vfmig-it-$$.sock
 : >"$RE"

@@ -24,15 +24,26 @@ json 'j["ratio-source"] == "assumed" and j["bandwidth-source"] == "prior"'
 json 'j["devices"][0]["size-report"] == "trusted" and j["downtime"] > 1000'
 within 20
 
-# the default policy will not exceed the limit when nothing can shrink the
-# estimate: it fails at once, naming a limit that would do, which does
+# a stop-copy-only device seen for the first time: its ratio is unknown,
+# so the estimate is a range (ratio 1 at worst), and the default policy
+# goes ahead when the limit lies within it, saying so
 dev=sim:size=64M,pattern=random,seed=12,precopy=off
+recv_dst -d $dev
+run 0 send -d $dev -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s -j
+wait $rpid || fail "recv failed"
+same_hashes
+json 'j["ratio-source"] == "assumed" and j["expected-downtime-min"] < 300 < j["expected-downtime-max"] == j["expected-downtime"]'
+json '"a ratio is unknown (no history)" in j["switchover-reason"]'
+# the next time, history has its ratio (random data: about 1), and the
+# default policy will not exceed the limit when nothing can shrink the
+# estimate: it fails at once, naming a limit that would do, which does
 recv_dst -d $dev
 run 1 send -d $dev -t tcp:127.0.0.1:$port --max-bandwidth 200MB/s -j
 wait $rpid && fail "recv succeeded after the source gave up"
 stderr_has "cannot meet the downtime limit: expected downtime"
 stderr_has "no device pre-copies, so waiting cannot shrink it; a limit of"
 json 'j["devices"][0]["state"] == "running" and j["expected-downtime"] > 300'
+json 'j["ratio-source"] == "history" and j["expected-downtime-min"] == j["expected-downtime"]'
 limit=$(sed -n 's/.*a limit of \([0-9]*\) ms.*/\1/p' "$ERR")
 grep -q "source: cannot meet the downtime limit" "$RE" || fail "recv does not say why: $(cat "$RE")"
 recv_dst -d $dev

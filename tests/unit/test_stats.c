@@ -167,6 +167,7 @@ Test(stats, a_slow_device_is_the_bottleneck)
 	vfmig_stats_set_device(s, 0, 100000000, 0);
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 500, "the wire: 50 MB");
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_WIRE);
 	/* 50 ms of loading is too little to judge a rate */
 	vfmig_stats_loaded(s, 0, 0, 0, 0);
 	vfmig_stats_loaded(s, 0, 4000000, 50000, 0);
@@ -175,6 +176,7 @@ Test(stats, a_slow_device_is_the_bottleneck)
 	vfmig_stats_loaded(s, 0, 80000000, 1000000, 0);
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 1250);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_DESTINATION_LOAD);
 	/* bytes waiting there are loaded first, but crossed the wire */
 	vfmig_stats_loaded(s, 0, 80000000, 1000000, 20000000);
 	e = est(s);
@@ -184,7 +186,10 @@ Test(stats, a_slow_device_is_the_bottleneck)
 	vfmig_stats_set_device(s, 1, 50000000, 0);
 	vfmig_stats_read(s, 1, 0, 0);
 	vfmig_stats_read(s, 1, 25000000, 1000000);
-	cr_expect_eq(est(s).expected_downtime_ms, 2000);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 2000);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_DEVICE_READ);
+	cr_expect_str_eq(vfmig_bottleneck_name(e.bottleneck), "device-read");
 	cr_expect_eq(vfmig_stats_read(s, 2, 0, 0), -EINVAL);
 	cr_expect_eq(vfmig_stats_loaded(s, 2, 0, 0, 0), -EINVAL);
 	vfmig_stats_free(s);
@@ -331,4 +336,146 @@ Test(stats, verdicts_follow_the_trend)
 	cr_expect_str_eq(vfmig_verdict_name(VFMIG_VERDICT_STALLED), "stalled");
 	cr_expect_str_eq(vfmig_ratio_source_name(VFMIG_RATIO_GIVEN), "given");
 	vfmig_stats_free(s);
+}
+
+static struct vfmig_stats *codec_stats(int codec, unsigned workers)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
+				      .bandwidth = 100000000,
+				      .codec = codec,
+				      .workers = workers };
+	struct vfmig_stats *s;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	/* 1 GB left; the codec made 25 MB of 100 MB in 1 s of a worker's
+	 * time: ratio 0.25, 10 ns a byte */
+	vfmig_stats_set_device(s, 0, 1000000000, 0);
+	vfmig_stats_codec(s, 0, 100000000, 25000000, 1000000);
+	return s;
+}
+
+Test(stats, the_codec_can_be_the_bottleneck)
+{
+	/* the wire needs 250 MB / 100 MB/s = 2.5 s; two workers compress
+	 * 1 GB in 5 s: -z zstd waits for them */
+	struct vfmig_stats *s = codec_stats(VFMIG_CODEC_ZSTD, 2);
+	struct vfmig_estimate e = est(s);
+
+	cr_expect_eq(e.expected_downtime_ms, 5000);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_CODEC);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_MEASURED);
+	vfmig_stats_free(s);
+	/* eight workers take 1.25 s: the wire bounds it again */
+	s = codec_stats(VFMIG_CODEC_ZSTD, 8);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 2500);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_WIRE);
+	vfmig_stats_free(s);
+	/* -z auto sends raw what two workers cannot take: compressing 80%
+	 * takes 4 s, and 200 MB compressed + 200 MB raw take 4 s on the wire */
+	s = codec_stats(VFMIG_CODEC_AUTO, 2);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 4000);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_CODEC);
+	vfmig_stats_free(s);
+	/* -z none: no codec; the ratio is what moved (nothing yet: 1) */
+	s = codec_stats(VFMIG_CODEC_NONE, 2);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 10000);
+	cr_expect_eq(e.expected_downtime_min_us, e.expected_downtime_us,
+		     "nothing compressed: no range");
+	vfmig_stats_free(s);
+}
+
+Test(stats, the_wire_waits_for_the_first_chunk)
+{
+	/* 100 MB at 0.25, 10 ns a byte, 8 workers, 4 MB chunks, 100 MB/s:
+	 * the codec takes 125 ms, the wire 250 ms, after the first chunk's
+	 * 40 ms of compression: 290 ms */
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
+				      .bandwidth = 100000000,
+				      .codec = VFMIG_CODEC_ZSTD,
+				      .workers = 8,
+				      .chunk = 4000000 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, 100000000, 0);
+	vfmig_stats_codec(s, 0, 100000000, 25000000, 1000000);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 290);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_WIRE);
+	/* 2 MB already compressed and queued keep the wire busy 5 ms of
+	 * those 40: 255 ms of wire after 35 */
+	vfmig_stats_queued(s, 0, 2000000);
+	cr_expect_eq(est(s).expected_downtime_ms, 290);
+	vfmig_stats_queued(s, 0, 20000000);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 300, "120 MB, no wait");
+	vfmig_stats_free(s);
+}
+
+Test(stats, devices_load_on_shared_cpus)
+{
+	/* two devices each loaded at 50 MB/s side by side; 100 MB left
+	 * on one: the destination takes it at the rates' sum, 1000 ms */
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 2,
+				      .bandwidth = 1000000000,
+				      .ratio = 1 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, 100000000, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		vfmig_stats_loaded(s, i, 0, 0, 0);
+		vfmig_stats_loaded(s, i, 50000000, 1000000, 0);
+	}
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 1000);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_DESTINATION_LOAD);
+	vfmig_stats_free(s);
+}
+
+Test(stats, history_then_a_range_for_unknown_ratios)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
+				      .bandwidth = 100000000,
+				      .codec = VFMIG_CODEC_ZSTD,
+				      .workers = 2 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, 1000000000, 0);
+	/* nothing measured, no history: ratio 1 at worst, 0.0001 at best */
+	e = est(s);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_ASSUMED);
+	cr_expect_eq(e.expected_downtime_ms, 10000);
+	cr_expect_eq(e.expected_downtime_max_us, 10000000);
+	cr_expect_eq(e.expected_downtime_min_us, 1000);
+	/* earlier migrations of such a device: 0.25, 2 ns a byte */
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.25, 2.0), 0);
+	e = est(s);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_HISTORY);
+	cr_expect_eq(e.expected_downtime_ms, 2500);
+	cr_expect_eq(e.expected_downtime_min_us, e.expected_downtime_us);
+	cr_expect_str_eq(vfmig_ratio_source_name(e.ratio_source), "history");
+	/* its own compression, once there is enough of it, wins */
+	vfmig_stats_codec(s, 0, 4 * MiB, 2 * MiB, 1000);
+	e = est(s);
+	cr_expect_eq(e.ratio_source, VFMIG_RATIO_MEASURED);
+	cr_expect_eq(e.expected_downtime_ms, 5000);
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 0, 1), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 2.5, 1), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.5, -1), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_history(s, 1, 0.5, 1), -EINVAL);
+	vfmig_stats_free(s);
+	o.codec = 7;
+	cr_expect_eq(vfmig_stats_new(&o, &s), -EINVAL, "no such codec");
 }

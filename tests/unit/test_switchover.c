@@ -15,6 +15,8 @@ enum {
 	EST_OVER, /* over it, still converging */
 	EST_STALLED, /* over it, and not shrinking */
 	EST_UNKNOWN, /* no bandwidth yet (vfmig_stats_estimate() < 0) */
+	EST_RANGE, /* a ratio unknown: 100 to 900 ms, around the limit */
+	EST_RANGE_OVER, /* a ratio unknown: 400 to 900 ms, over it */
 };
 
 struct row {
@@ -34,7 +36,8 @@ static const struct row rows[] = {
 	{ "nothing measured yet", VFMIG_SWITCHOVER_AUTO, false, 0, true, 0, 0,
 	  NEVER, EST_NONE, SWITCHOVER_WAIT, NULL },
 	{ "auto, within the limit", VFMIG_SWITCHOVER_AUTO, false, 0, true, 0,
-	  10, NEVER, EST_READY, SWITCHOVER_GO, NULL },
+	  10, NEVER, EST_READY, SWITCHOVER_GO,
+	  "expected downtime 100 ms <= limit 300 ms" },
 	{ "auto, over the limit, converging", VFMIG_SWITCHOVER_AUTO, false, 0,
 	  true, 0, 10, NEVER, EST_OVER, SWITCHOVER_WAIT, NULL },
 	{ "auto, stalled, before the timeout", VFMIG_SWITCHOVER_AUTO, false, 0,
@@ -55,7 +58,16 @@ static const struct row rows[] = {
 	  false, 0, 10, NEVER, EST_OVER, SWITCHOVER_CANCEL,
 	  "no device pre-copies, so waiting cannot shrink it; a limit of 1000 ms would do" },
 	{ "auto, nothing can shrink, bandwidth unknown", VFMIG_SWITCHOVER_AUTO,
-	  false, 0, false, 0, 10, NEVER, EST_UNKNOWN, SWITCHOVER_GO, NULL },
+	  false, 0, false, 0, 10, NEVER, EST_UNKNOWN, SWITCHOVER_GO,
+	  "the bandwidth is unknown: the stop-copy measures it" },
+	{ "auto, nothing can shrink, a ratio unknown, the limit in range",
+	  VFMIG_SWITCHOVER_AUTO, false, 0, false, 0, 10, NEVER, EST_RANGE,
+	  SWITCHOVER_GO,
+	  "a ratio is unknown (no history): expected downtime 100 to 900 ms, the limit 300 ms within it; going ahead" },
+	{ "auto, nothing can shrink, a ratio unknown, over at best",
+	  VFMIG_SWITCHOVER_AUTO, false, 0, false, 0, 10, NEVER, EST_RANGE_OVER,
+	  SWITCHOVER_CANCEL,
+	  "expected downtime 900 ms (400 ms even at the best ratio) > limit 300 ms" },
 	{ "auto, nothing pre-copies but RAM moves", VFMIG_SWITCHOVER_AUTO,
 	  false, 0, false, 1 << 30, 10, NEVER, EST_OVER, SWITCHOVER_WAIT,
 	  NULL },
@@ -68,7 +80,7 @@ static const struct row rows[] = {
 	  true, 0, 3000, 3000, EST_READY, SWITCHOVER_CANCEL,
 	  "device gpu0: the destination did not acknowledge its initial data in 3 s" },
 	{ "immediate, acked", VFMIG_SWITCHOVER_IMMEDIATE, false, 0, true, 0, 0,
-	  NEVER, EST_OVER, SWITCHOVER_GO, NULL },
+	  NEVER, EST_OVER, SWITCHOVER_GO, "switchover immediate" },
 	{ "immediate, not acked", VFMIG_SWITCHOVER_IMMEDIATE, false, 2, true, 0,
 	  0, NEVER, EST_OVER, SWITCHOVER_WAIT, NULL },
 	{ "manual, not asked, ready", VFMIG_SWITCHOVER_MANUAL, false, 0, true,
@@ -76,11 +88,13 @@ static const struct row rows[] = {
 	{ "manual, not asked, past the timeout", VFMIG_SWITCHOVER_MANUAL, false,
 	  0, true, 0, 5000, 1000, EST_STALLED, SWITCHOVER_WAIT, NULL },
 	{ "manual, asked, over the limit", VFMIG_SWITCHOVER_MANUAL, true, 0,
-	  true, 0, 10, NEVER, EST_STALLED, SWITCHOVER_GO, NULL },
+	  true, 0, 10, NEVER, EST_STALLED, SWITCHOVER_GO,
+	  "asked to switch over" },
 	{ "manual, asked, not acked", VFMIG_SWITCHOVER_MANUAL, true, 2, true, 0,
 	  10, NEVER, EST_READY, SWITCHOVER_WAIT, NULL },
 	{ "auto, asked, over the limit past the timeout", VFMIG_SWITCHOVER_AUTO,
-	  true, 0, true, 0, 5000, 1000, EST_STALLED, SWITCHOVER_GO, NULL },
+	  true, 0, true, 0, 5000, 1000, EST_STALLED, SWITCHOVER_GO,
+	  "asked to switch over" },
 };
 
 static enum switchover_action decide_row(const struct row *r, char *why,
@@ -94,6 +108,10 @@ static enum switchover_action decide_row(const struct row *r, char *why,
 			   r->est == EST_STALLED ? VFMIG_VERDICT_STALLED :
 						   VFMIG_VERDICT_CONVERGING,
 		.stalled_ms = r->est == EST_STALLED ? 4000 : 0,
+		.expected_downtime_min_us = r->est == EST_RANGE	     ? 100000 :
+					    r->est == EST_RANGE_OVER ? 400000 :
+								       0,
+		.expected_downtime_max_us = r->est >= EST_RANGE ? 900000 : 0,
 	};
 	struct switchover_unacked u = {
 		.name = "gpu0",
@@ -127,7 +145,8 @@ Test(switchover, the_policy_case_by_case)
 
 		cr_expect_eq(a, r->want, "%s: %s, expected %s", r->what,
 			     names[a], names[r->want]);
-		if (r->want == SWITCHOVER_CANCEL)
+		/* a GO says why too (the report's switchover-reason) */
+		if (r->want != SWITCHOVER_WAIT)
 			cr_expect(r->why && strstr(why, r->why),
 				  "%s: the reason is \"%s\"", r->what, why);
 		else

@@ -27,6 +27,7 @@ static void usage(FILE *f, enum mig_mode m)
 			"          [--max-bandwidth RATE] [--no-precopy] [--switchover auto|immediate]\n"
 			"          [--downtime-limit MS] [--precopy-timeout S] [--switchover-bandwidth RATE]\n"
 			"          [--ram-pending SIZE] [--ram-dirty-rate RATE] [--ratio R]\n"
+			"          [--history FILE | --no-history]\n"
 			"          [--memory SIZE] [-j] [--interval MS]\n"
 			"\nMigrate the devices' state to 'vfio-migrate recv' at URI.\n\n"
 			"  -t, --to URI           tcp:HOST:PORT, unix:PATH or fd:N[,N...]\n"
@@ -54,7 +55,12 @@ static void usage(FILE *f, enum mig_mode m)
 			"                         link speed or --max-bandwidth, then measured)\n"
 			"      --ram-pending SIZE, --ram-dirty-rate RATE  the VM's RAM still to move\n"
 			"                         and its dirty rate, counted in the estimate\n"
-			"      --ratio R          wire/raw for the estimate (default: measured, or 1)\n",
+			"      --ratio R          wire/raw for the estimate (default: measured, then\n"
+			"                         history, or 1)\n"
+			"      --history FILE     what earlier migrations measured per kind of device\n"
+			"                         (default $XDG_STATE_HOME/vfio-migrate/history, or\n"
+			"                         /var/lib/vfio-migrate/history for root)\n"
+			"      --no-history       neither read nor write it\n",
 			prog);
 		break;
 	case MIG_RECV:
@@ -126,6 +132,8 @@ enum {
 	O_RAM,
 	O_RDIRTY,
 	O_RATIO,
+	O_HISTORY,
+	O_NOHISTORY,
 	O_MAXPRE,
 	O_TLS_CREDS,
 	O_TLS_HOST,
@@ -288,6 +296,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "ram-pending", required_argument, NULL, O_RAM },
 		{ "ram-dirty-rate", required_argument, NULL, O_RDIRTY },
 		{ "ratio", required_argument, NULL, O_RATIO },
+		{ "history", required_argument, NULL, O_HISTORY },
+		{ "no-history", no_argument, NULL, O_NOHISTORY },
 		{ "max-precopy", required_argument, NULL, O_MAXPRE },
 		{ "tls-creds", required_argument, NULL, O_TLS_CREDS },
 		{ "tls-hostname", required_argument, NULL, O_TLS_HOST },
@@ -303,6 +313,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	static const int uri_opt[] = { 't', 'l', 'o', 'i' };
 	bool sending = mode == MIG_SEND || mode == MIG_SAVE, is_auto = true;
 	const char *where = NULL;
+	int history = -1; /* --history 1, --no-history 0, default -1 */
 	uint64_t v;
 	long n;
 	int c;
@@ -434,6 +445,17 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 			if (ratio_arg("--ratio", optarg, &a->o.ratio))
 				return EXIT_USAGE;
 			break;
+		case O_HISTORY:
+			if (!*optarg) {
+				err_msg("--history: empty path (--no-history turns it off)");
+				return EXIT_USAGE;
+			}
+			snprintf(a->history, sizeof(a->history), "%s", optarg);
+			history = 1;
+			break;
+		case O_NOHISTORY:
+			history = 0;
+			break;
 		case O_MAXPRE:
 			if (mode != MIG_RECV) {
 				err_msg("--max-precopy applies to recv only");
@@ -504,7 +526,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	if (mode != MIG_SEND &&
 	    (a->o.switchover || a->o.downtime_limit_ms ||
 	     a->o.precopy_timeout_ms || a->o.switchover_bandwidth ||
-	     a->o.ram_pending || a->o.ram_dirty_rate || a->o.ratio > 0)) {
+	     a->o.ram_pending || a->o.ram_dirty_rate || a->o.ratio > 0 ||
+	     history >= 0)) {
 		err_msg("%s: the switchover options apply to send only",
 			mode_name[mode]);
 		return EXIT_USAGE;
@@ -516,12 +539,41 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
 	if (is_auto && a->o.codec == VFMIG_CODEC_AUTO)
 		a->o.level = mig_auto_level(a->o.max_bandwidth);
+	if (mode == MIG_SEND && history)
+		mig_history_path(history > 0 ? a->history : NULL, a->history,
+				 sizeof(a->history));
+	a->o.history = a->history[0] ? a->history : NULL;
 	a->o.uri = a->uri;
 	a->o.progress = mig_progress;
 	a->o.progress_arg = a;
 	if (!a->o.interval_ms && a->json)
 		a->o.progress = NULL; /* -j alone: the report only */
 	return -1;
+}
+
+/*
+ * Where send keeps its history: --history's path, else
+ * $XDG_STATE_HOME/vfio-migrate/history, else root's
+ * /var/lib/vfio-migrate/history or a user's
+ * ~/.local/state/vfio-migrate/history ("" when there is no home).
+ */
+void mig_history_path(const char *given, char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (given) {
+		if (given != buf)
+			snprintf(buf, size, "%s", given);
+	} else if (xdg && xdg[0] == '/') {
+		snprintf(buf, size, "%s/vfio-migrate/history", xdg);
+	} else if (geteuid() == 0) {
+		snprintf(buf, size, "/var/lib/vfio-migrate/history");
+	} else if (home && home[0] == '/') {
+		snprintf(buf, size, "%s/.local/state/vfio-migrate/history",
+			 home);
+	} else {
+		buf[0] = '\0';
+	}
 }
 
 const char *mig_id(const struct vfmig_device *dev, unsigned idx, char *buf,
@@ -740,6 +792,9 @@ static void report_estimate(struct printer *p, const struct mig_args *a)
 	if (ret == -EINVAL || e.size != sizeof(e))
 		return;
 	pr_estimate(p, &e, ret, limit_ms(a));
+	if (*vfmig_source_switchover_reason(a->src))
+		pr_string(p, "switchover-reason", "switched over",
+			  vfmig_source_switchover_reason(a->src));
 	if (vfmig_source_link(a->src, ifname, sizeof(ifname), &bps) == 0) {
 		pr_open_object(p, "link");
 		pr_string(p, "name", "link", ifname);

@@ -23,6 +23,7 @@ struct mig_args {
 	int file_fd; /* ... opened by us, passed as fd:N */
 	bool json, verbose;
 	struct vfmig_stream_opts o;
+	char history[4096]; /* send: the history file; "" none */
 	struct vfmig_source *src; /* send, save: the running source */
 	/* TLS: the options, and the credentials loaded from them */
 	const char *tls_creds, *tls_hostname, *tls_username;
@@ -31,6 +32,8 @@ struct mig_args {
 	struct vfmig_tls *tls;
 };
 
+/* send's history file: @given, or the default for this user, into @buf. */
+void mig_history_path(const char *given, char *buf, size_t size);
 /* -z auto's zstd level for a wire cap (0: none). */
 int mig_auto_level(uint64_t max_bandwidth);
 

@@ -221,6 +221,16 @@ void pr_estimate(struct printer *p, const struct vfmig_estimate *e, int ret,
 		       e->expected_downtime_ms);
 		pr_u64(p, "expected-downtime-us", "  in us",
 		       e->expected_downtime_us);
+		/* text: the range only where a ratio is unknown */
+		if (p->json ||
+		    e->expected_downtime_min_us < e->expected_downtime_max_us) {
+			pr_u64(p, "expected-downtime-min", "  at best (ms)",
+			       (e->expected_downtime_min_us + 500) / 1000);
+			pr_u64(p, "expected-downtime-max", "  at worst (ms)",
+			       (e->expected_downtime_max_us + 500) / 1000);
+		}
+		pr_string(p, "bottleneck", "  bounded by",
+			  vfmig_bottleneck_name(e->bottleneck));
 	} else
 		pr_null(p, "expected-downtime", "expected downtime",
 			"unknown (no bandwidth yet)");

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The source's use of the history file (history.h): before the estimate
+ * starts, what earlier migrations of each kind of device measured; after a
+ * migration that completed, what this one did.  A history that cannot be
+ * read or written costs the estimate its figures, never the migration.
+ */
+#include <stdlib.h>
+
+#include "history.h"
+#include "source.h"
+
+static void key_of(const struct sdev *d, char key[HISTORY_KEY_MAX])
+{
+	history_key(key, vfmig_device_backend(d->dev),
+		    vfmig_device_identity(d->dev));
+}
+
+void tx_history_load(struct vfmig_source *s, uint64_t *stop_us)
+{
+	*stop_us = 0;
+	for (unsigned i = 0; s->o.history && i < s->ndev; i++) {
+		struct history_entry e;
+		char key[HISTORY_KEY_MAX];
+
+		key_of(&s->d[i], key);
+		if (history_get(s->o.history, key, &e, NULL, 0) <= 0)
+			continue;
+		if (e.ratio > 0)
+			vfmig_stats_set_history(s->stats, i, e.ratio,
+						e.codec_ns);
+		/* the devices stop one after the other */
+		*stop_us += e.stop_us;
+	}
+}
+
+void tx_history_save(struct vfmig_source *s)
+{
+	struct history_entry *e;
+
+	if (!s->o.history || s->failed || !s->ndev)
+		return;
+	e = calloc(s->ndev, sizeof(*e));
+	if (!e)
+		return;
+	for (unsigned i = 0; i < s->ndev; i++) {
+		const struct sdev *d = &s->d[i];
+
+		key_of(d, e[i].key);
+		/* too little compressed says nothing of the ratio */
+		if (d->z_raw >= (1u << 20)) {
+			e[i].ratio = (double)d->z_wire / (double)d->z_raw;
+			e[i].codec_ns =
+				(double)d->z_us * 1000.0 / (double)d->z_raw;
+		}
+		e[i].stop_us = d->stop_us;
+	}
+	history_put(s->o.history, e, s->ndev, NULL, 0);
+	free(e);
+}

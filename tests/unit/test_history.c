@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The history file: entries found by kind of device, runs averaged, other
+ * kinds kept, a foreign file refused and left as it was. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "history.h"
+
+static char dir[64], path[128];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vfmig-history-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	/* a directory that does not exist yet: put() makes it */
+	snprintf(path, sizeof(path), "%s/state/vfio-migrate/history", dir);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static struct history_entry entry(const char *backend, const char *ident,
+				  double ratio, double ns, uint64_t stop_us)
+{
+	struct history_entry e = { .ratio = ratio,
+				   .codec_ns = ns,
+				   .stop_us = stop_us };
+
+	history_key(e.key, backend, ident);
+	return e;
+}
+
+TestSuite(history, .init = setup, .fini = teardown);
+
+Test(history, runs_are_averaged_per_kind)
+{
+	struct history_entry in[2] = {
+		entry("vfio", "mlx5_vfio_pci", 0.5, 2.0, 1000),
+		entry("sim", "sim size=1048576", 0.2, 1.0, 10),
+	};
+	struct history_entry e;
+	char key[HISTORY_KEY_MAX], err[256] = "";
+
+	history_key(key, "vfio", "mlx5_vfio_pci");
+	cr_expect_eq(history_get(path, key, &e, err, sizeof(err)), 0,
+		     "no file yet: nothing, and no error (%s)", err);
+	cr_assert_eq(history_put(path, in, 2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(history_get(path, key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.ratio, 0.5, 1e-4);
+	cr_expect_eq(e.stop_us, 1000);
+	cr_expect_eq(e.runs, 1);
+	/* a second run of one kind: the mean of both; nothing compressed
+	 * (ratio 0) keeps the ratio it had */
+	in[0] = entry("vfio", "mlx5_vfio_pci", 0.3, 0, 3000);
+	cr_assert_eq(history_put(path, in, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(history_get(path, key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.ratio, 0.4, 1e-4);
+	cr_expect_float_eq(e.codec_ns, 2.0, 1e-3);
+	cr_expect_eq(e.stop_us, 2000);
+	cr_expect_eq(e.runs, 2);
+	in[0] = entry("vfio", "mlx5_vfio_pci", 0, 0, 0);
+	cr_assert_eq(history_put(path, in, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(history_get(path, key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.ratio, 0.4, 1e-4, "nothing measured: kept");
+	/* the other kind is still there, and its identity is its own */
+	history_key(key, "sim", "sim size=1048576");
+	cr_assert_eq(history_get(path, key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.ratio, 0.2, 1e-4);
+	history_key(key, "sim", "sim size=2097152");
+	cr_expect_eq(history_get(path, key, &e, err, sizeof(err)), 0);
+}
+
+Test(history, a_foreign_file_is_refused_and_kept)
+{
+	struct history_entry in = entry("sim", "x", 0.5, 1, 1);
+	char err[256] = "", buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/notes", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("my notes\n", f);
+	fclose(f);
+	cr_expect_eq(history_put(path, &in, 1, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "not a vfio-migrate history file"), "%s", err);
+	f = fopen(path, "r");
+	cr_assert(f);
+	cr_expect(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	cr_expect_str_eq(buf, "my notes\n", "the file is left as it was");
+	cr_expect_eq(history_get(path, in.key, &in, err, sizeof(err)), -EINVAL);
+}
+
+Test(history, garbage_fields_are_ignored)
+{
+	struct history_entry e;
+	char key[HISTORY_KEY_MAX], err[256] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/history", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("# vfio-migrate history 1\n"
+	      "sim\ta\tratio=nan\tcodec-ns=-4\tstop-us=12\tfuture=1\truns=2\n"
+	      "no-tab-here\n"
+	      "sim\tb\tratio=9\n",
+	      f);
+	fclose(f);
+	history_key(key, "sim", "a");
+	cr_assert_eq(history_get(path, key, &e, err, sizeof(err)), 1);
+	cr_expect_eq(e.ratio, 0, "NaN is no ratio");
+	cr_expect_eq(e.codec_ns, 0, "nor a negative cost");
+	cr_expect_eq(e.stop_us, 12);
+	cr_expect_eq(e.runs, 2);
+	history_key(key, "sim", "b");
+	cr_assert_eq(history_get(path, key, &e, err, sizeof(err)), 1);
+	cr_expect_eq(e.ratio, 0, "a ratio over 2 is none");
+}
