@@ -223,6 +223,9 @@ static void encode_done(struct work *w)
 		d->z_raw += sl->fill;
 		d->z_wire += WIRE_HDR_LEN + (uint64_t)sl->enc_len;
 		d->z_us += sl->enc_us;
+		d->s->z_raw += sl->fill;
+		d->s->z_wire += WIRE_HDR_LEN + (uint64_t)sl->enc_len;
+		d->s->z_us += sl->enc_us;
 	}
 	if (sl->err) {
 		tx_fail(d->s, sl->err, "device %s: compressing: %s",
@@ -232,6 +235,26 @@ static void encode_done(struct work *w)
 	}
 	d->pending[sl->seq % d->s->nslots] = sl;
 	release(d);
+}
+
+/* The share of chunks to compress, from the rates; < 0: not known. */
+static double auto_share(const struct vfmig_source *s)
+{
+	double ns, ratio, c;
+
+	if (s->z_raw >= (4u << 20) && s->z_us) {
+		ns = (double)s->z_us * 1000.0 / (double)s->z_raw;
+		ratio = (double)s->z_wire / (double)s->z_raw;
+	} else {
+		ns = s->prior_ns;
+		ratio = s->prior_ratio;
+	}
+	if (!s->wire_rate || ns <= 0)
+		return -1;
+	c = 1e9 / ns * workers_count(s->workers);
+	return c * ratio >= (double)s->wire_rate ?
+		       1 :
+		       c / ((double)s->wire_rate + c * (1 - ratio));
 }
 
 /*
@@ -247,13 +270,20 @@ static void encode_done(struct work *w)
  * frame goes sooner); when more chunks wait for the codec than there are
  * workers and the channels have less than a frame each, the wire waits
  * for the CPU, and this chunk goes raw.  The balance is re-decided chunk
- * by chunk, so a link that slows down (or speeds up) moves it.  A device
+ * by chunk, so a link that slows down (or speeds up) moves it.  Where the
+ * wire's rate B is known (a cap, the link's speed) and the workers' raw
+ * rate C and ratio r are measured (or known from history), the share of
+ * chunks compressed is the one at which codec and wire finish together,
+ * f = C / (B + C (1 - r)), all of them when C r >= B: a backlog at the
+ * codec is then a passing one, and a raw chunk on such a wire costs more
+ * than the wait for a worker (stats.md's model is the same).  A device
  * whose last 4 chunks did not compress (zstd kept them raw) is tried again
  * on 1 chunk in 16, so content that changes is noticed.
  */
 static bool want_compress(const struct sdev *d)
 {
-	const struct vfmig_source *s = d->s;
+	struct vfmig_source *s = d->s;
+	double share;
 
 	if (s->o.codec != VFMIG_CODEC_AUTO)
 		return s->o.codec == VFMIG_CODEC_ZSTD;
@@ -261,6 +291,14 @@ static bool want_compress(const struct sdev *d)
 		return false;
 	if (d->incompressible >= 4 && d->seq % 16)
 		return false;
+	share = auto_share(s);
+	if (share >= 0) {
+		s->auto_due += share;
+		if (s->auto_due < 1)
+			return false;
+		s->auto_due -= 1;
+		return true;
+	}
 	return !(s->encoding > (unsigned)workers_count(s->workers) &&
 		 s->tx.frames < s->ss.nchan);
 }
@@ -983,6 +1021,7 @@ static int stats_start(struct vfmig_source *s, uint64_t transitions_us)
 
 	if (link && (!so.bandwidth_prior || link < so.bandwidth_prior))
 		so.bandwidth_prior = link;
+	s->wire_rate = so.bandwidth_prior;
 	ret = vfmig_stats_new(&so, &s->stats);
 	if (ret < 0)
 		return tx_fail(s, ret, "the estimator: %s", errno_name(ret));

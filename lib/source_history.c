@@ -29,6 +29,11 @@ void tx_history_load(struct vfmig_source *s, uint64_t *stop_us)
 		if (e.ratio > 0)
 			vfmig_stats_set_history(s->stats, i, e.ratio,
 						e.codec_ns);
+		/* -z auto's first chunks: the dearest device's cost */
+		if (e.ratio > 0 && e.codec_ns > s->prior_ns) {
+			s->prior_ns = e.codec_ns;
+			s->prior_ratio = e.ratio;
+		}
 		/* the devices stop one after the other */
 		*stop_us += e.stop_us;
 	}

@@ -613,6 +613,50 @@ Test(pipeline, auto_compresses_behind_a_slow_link, .timeout = 60)
 	close_all(&src, &dst);
 }
 
+/* -z auto behind a cap with a history of the device: the workers are
+ * known to keep up with the wire, so even the first chunks, which pile up
+ * at the codec while the channels wait, are compressed: the wire carries
+ * what -z zstd makes of the device, not raw chunks on top. */
+static char auto_history[64];
+
+static void slow_link_with_history(struct vfmig_stream_opts *o)
+{
+	slow_link(o);
+	o->history = auto_history;
+}
+
+Test(pipeline, auto_with_history_compresses_from_the_start, .timeout = 60)
+{
+	const char *s[] = { "sim:size=16M,pattern=fb,seed=7,precopy=off" };
+	const char *d[] = { "sim:size=16M" };
+	char dir[] = "/tmp/vfmig-auto-XXXXXX";
+	uint64_t wire[3];
+
+	cr_assert(mkdtemp(dir));
+	snprintf(auto_history, sizeof(auto_history), "%s/history", dir);
+	/* the first run writes the history, the second uses it */
+	for (int i = 0; i < 3; i++) {
+		struct side src, dst;
+		struct result r;
+
+		tweak_source = i < 2 ? slow_link_with_history : slow_link;
+		r = migrate(s, d, 1, "tcp:127.0.0.1:0", 2,
+			    i < 2 ? VFMIG_CODEC_AUTO : VFMIG_CODEC_ZSTD,
+			    16 << 20, &src, &dst);
+		tweak_source = NULL;
+		cr_assert_eq(r.src_ret, 0, "source: %s", r.src_err);
+		cr_assert_eq(r.dst_ret, 0, "sink: %s", r.dst_err);
+		expect_same(&src, &dst);
+		close_all(&src, &dst);
+		wire[i] = r.t.wire_bytes;
+	}
+	cr_expect_leq(wire[1], wire[2] + wire[2] / 50,
+		      "wire %llu with -z auto and history, %llu with -z zstd",
+		      (unsigned long long)wire[1], (unsigned long long)wire[2]);
+	unlink(auto_history);
+	rmdir(dir);
+}
+
 /* -z auto to a destination on this host, no cap, no TLS: the wire is a
  * memory copy, cheaper than zstd, so the chunks go raw. */
 Test(pipeline, auto_sends_raw_to_this_host, .timeout = 60)
