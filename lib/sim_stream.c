@@ -439,6 +439,10 @@ int sim_save_start(struct sim *s, int *data_fd)
 	sv->rfd = fds[0];
 	sv->wfd = fds[1];
 	set_nonblock(sv->wfd, true);
+	/* A slow device makes its data as it is read: a big pipe would
+	 * hand a reader what piled up meanwhile, at a memory copy's speed. */
+	if (s->cfg.slow_rate)
+		fcntl(sv->wfd, F_SETPIPE_SZ, 65536);
 	/* end=enomsg: an empty PRE_COPY stream fails the read (EAGAIN). */
 	if (s->cfg.end == SIM_END_ENOMSG && s->state != VFMIG_STATE_STOP_COPY)
 		set_nonblock(sv->rfd, true);
