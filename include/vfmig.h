@@ -656,12 +656,16 @@ int vfmig_stats_set_prior(struct vfmig_stats *s, uint64_t bandwidth);
 int vfmig_stats_codec(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 		      uint64_t wire, uint64_t busy_us);
 /*
- * A device's ratio and compression cost (ns per raw byte; 0: unknown) from
- * earlier migrations of such a device, used until this one measures its
- * own (ratio source "history").  -EINVAL for a ratio outside (0, 2].
+ * A device's ratio (0: unknown), compression cost (ns per raw byte; 0:
+ * unknown) and stop-copy read rate (bytes/s; 0: unknown) from earlier
+ * migrations of such a device.  The ratio and cost stand until this one
+ * measures its own (ratio source "history"); the read rate bounds the
+ * device's read when it is the lower (a device may make its stop-copy
+ * data slower than its pre-copy data), or stands for it without
+ * pre-copy.  -EINVAL for a ratio above 2 or a negative figure.
  */
 int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
-			    double codec_ns_per_byte);
+			    double codec_ns_per_byte, uint64_t read_rate);
 
 struct vfmig_estimate {
 	size_t size; /* sizeof(struct vfmig_estimate), set by the caller */

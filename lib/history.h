@@ -19,6 +19,7 @@ struct history_entry {
 	double ratio; /* wire/raw of what the codec compressed; 0: unknown */
 	double codec_ns; /* the codec's ns per raw byte; 0: unknown */
 	uint64_t stop_us; /* the device's transition into STOP_COPY */
+	double read_rate; /* its stop-copy data read, bytes/s; 0: unknown */
 	unsigned runs; /* migrations averaged in */
 };
 

@@ -584,10 +584,13 @@ static void read_done(struct ring_op *op, int res)
 		d->read_bytes += (uint64_t)res;
 		sl->fill += (size_t)res;
 		d->t.raw_bytes += (uint64_t)res;
-		if (d->stopcopy)
+		if (d->stopcopy) {
 			d->t.stopcopy_bytes += (uint64_t)res;
-		else
+			d->sc_read_bytes += (uint64_t)res;
+			d->sc_read_us += now_us() - d->t_read_us;
+		} else {
 			d->t.precopy_bytes += (uint64_t)res;
+		}
 		s->last_activity = now_ms();
 		if (sl->fill == chunk_want(d))
 			dispatch(d);

@@ -26,9 +26,8 @@ void tx_history_load(struct vfmig_source *s, uint64_t *stop_us)
 		key_of(&s->d[i], key);
 		if (history_get(s->o.history, key, &e, NULL, 0) <= 0)
 			continue;
-		if (e.ratio > 0)
-			vfmig_stats_set_history(s->stats, i, e.ratio,
-						e.codec_ns);
+		vfmig_stats_set_history(s->stats, i, e.ratio, e.codec_ns,
+					(uint64_t)e.read_rate);
 		/* -z auto's first chunks: the dearest device's cost */
 		if (e.ratio > 0 && e.codec_ns > s->prior_ns) {
 			s->prior_ns = e.codec_ns;
@@ -59,6 +58,9 @@ void tx_history_save(struct vfmig_source *s)
 				(double)d->z_us * 1000.0 / (double)d->z_raw;
 		}
 		e[i].stop_us = d->stop_us;
+		if (d->sc_read_bytes >= (1u << 20) && d->sc_read_us)
+			e[i].read_rate = (double)d->sc_read_bytes * 1e6 /
+					 (double)d->sc_read_us;
 	}
 	history_put(s->o.history, e, s->ndev, NULL, 0);
 	free(e);

@@ -88,6 +88,7 @@ struct dev_stats {
 	struct rate read, load; /* the device here, and its peer there */
 	uint64_t z_raw, z_wire, z_us; /* what the codec compressed */
 	double h_ratio, h_ns; /* from history; 0: none */
+	uint64_t h_read; /* stop-copy read rate, from history; 0: none */
 };
 
 struct vfmig_stats {
@@ -307,14 +308,15 @@ int vfmig_stats_codec(struct vfmig_stats *s, unsigned dev, uint64_t raw,
 }
 
 int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
-			    double codec_ns_per_byte)
+			    double codec_ns_per_byte, uint64_t read_rate)
 {
 	/* NaN fails both */
-	if (!s || dev >= s->o.ndev || !(ratio > 0 && ratio <= 2) ||
+	if (!s || dev >= s->o.ndev || !(ratio >= 0 && ratio <= 2) ||
 	    !(codec_ns_per_byte >= 0 && codec_ns_per_byte < 1e6))
 		return -EINVAL;
 	s->d[dev].h_ratio = ratio;
 	s->d[dev].h_ns = codec_ns_per_byte;
+	s->d[dev].h_read = clamp(read_rate);
 	return 0;
 }
 
@@ -362,6 +364,15 @@ static double ratio_of(const struct vfmig_stats *s, const struct dev_stats *d,
 		return 1.0;
 	}
 	return r < RATIO_BEST ? RATIO_BEST : r > 1.1 ? 1.1 : r;
+}
+
+/* The device's read rate: pre-copy's, or the history's stop-copy rate when
+ * that is lower or the only one; 0 when unknown. */
+static uint64_t read_rate(const struct dev_stats *d)
+{
+	uint64_t rd = rate_get(&d->read, STAGE_MIN_US, MEASURED_MIN);
+
+	return d->h_read && (!rd || d->h_read < rd) ? d->h_read : rd;
 }
 
 /* The codec's ns per raw byte on this device; 0 when unknown. */
@@ -474,7 +485,7 @@ static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
 		 * what waits at the destination is loaded before it */
 		uint64_t p = clamp(pending(d) + d->queued);
 		uint64_t pl = clamp(p + d->waiting);
-		uint64_t rd = rate_get(&d->read, STAGE_MIN_US, MEASURED_MIN);
+		uint64_t rd = read_rate(d);
 		uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
 		int src;
 		double r = ratio_of(s, d, &src);

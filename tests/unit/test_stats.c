@@ -460,7 +460,7 @@ Test(stats, history_then_a_range_for_unknown_ratios)
 	cr_expect_eq(e.expected_downtime_max_us, 10000000);
 	cr_expect_eq(e.expected_downtime_min_us, 1000);
 	/* earlier migrations of such a device: 0.25, 2 ns a byte */
-	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.25, 2.0), 0);
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.25, 2.0, 0), 0);
 	e = est(s);
 	cr_expect_eq(e.ratio_source, VFMIG_RATIO_HISTORY);
 	cr_expect_eq(e.expected_downtime_ms, 2500);
@@ -471,10 +471,14 @@ Test(stats, history_then_a_range_for_unknown_ratios)
 	e = est(s);
 	cr_expect_eq(e.ratio_source, VFMIG_RATIO_MEASURED);
 	cr_expect_eq(e.expected_downtime_ms, 5000);
-	cr_expect_eq(vfmig_stats_set_history(s, 0, 0, 1), -EINVAL);
-	cr_expect_eq(vfmig_stats_set_history(s, 0, 2.5, 1), -EINVAL);
-	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.5, -1), -EINVAL);
-	cr_expect_eq(vfmig_stats_set_history(s, 1, 0.5, 1), -EINVAL);
+	/* its stop-copy was read at 100 MB/s: the 1 GB takes 10 s anyway */
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.25, 2.0, 100000000), 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 10000, "1 GB at 100 MB/s");
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_DEVICE_READ);
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 2.5, 1, 0), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_history(s, 0, 0.5, -1, 0), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_history(s, 1, 0.5, 1, 0), -EINVAL);
 	vfmig_stats_free(s);
 	o.codec = 7;
 	cr_expect_eq(vfmig_stats_new(&o, &s), -EINVAL, "no such codec");
