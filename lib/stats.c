@@ -458,10 +458,6 @@ static int verdict(struct vfmig_stats *s, struct vfmig_estimate *e,
 	return VFMIG_VERDICT_STALLED;
 }
 
-struct sums;
-static void latency(const struct vfmig_stats *s, const struct dev_stats *d,
-		    uint64_t p, double r, struct sums *m);
-
 /* The devices' part of the stop-copy, summed. */
 struct sums {
 	double raw; /* bytes pending, queued ones included */
@@ -475,6 +471,30 @@ struct sums {
 	double fill_us, queued_wire;
 	uint64_t dirty;
 };
+
+/* Whether a device of ratio @r goes through the codec: -z auto sends raw
+ * what zstd does not shrink (lib/source.c: it tries 1 chunk in 16 again). */
+static bool compresses(const struct vfmig_stats *s, double r)
+{
+	return compressing(s) &&
+	       (s->o.codec != VFMIG_CODEC_AUTO || r < INCOMPRESSIBLE);
+}
+
+/*
+ * A device's first chunk at the codec: nothing of it goes out before it is
+ * compressed whole (a 4 MiB chunk of text at 5 ns a byte: 21 ms).  Chunks
+ * after it are compressed while others are on the wire.
+ */
+static void latency(const struct vfmig_stats *s, const struct dev_stats *d,
+		    uint64_t p, double r, struct sums *m)
+{
+	double c = (double)(p < s->o.chunk ? p : s->o.chunk), us;
+
+	if (compresses(s, r)) {
+		us = c * codec_ns(d) / 1000.0;
+		m->fill_us = us > m->fill_us ? us : m->fill_us;
+	}
+}
 
 static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
 			struct sums *m)
@@ -494,9 +514,7 @@ static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
 		m->raw += (double)p;
 		m->wire += (double)p * r;
 		m->wire_best += (double)p * (guess ? RATIO_BEST : r);
-		/* -z auto sends raw what zstd does not shrink (lib/source.c:
-		 * it tries 1 chunk in 16 again) */
-		if (s->o.codec != VFMIG_CODEC_AUTO || r < INCOMPRESSIBLE)
+		if (compresses(s, r))
 			m->codec_us +=
 				(double)p * codec_ns(d) / 1000.0 / s->o.workers;
 		/* Devices are read in parallel: the slowest one's time, for
@@ -520,23 +538,6 @@ static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
 		e->untrusted += d->untrusted;
 		if (ratio_rank(src) < ratio_rank(e->ratio_source))
 			e->ratio_source = src;
-	}
-}
-
-/*
- * A device's first chunk at the codec: nothing of it goes out before it is
- * compressed whole (a 4 MiB chunk of text at 5 ns a byte: 21 ms).  Chunks
- * after it are compressed while others are on the wire.
- */
-static void latency(const struct vfmig_stats *s, const struct dev_stats *d,
-		    uint64_t p, double r, struct sums *m)
-{
-	double c = (double)(p < s->o.chunk ? p : s->o.chunk), us;
-
-	if (compressing(s) &&
-	    (s->o.codec != VFMIG_CODEC_AUTO || r < INCOMPRESSIBLE)) {
-		us = c * codec_ns(d) / 1000.0;
-		m->fill_us = us > m->fill_us ? us : m->fill_us;
 	}
 }
 
