@@ -22,29 +22,40 @@ static void timer_done(struct ring_op *op, int res)
 	kick(c);
 }
 
-/* The token bucket on wire bytes, shared by all channels. */
-static bool may_send(struct txq *q, struct txq_chan *c, size_t len)
+double txq_bucket_take(struct txq *q, uint64_t now, size_t len)
 {
-	uint64_t now;
-	double burst, wait_ms;
+	double burst = (double)q->rate / 50; /* 20 ms worth */
 
-	if (!q->rate)
-		return true;
-	now = now_ms();
-	burst = (double)q->rate / 50; /* 20 ms worth */
 	if (burst < (double)q->burst_min)
 		burst = (double)q->burst_min;
+	/* and 10 ms more: a bucket that holds just one frame is full at
+	 * the moment the timer is due, and what accrues while a late timer
+	 * or a busy loop keeps us away is lost: 256 MiB behind 200 MB/s
+	 * went out 3.6% under the cap with 4 MiB frames */
+	burst += (double)q->rate / 100;
 	q->tokens += (double)(now - q->t_tokens) * (double)q->rate / 1000.0;
 	q->t_tokens = now;
 	if (q->tokens > burst)
 		q->tokens = burst;
 	if (q->tokens >= (double)len || q->tokens >= burst) {
 		q->tokens -= (double)len;
-		return true;
+		return 0;
 	}
+	return ((double)len - q->tokens) * 1000.0 / (double)q->rate;
+}
+
+/* The token bucket on wire bytes, shared by all channels. */
+static bool may_send(struct txq *q, struct txq_chan *c, size_t len)
+{
+	double wait_ms;
+
+	if (!q->rate)
+		return true;
 	if (c->throttled)
 		return false;
-	wait_ms = ((double)len - q->tokens) * 1000.0 / (double)q->rate;
+	wait_ms = txq_bucket_take(q, now_ms(), len);
+	if (wait_ms <= 0)
+		return true;
 	c->ts.tv_sec = (long long)(wait_ms / 1000);
 	c->ts.tv_nsec =
 		(long long)((wait_ms - (double)c->ts.tv_sec * 1000) * 1e6) +

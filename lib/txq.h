@@ -79,8 +79,11 @@ void txq_init(struct txq *q, struct ring *ring, unsigned n, struct conn *conns,
 	      const bool *socket, const struct txq_ops *ops, void *arg,
 	      const bool *halt);
 /* Cap the wire at @rate bytes/s (0: none); a burst holds at least
- * @burst_min (a whole frame) and 20 ms worth. */
+ * @burst_min (a whole frame) and 20 ms worth, and 10 ms more. */
 void txq_rate(struct txq *q, uint64_t rate, uint64_t burst_min);
+/* The bucket at @now (ms): 0 when @len bytes may go (their tokens are
+ * taken), else the ms until they may. */
+double txq_bucket_take(struct txq *q, uint64_t now, size_t len);
 
 /* Queue @f (its iov and len set) on channel @chan. */
 void txq_push(struct txq *q, unsigned chan, struct txq_frame *f);
