@@ -104,23 +104,30 @@ static int load(const char *path, struct history_entry *out, unsigned max,
 	return (int)n;
 }
 
-int history_get(const char *path, const char *key, struct history_entry *e,
-		char *err, size_t es)
+int history_read(const char *path, struct history_entry **out, char *err,
+		 size_t es)
 {
 	struct history_entry *all = calloc(ENTRIES_MAX, sizeof(*all));
-	int n, found = 0;
+	int n;
 
+	*out = NULL;
 	if (!all)
 		return set_errbuf(err, es, ENOMEM, "history: out of memory");
 	n = load(path, all, ENTRIES_MAX, err, es);
-	for (int i = 0; i < n && !found; i++) {
-		if (!strcmp(all[i].key, key)) {
-			*e = all[i];
-			found = 1;
-		}
-	}
-	free(all);
-	return n < 0 ? n : found;
+	if (n > 0)
+		*out = all;
+	else
+		free(all);
+	return n;
+}
+
+const struct history_entry *history_find(const struct history_entry *e,
+					 unsigned n, const char *key)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(e[i].key, key))
+			return &e[i];
+	return NULL;
 }
 
 /* @old's figure and a new one, each a running mean over the last runs. */
@@ -138,11 +145,9 @@ static double blend(double old, unsigned runs, double now)
 static void merge(struct history_entry *all, unsigned *n,
 		  const struct history_entry *e)
 {
-	struct history_entry *o = NULL;
+	struct history_entry *o =
+		(struct history_entry *)history_find(all, *n, e->key);
 
-	for (unsigned i = 0; i < *n && !o; i++)
-		if (!strcmp(all[i].key, e->key))
-			o = &all[i];
 	if (!o) {
 		if (*n == ENTRIES_MAX) /* full: the oldest line makes room */
 			memmove(all, all + 1, --*n * sizeof(*all));

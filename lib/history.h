@@ -26,11 +26,14 @@ struct history_entry {
 /* The key of a device of @backend with @identity. */
 void history_key(char key[HISTORY_KEY_MAX], const char *backend,
 		 const char *identity);
-/* The entry of @key in @path into @e: 1, 0 when there is none (or no
- * file), -errno when the file cannot be read or is not a history file
- * (the reason in @err). */
-int history_get(const char *path, const char *key, struct history_entry *e,
-		char *err, size_t es);
+/* Every entry of @path into *@out, which the caller frees: a count, 0
+ * when there is no file (*@out NULL), -errno when it cannot be read or
+ * is not a history file (the reason in @err). */
+int history_read(const char *path, struct history_entry **out, char *err,
+		 size_t es);
+/* @key's entry among the @n of @e, or NULL. */
+const struct history_entry *history_find(const struct history_entry *e,
+					 unsigned n, const char *key);
 /* Average @n measured entries into @path's (each over its last few
  * runs), keep the others, and replace the file.  0 or -errno. */
 int history_put(const char *path, const struct history_entry *e, unsigned n,

@@ -18,24 +18,29 @@ static void key_of(const struct sdev *d, char key[HISTORY_KEY_MAX])
 
 void tx_history_load(struct vfmig_source *s, uint64_t *stop_us)
 {
+	struct history_entry *all = NULL;
+	int n = s->o.history ? history_read(s->o.history, &all, NULL, 0) : 0;
+
 	*stop_us = 0;
-	for (unsigned i = 0; s->o.history && i < s->ndev; i++) {
-		struct history_entry e;
+	for (unsigned i = 0; n > 0 && i < s->ndev; i++) {
+		const struct history_entry *e;
 		char key[HISTORY_KEY_MAX];
 
 		key_of(&s->d[i], key);
-		if (history_get(s->o.history, key, &e, NULL, 0) <= 0)
+		e = history_find(all, (unsigned)n, key);
+		if (!e)
 			continue;
-		vfmig_stats_set_history(s->stats, i, e.ratio, e.codec_ns,
-					(uint64_t)e.read_rate);
+		vfmig_stats_set_history(s->stats, i, e->ratio, e->codec_ns,
+					(uint64_t)e->read_rate);
 		/* -z auto's first chunks: the dearest device's cost */
-		if (e.ratio > 0 && e.codec_ns > s->prior_ns) {
-			s->prior_ns = e.codec_ns;
-			s->prior_ratio = e.ratio;
+		if (e->ratio > 0 && e->codec_ns > s->prior_ns) {
+			s->prior_ns = e->codec_ns;
+			s->prior_ratio = e->ratio;
 		}
 		/* the devices stop one after the other */
-		*stop_us += e.stop_us;
+		*stop_us += e->stop_us;
 	}
+	free(all);
 }
 
 void tx_history_save(struct vfmig_source *s)

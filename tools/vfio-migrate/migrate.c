@@ -539,9 +539,10 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		a->o.switchover = VFMIG_SWITCHOVER_IMMEDIATE;
 	if (is_auto && a->o.codec == VFMIG_CODEC_AUTO)
 		a->o.level = mig_auto_level(a->o.max_bandwidth);
-	if (mode == MIG_SEND && history)
-		mig_history_path(history > 0 ? a->history : NULL, a->history,
-				 sizeof(a->history));
+	if (mode == MIG_SEND && history < 0)
+		mig_history_default(a->history, sizeof(a->history));
+	if (!history) /* --no-history, wherever it came */
+		a->history[0] = '\0';
 	a->o.history = a->history[0] ? a->history : NULL;
 	a->o.uri = a->uri;
 	a->o.progress = mig_progress;
@@ -552,19 +553,16 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 }
 
 /*
- * Where send keeps its history: --history's path, else
+ * Where send keeps its history without --history:
  * $XDG_STATE_HOME/vfio-migrate/history, else root's
  * /var/lib/vfio-migrate/history or a user's
  * ~/.local/state/vfio-migrate/history ("" when there is no home).
  */
-void mig_history_path(const char *given, char *buf, size_t size)
+void mig_history_default(char *buf, size_t size)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 
-	if (given) {
-		if (given != buf)
-			snprintf(buf, size, "%s", given);
-	} else if (xdg && xdg[0] == '/') {
+	if (xdg && xdg[0] == '/') {
 		snprintf(buf, size, "%s/vfio-migrate/history", xdg);
 	} else if (geteuid() == 0) {
 		snprintf(buf, size, "/var/lib/vfio-migrate/history");

@@ -32,8 +32,8 @@ struct mig_args {
 	struct vfmig_tls *tls;
 };
 
-/* send's history file: @given, or the default for this user, into @buf. */
-void mig_history_path(const char *given, char *buf, size_t size);
+/* send's default history file, for this user, into @buf ("" none). */
+void mig_history_default(char *buf, size_t size);
 /* -z auto's zstd level for a wire cap (0: none). */
 int mig_auto_level(uint64_t max_bandwidth);
 
