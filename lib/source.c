@@ -223,9 +223,6 @@ static void encode_done(struct work *w)
 		d->z_raw += sl->fill;
 		d->z_wire += WIRE_HDR_LEN + (uint64_t)sl->enc_len;
 		d->z_us += sl->enc_us;
-		d->s->z_raw += sl->fill;
-		d->s->z_wire += WIRE_HDR_LEN + (uint64_t)sl->enc_len;
-		d->s->z_us += sl->enc_us;
 	}
 	if (sl->err) {
 		tx_fail(d->s, sl->err, "device %s: compressing: %s",
@@ -240,11 +237,17 @@ static void encode_done(struct work *w)
 /* The share of chunks to compress, from the rates; < 0: not known. */
 static double auto_share(const struct vfmig_source *s)
 {
+	uint64_t raw = 0, wire = 0, us = 0;
 	double ns, ratio, c;
 
-	if (s->z_raw >= (4u << 20) && s->z_us) {
-		ns = (double)s->z_us * 1000.0 / (double)s->z_raw;
-		ratio = (double)s->z_wire / (double)s->z_raw;
+	for (unsigned i = 0; i < s->ndev; i++) {
+		raw += s->d[i].z_raw;
+		wire += s->d[i].z_wire;
+		us += s->d[i].z_us;
+	}
+	if (raw >= (4u << 20) && us) {
+		ns = (double)us * 1000.0 / (double)raw;
+		ratio = (double)wire / (double)raw;
 	} else {
 		ns = s->prior_ns;
 		ratio = s->prior_ratio;

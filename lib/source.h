@@ -129,7 +129,6 @@ struct vfmig_source {
 	bool raw_wire; /* -z auto to this host, no cap, no TLS: raw chunks */
 	uint64_t wire_rate; /* bytes/s the wire is known to carry: the cap,
 			     * or the link's speed; 0: unknown */
-	uint64_t z_raw, z_wire, z_us; /* the codec's work, all devices */
 	double prior_ns, prior_ratio; /* the history's, until measured */
 	double auto_due; /* -z auto: compressed chunks owed, by the share */
 	bool peer_said; /* the destination sent its reason: no ERROR back */

@@ -576,7 +576,7 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 {
 	struct vfmig_estimate e;
 	struct sums m = { 0 };
-	double ram, us, best, ms, bw, load_us, fill;
+	double ram, us, best, ms, bw, load_us, dev_us, fill;
 	bool codec_bound, unused;
 
 	if (!s || !out || out->size < sizeof(size_t))
@@ -603,19 +603,16 @@ int vfmig_stats_estimate(struct vfmig_stats *s, struct vfmig_estimate *out)
 		       &unused);
 	e.bottleneck = codec_bound ? VFMIG_BOTTLENECK_CODEC :
 				     VFMIG_BOTTLENECK_WIRE;
-	if (m.dev_us > us) {
-		us = m.dev_us;
-		e.bottleneck = VFMIG_BOTTLENECK_DEVICE_READ;
-	}
+	/* the devices' own terms bound the best case as well */
 	load_us = m.load_rate > 0 ? m.load * 1e6 / m.load_rate : 0;
-	if (load_us > us) {
-		us = load_us;
-		e.bottleneck = VFMIG_BOTTLENECK_DESTINATION_LOAD;
+	dev_us = load_us > m.dev_us ? load_us : m.dev_us;
+	if (dev_us > us) {
+		us = dev_us;
+		e.bottleneck = load_us > m.dev_us ?
+				       VFMIG_BOTTLENECK_DESTINATION_LOAD :
+				       VFMIG_BOTTLENECK_DEVICE_READ;
 	}
-	if (m.dev_us > best)
-		best = m.dev_us;
-	if (load_us > best)
-		best = load_us;
+	best = dev_us > best ? dev_us : best;
 	us += (double)s->fixed_us;
 	e.expected_downtime_us = bounded_us(us);
 	/* nearest ms: 1.91 GiB at 1 GiB/s is 1910 ms, not 1911 */

@@ -89,14 +89,6 @@ static bool ranged(const struct vfmig_estimate *e)
 	return e->expected_downtime_min_us < e->expected_downtime_max_us;
 }
 
-/*
- * Nothing pre-copies, no RAM moves, the estimate is over the limit: waiting
- * cannot help.  When an unknown ratio makes it a range that reaches under
- * the limit, the stop-copy may well meet it: go, and say so; else give up.
- */
-static enum switchover_action no_precopy(const struct switchover_in *in,
-					 char *why, size_t n);
-
 /* The estimate over the limit: cancel, saying what limit would do. */
 static enum switchover_action give_up(const struct switchover_in *in,
 				      bool shrinkable, char *why, size_t n)
@@ -143,6 +135,34 @@ static enum switchover_action give_up(const struct switchover_in *in,
 	return SWITCHOVER_CANCEL;
 }
 
+/*
+ * Nothing pre-copies, no RAM moves, the estimate is over the limit: waiting
+ * cannot help.  When an unknown ratio makes it a range that reaches under
+ * the limit, the stop-copy may well meet it: go, and say so; else give up.
+ */
+static enum switchover_action no_precopy(const struct switchover_in *in,
+					 char *why, size_t n)
+{
+	const struct vfmig_estimate *e = in->est;
+
+	/* only the stop-copy itself can measure the bandwidth */
+	if (in->est_ret < 0) {
+		snprintf(
+			why, n,
+			"no device pre-copies and the bandwidth is unknown: the stop-copy measures it");
+		return SWITCHOVER_GO;
+	}
+	if (!ranged(e) || e->expected_downtime_min_us > in->limit_ms * 1000)
+		return give_up(in, false, why, n);
+	snprintf(
+		why, n,
+		"no device pre-copies and a ratio is unknown (no history): expected downtime %llu to %llu ms, the limit %llu ms within it; going ahead, as waiting cannot narrow it",
+		ms_of(e->expected_downtime_min_us),
+		ms_of(e->expected_downtime_max_us),
+		(unsigned long long)in->limit_ms);
+	return SWITCHOVER_GO;
+}
+
 enum switchover_action switchover_decide(const struct switchover_in *in,
 					 char *why, size_t n)
 {
@@ -175,27 +195,4 @@ enum switchover_action switchover_decide(const struct switchover_in *in,
 	if (!in->any_precopy && !in->ram_pending)
 		return no_precopy(in, why, n);
 	return SWITCHOVER_WAIT;
-}
-
-static enum switchover_action no_precopy(const struct switchover_in *in,
-					 char *why, size_t n)
-{
-	const struct vfmig_estimate *e = in->est;
-
-	/* only the stop-copy itself can measure the bandwidth */
-	if (in->est_ret < 0) {
-		snprintf(
-			why, n,
-			"no device pre-copies and the bandwidth is unknown: the stop-copy measures it");
-		return SWITCHOVER_GO;
-	}
-	if (!ranged(e) || e->expected_downtime_min_us > in->limit_ms * 1000)
-		return give_up(in, false, why, n);
-	snprintf(
-		why, n,
-		"no device pre-copies and a ratio is unknown (no history): expected downtime %llu to %llu ms, the limit %llu ms within it; going ahead, as waiting cannot narrow it",
-		ms_of(e->expected_downtime_min_us),
-		ms_of(e->expected_downtime_max_us),
-		(unsigned long long)in->limit_ms);
-	return SWITCHOVER_GO;
 }
