@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bufmem.h"
 #include "crc32c.h"
 #include "device.h"
 #include "sink.h"
@@ -708,7 +709,8 @@ static int rx_setup(struct vfmig_sink *k)
 			"--memory %llu is too small for %u-byte chunks",
 			(unsigned long long)k->o.memory, k->lim.max_chunk);
 	k->nslots = total - k->nchan;
-	k->mem = malloc(total * slot_mem);
+	k->mem_len = total * slot_mem;
+	k->mem = bufmem_alloc(k->mem_len);
 	k->slots = calloc(total, sizeof(*k->slots));
 	k->d = calloc(k->ndev, sizeof(*k->d));
 	if (!k->mem || !k->slots || !k->d)
@@ -964,6 +966,6 @@ void vfmig_sink_free(struct vfmig_sink *k)
 	close(k->cancel);
 	free(k->d);
 	free(k->slots);
-	free(k->mem);
+	bufmem_free(k->mem, k->mem_len);
 	free(k);
 }

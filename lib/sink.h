@@ -103,7 +103,8 @@ struct vfmig_sink {
 	struct workers *workers;
 	struct rslot *slots, *free_slots;
 	unsigned nslots;
-	unsigned char *mem;
+	unsigned char *mem; /* the slots' buffers (bufmem) */
+	size_t mem_len;
 	struct ring_op eop, aop; /* workers; strays on the listener */
 	uint64_t evbuf;
 	/* vfmig_sink_cancel(): an eventfd every wait watches */

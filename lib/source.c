@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bufmem.h"
 #include "crc32c.h"
 #include "device.h"
 #include "source.h"
@@ -959,7 +960,8 @@ static int tx_setup(struct vfmig_source *s)
 			"--memory %llu is too small for %u devices with %u-byte chunks (at least %zu)",
 			(unsigned long long)s->o.memory, s->ndev, s->o.chunk,
 			(s->ndev + 2) * slot_mem);
-	s->mem = malloc(s->nslots * slot_mem);
+	s->mem_len = s->nslots * slot_mem;
+	s->mem = bufmem_alloc(s->mem_len);
 	s->slots = calloc(s->nslots, sizeof(*s->slots));
 	s->d = calloc(s->ndev, sizeof(*s->d));
 	s->figs = calloc(s->ndev, sizeof(*s->figs));
@@ -1352,7 +1354,7 @@ void vfmig_source_free(struct vfmig_source *s)
 	free(s->d);
 	free(s->figs);
 	free(s->slots);
-	free(s->mem);
+	bufmem_free(s->mem, s->mem_len);
 	free(s);
 }
 

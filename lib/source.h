@@ -96,7 +96,8 @@ struct vfmig_source {
 	unsigned encoding; /* chunks at the workers */
 	struct slot *slots, *free_slots;
 	unsigned nslots;
-	unsigned char *mem;
+	unsigned char *mem; /* the slots' buffers (bufmem) */
+	size_t mem_len;
 	size_t enc_cap;
 	/* control receive on channel 0 */
 	struct ring_op rop;
