@@ -575,6 +575,9 @@ int session_connect(struct session *ss, unsigned nchan, uint32_t caps,
 	for (unsigned i = 0; i < ss->nchan; i++) {
 		ss->c[i].fd = !i || !lazy ? fds[i] : -1;
 		ss->socket[i] = ss->c[i].fd >= 0 && is_socket(fds[i]);
+		/* every wait on the channel ends at a cancel, the ACCEPTs'
+		 * and the manifest's too */
+		ss->c[i].cancel = ss->cancel;
 	}
 	/* A file (or a non-socket fd) has nobody to answer. */
 	ss->file = !ss->socket[0];

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,4 +162,34 @@ double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int mute_listener(char *uri, size_t n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(uri, n, "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	return fd;
+}
+
+int hello_seen(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	char buf[16];
+	int fd;
+
+	cr_assert_eq(poll(&p, 1, 10000), 1, "the source did not connect");
+	fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(fd, 0);
+	p.fd = fd;
+	cr_assert_eq(poll(&p, 1, 10000), 1, "no HELLO came");
+	cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
+	return fd;
 }

@@ -38,6 +38,13 @@ int load_stream(struct vfmig_device *dev, const void *data, size_t len,
  * ENOMSG and stores the ending read's result (0 or -errno) in *end. */
 size_t read_now(int fd, struct blob *out, size_t chunk, int *end);
 
+/* A TCP listener on 127.0.0.1 that never accepts by itself (connect()
+ * succeeds, nothing is answered); its URI in @uri. */
+int mute_listener(char *uri, size_t n);
+/* A source's first connection on @lfd, once its HELLO came (bounded):
+ * from then on the source waits for an ACCEPT that never comes. */
+int hello_seen(int lfd);
+
 uint64_t hash_of(struct vfmig_device *dev);
 double now_s(void);
 

@@ -413,6 +413,42 @@ Test(pipeline, a_refused_connection_closes_nothing_of_the_callers,
 	vfmig_device_close(a);
 }
 
+static void *run_source(void *arg)
+{
+	return (void *)(intptr_t)vfmig_source_run(arg);
+}
+
+/* vfmig_source_run() waiting for the destination's ACCEPT ends at a
+ * cancel, not at the 20 s timeout: every wait of the handshake watches
+ * it (the channels' own waits once did not). */
+Test(pipeline, a_cancel_ends_the_wait_for_an_accept, .timeout = 30)
+{
+	struct vfmig_device *a = open_ok("sim:size=64K");
+	struct vfmig_stream_opts o = { .size = sizeof(o), .timeout_ms = 20000 };
+	struct vfmig_source *s;
+	char uri[64];
+	int lfd = mute_listener(uri, sizeof(uri)), cfd;
+	double t0;
+	void *ret;
+	pthread_t th;
+
+	o.uri = uri;
+	cr_assert_eq(vfmig_source_new(&a, 1, &o, &s), 0);
+	cr_assert_eq(pthread_create(&th, NULL, run_source, s), 0);
+	cfd = hello_seen(lfd);
+	t0 = now_s();
+	cr_expect_eq(vfmig_source_cancel(s), 0);
+	pthread_join(th, &ret);
+	cr_expect_lt(now_s() - t0, 10.0, "the run took %.1f s after the cancel",
+		     now_s() - t0);
+	cr_expect_eq((intptr_t)ret, -ECANCELED, "%s", vfmig_source_strerror(s));
+	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_RUNNING);
+	vfmig_source_free(s);
+	close(cfd);
+	close(lfd);
+	vfmig_device_close(a);
+}
+
 Test(pipeline, switchover_under_dirtying_many_times, .timeout = 120)
 {
 	/* A read that beats its cancel at switchover once left the source
