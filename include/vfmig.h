@@ -420,15 +420,21 @@ int vfmig_source_run(struct vfmig_source *s);
 const char *vfmig_source_strerror(const struct vfmig_source *s);
 /*
  * Or drive it from your own event loop (Documentation/examples/toy-vmm.c):
- * vfmig_source_start() connects, negotiates and starts the devices
- * (blocking for the handshake, at most the timeout); then poll
- * vfmig_source_fd() for POLLIN (it is readable at least every 200 ms) and
- * call vfmig_source_step(), which never blocks: 1 while the migration
- * runs, then 0 or -errno exactly as vfmig_source_run() would return (and
- * the same again on later calls).  Call both from one thread.  -EALREADY
- * if the source was started before; -EINVAL from _fd() before a start.
- * vfmig_source_free() of a source still running ends it as a failure:
- * the devices run again and the destination is told.
+ * vfmig_source_start() returns at once (0, or -errno when it could not
+ * begin: the source is finished then, and step() says the same); the
+ * connection, TLS and the handshake run on a library thread
+ * ("vfmig-setup") meanwhile, and the devices start in the step that sees
+ * them end.  Poll vfmig_source_fd() for POLLIN (it is readable at least
+ * every 200 ms) and call vfmig_source_step(), which never blocks: 1 while
+ * the migration runs, then 0 or -errno exactly as vfmig_source_run()
+ * would return (and the same again on later calls).  Call start, fd and
+ * step from one thread; the fd stays the same from start to the end.
+ * -EALREADY if the source was started before; -EINVAL from _fd() before
+ * a start.  vfmig_source_free() of a source still running ends it as a
+ * failure: the devices run again and the destination is told.  (A step
+ * does the devices' state transitions, which take as long as their
+ * driver; and the one that ends the run waits, bounded, for the requests
+ * in flight and the peer's last word.)
  */
 int vfmig_source_start(struct vfmig_source *s);
 int vfmig_source_fd(const struct vfmig_source *s);
@@ -510,6 +516,21 @@ int vfmig_sink_port(const struct vfmig_sink *k);
  * out of RESUMING.
  */
 int vfmig_sink_run(struct vfmig_sink *k);
+/*
+ * Or from your own event loop, as the source's: vfmig_sink_start()
+ * returns at once (it listens first if vfmig_sink_listen() was not
+ * called; 0 or -errno), the channels are accepted and the manifest
+ * checked on a library thread, and vfmig_sink_step() never blocks (the
+ * devices' own transitions aside): 1 while the session runs, then 0 or
+ * -errno as vfmig_sink_run() would return, and the same again.  Poll
+ * vfmig_sink_fd() for POLLIN: readable at least every 200 ms.  One
+ * thread for all three; -EALREADY after a start or a run, -EINVAL from
+ * _fd() before a start.  vfmig_sink_free() of a sink still running ends
+ * it as a failure: devices reset out of RESUMING, the source told.
+ */
+int vfmig_sink_start(struct vfmig_sink *k);
+int vfmig_sink_fd(const struct vfmig_sink *k);
+int vfmig_sink_step(struct vfmig_sink *k);
 /*
  * End the session as a failure whose reason is "cancelled": the devices
  * are reset out of RESUMING, nothing is loaded, and the source is told

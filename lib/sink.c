@@ -31,6 +31,7 @@
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
 	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
 #define PROGRESS_MS 20 /* how often the source hears what was loaded */
+#define LOOP_MS 200 /* the loop wakes at least this often: silences, reports */
 
 /*
  * The first failure is the session's: its errno, its message, and the
@@ -655,10 +656,18 @@ int vfmig_sink_port(const struct vfmig_sink *sink)
 
 /* The session's channels, agreed, and the manifest matched: 0, or the
  * session failed with the reason (and ERROR code) set-up found. */
-static int accept_session(struct vfmig_sink *k)
+/* Take the channels, answer the HELLOs, check the manifest.  Blocking: on
+ * the set-up thread when the caller's loop drives us. */
+static int accept_blocking(void *arg)
 {
-	int ret = session_accept(&k->ss);
+	struct vfmig_sink *k = arg;
 
+	return session_accept(&k->ss);
+}
+
+/* What the set-up agreed on, or why it failed (@ret). */
+static int accepted(struct vfmig_sink *k, int ret)
+{
 	if (k->ss.t_open_ms)
 		k->t_start = k->ss.t_open_ms; /* the session, not the wait */
 	if (ret < 0) {
@@ -755,7 +764,9 @@ static int rx_setup(struct vfmig_sink *k)
 	if (ret < 0)
 		return rx_fail_as(k, WIRE_E_INTERNAL, ret, "codec workers: %s",
 				  errno_name(ret));
-	ret = ring_init(&k->ring, 256, false, err, sizeof(err));
+	/* vfmig_sink_start() made it before the set-up */
+	ret = k->ring.mode ? 0 :
+			     ring_init(&k->ring, 256, false, err, sizeof(err));
 	if (ret < 0)
 		return rx_fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
 	/* io-wq: a write per device, a receive per channel */
@@ -816,7 +827,7 @@ static void flush_replies(struct vfmig_sink *k)
 static void rx_drain(struct vfmig_sink *k)
 {
 	txq_cancel(&k->tx);
-	for (unsigned i = 0; i < k->ndev; i++)
+	for (unsigned i = 0; k->d && i < k->ndev; i++)
 		ring_cancel(&k->ring, &k->d[i].wop);
 	for (unsigned i = 0; i < k->nchan; i++) {
 		ring_cancel(&k->ring, &k->c[i].op);
@@ -825,6 +836,8 @@ static void rx_drain(struct vfmig_sink *k)
 	ring_cancel(&k->ring, &k->eop);
 	ring_cancel(&k->ring, &k->aop);
 	ring_cancel(&k->ring, &k->cop);
+	ring_cancel(&k->ring, &k->beat);
+	ring_cancel(&k->ring, &k->hs.op);
 	for (int i = 0; i < 100 && k->ring.inflight; i++)
 		ring_run_once(&k->ring, 100);
 }
@@ -845,10 +858,9 @@ static void checks(struct vfmig_sink *k)
 	rx_report(k);
 }
 
-static void rx_loop(struct vfmig_sink *k)
+/* The loop's first requests: workers, cancel, strays, every channel. */
+static void rx_arm(struct vfmig_sink *k)
 {
-	int ret;
-
 	arm_workers(k);
 	io_uring_prep_poll_add(ring_sqe(&k->ring, &k->cop), k->cancel, POLLIN);
 	if (k->ss.lfd >= 0)
@@ -856,31 +868,51 @@ static void rx_loop(struct vfmig_sink *k)
 				     NULL, NULL, SOCK_CLOEXEC);
 	for (unsigned i = 0; i < k->nchan; i++)
 		rx_next_header(&k->c[i]);
-	while (!k->stop) {
-		ret = ring_run_once(&k->ring, 200);
-		if (ret < 0) {
-			rx_fail_as(k, WIRE_E_INTERNAL, ret, "io_uring: %s",
-				   errno_name(ret));
-			break;
-		}
-		checks(k);
-	}
 }
 
-int vfmig_sink_run(struct vfmig_sink *k)
+/* The channels agreed: buffers, workers, the devices into RESUMING, and
+ * the loop's requests.  0, or -errno (failed). */
+static int rx_begin(struct vfmig_sink *k)
 {
-	if (!k)
-		return -EINVAL;
+	if (rx_setup(k) || resume_devices(k))
+		return k->err ? k->err : -EIO;
+	k->t_devs_us = now_us();
+	cpustat_begin(&k->cpu);
+	rx_arm(k);
+	return 0;
+}
+
+/* One turn of the loop, waiting up to @timeout_ms for a completion. */
+static void rx_turn(struct vfmig_sink *k, int timeout_ms)
+{
+	int ret = ring_run_once(&k->ring, timeout_ms);
+
+	if (ret < 0) {
+		rx_fail_as(k, WIRE_E_INTERNAL, ret, "io_uring: %s",
+			   errno_name(ret));
+		return;
+	}
+	checks(k);
+}
+
+static void rx_clock_start(struct vfmig_sink *k)
+{
 	k->t_run_us = now_us();
 	k->t_start = k->last_activity = k->t_run_us / 1000;
-	if (accept_session(k) == 0 && rx_setup(k) == 0 &&
-	    resume_devices(k) == 0) {
-		k->t_devs_us = now_us();
-		cpustat_begin(&k->cpu);
-		rx_loop(k);
-	}
+}
+
+/* Stop everything in flight, tell the source why if it failed, reset the
+ * devices out of RESUMING unless loaded, close the channels. */
+static int rx_finish(struct vfmig_sink *k)
+{
 	k->t_finish_us = now_us();
 	cpustat_end(&k->cpu, k->use);
+	if (handshake_running(&k->hs)) {
+		/* given up during the set-up: its waits watch the cancel */
+		io_cancel(k->cancel);
+		handshake_join(&k->hs);
+		k->accepting = false;
+	}
 	if (k->ring.mode) {
 		flush_replies(k);
 		rx_drain(k);
@@ -906,6 +938,124 @@ int vfmig_sink_run(struct vfmig_sink *k)
 	}
 	session_close(&k->ss, false);
 	return k->failed ? k->err : 0;
+}
+
+int vfmig_sink_run(struct vfmig_sink *k)
+{
+	if (!k)
+		return -EINVAL;
+	if (k->started)
+		return -EALREADY;
+	k->started = true;
+	rx_clock_start(k);
+	if (accepted(k, accept_blocking(k)) == 0 && rx_begin(k) == 0)
+		while (!k->stop)
+			rx_turn(k, LOOP_MS);
+	return rx_finish(k);
+}
+
+static void beat_done(struct ring_op *op, int res)
+{
+	struct vfmig_sink *k = container_of(op, struct vfmig_sink, beat);
+
+	(void)res;
+	if (k->stop)
+		return;
+	k->beat_ts.tv_nsec = LOOP_MS * 1000000ll;
+	io_uring_prep_timeout(ring_sqe(&k->ring, &k->beat), &k->beat_ts, 0, 0);
+}
+
+/* The set-up thread ended (the caller's step() goes on from there). */
+static void accept_done(struct ring_op *op, int res)
+{
+	struct vfmig_sink *k = container_of(op, struct vfmig_sink, hs.op);
+
+	(void)res;
+	k->accept_ended = true;
+}
+
+/* A step during the set-up: the beat, and the set-up's end. */
+static void rx_accept_step(struct vfmig_sink *k)
+{
+	int ret = ring_run_once(&k->ring, 0);
+
+	if (ret < 0) {
+		rx_fail_as(k, WIRE_E_INTERNAL, ret, "io_uring: %s",
+			   errno_name(ret));
+		return;
+	}
+	if (!k->accept_ended)
+		return;
+	k->accepting = false;
+	if (accepted(k, handshake_join(&k->hs)) == 0)
+		rx_begin(k);
+}
+
+/* As vfmig_source_start(): the ring now, the set-up on its own thread. */
+int vfmig_sink_start(struct vfmig_sink *k)
+{
+	char err[256];
+	int ret = 0;
+
+	if (!k)
+		return -EINVAL;
+	if (k->started)
+		return -EALREADY;
+	k->started = k->external = true;
+	rx_clock_start(k);
+	/* here, not on the thread: the port is the caller's to read */
+	ret = session_listen(&k->ss);
+	if (ret < 0)
+		rx_fail_as(k, k->ss.code, ret, "%s", k->ss.why);
+	if (!ret) {
+		ret = ring_init(&k->ring, 256, true, err, sizeof(err));
+		if (ret < 0)
+			rx_fail_as(k, WIRE_E_INTERNAL, ret, "%s", err);
+	}
+	if (!ret) {
+		ret = handshake_start(&k->hs, &k->ring, accept_done,
+				      accept_blocking, k);
+		if (ret < 0)
+			rx_fail_as(k, WIRE_E_INTERNAL, ret,
+				   "the set-up thread: %s", errno_name(ret));
+	}
+	if (ret < 0) {
+		k->result = rx_finish(k);
+		k->finished = true;
+		return k->result;
+	}
+	k->accepting = true;
+	k->beat.done = beat_done;
+	beat_done(&k->beat, 0);
+	/* queued requests reach the kernel now: the caller may poll */
+	io_uring_submit(&k->ring.uring);
+	return 0;
+}
+
+int vfmig_sink_fd(const struct vfmig_sink *k)
+{
+	if (!k || !k->external || !k->ring.mode)
+		return -EINVAL;
+	return k->ring.uring.ring_fd;
+}
+
+int vfmig_sink_step(struct vfmig_sink *k)
+{
+	if (!k || !k->external)
+		return -EINVAL;
+	if (k->finished)
+		return k->result;
+	if (k->accepting)
+		rx_accept_step(k);
+	else
+		rx_turn(k, 0);
+	if (!k->stop) {
+		io_uring_submit(&k->ring.uring);
+		return 1;
+	}
+	k->result = rx_finish(k);
+	k->finished = true;
+	return k->result;
 }
 
 const char *vfmig_sink_strerror(const struct vfmig_sink *sink)
@@ -957,6 +1107,14 @@ void vfmig_sink_free(struct vfmig_sink *k)
 {
 	if (!k)
 		return;
+	if (k->external && !k->finished) {
+		/* given up mid-way: as a failure ends (requests drained
+		 * before their buffers go, devices reset, the source told) */
+		rx_fail_as(k, WIRE_E_CANCELLED, ECANCELED,
+			   "the caller ended the session");
+		k->result = rx_finish(k);
+		k->finished = true;
+	}
 	workers_free(k->workers);
 	if (k->ring.mode)
 		ring_exit(&k->ring);

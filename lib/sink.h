@@ -11,6 +11,7 @@
 
 #include "channel.h"
 #include "cpustat.h"
+#include "handshake.h"
 #include "ring.h"
 #include "session.h"
 #include "txq.h"
@@ -100,6 +101,14 @@ struct vfmig_sink {
 	bool reply_lost; /* sending one failed */
 	struct wire_limits lim; /* what a frame may be: the agreed caps */
 	struct ring ring;
+	/* driven by the caller's loop: vfmig_sink_start()/step() */
+	bool external, started, finished;
+	int result; /* of a finished external run */
+	struct handshake hs; /* its set-up, off the caller's thread */
+	bool accepting; /* hs runs: nothing but the ring is set up */
+	bool accept_ended; /* its end was seen in the ring */
+	struct ring_op beat; /* the caller's poll() wakes every LOOP_MS */
+	struct __kernel_timespec beat_ts;
 	struct workers *workers;
 	struct rslot *slots, *free_slots;
 	unsigned nslots;

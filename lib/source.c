@@ -924,14 +924,23 @@ int vfmig_source_cancel(struct vfmig_source *src)
 	return src ? io_cancel(src->cancel) : -EINVAL;
 }
 
-/* Connect, agree, send the manifest: the channels ready to stream. */
-static int connect_session(struct vfmig_source *s)
+/*
+ * Connect, agree, send the manifest: the channels ready to stream.
+ * Blocking: on the set-up thread when the caller's loop drives us.
+ */
+static int connect_blocking(void *arg)
 {
+	struct vfmig_source *s = arg;
 	uint32_t caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
 			WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS |
 			(s->o.codec != VFMIG_CODEC_NONE ? WIRE_CAP_ZSTD : 0);
-	int ret = session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
 
+	return session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
+}
+
+/* What the set-up agreed on, or why it failed (@ret). */
+static int connected(struct vfmig_source *s, int ret)
+{
 	if (ret < 0) {
 		tx_fail(s, ret, "%s", s->ss.why);
 		s->peer_said = s->ss.told;
@@ -996,7 +1005,9 @@ static int tx_setup(struct vfmig_source *s)
 	if (ret < 0)
 		return tx_fail(s, ret, "codec workers: %s (zstd level %d?)",
 			       errno_name(ret), s->o.level);
-	ret = ring_init(&s->ring, 256, s->external, err, sizeof(err));
+	/* vfmig_source_start() made it before the set-up */
+	ret = s->ring.mode ? 0 :
+			     ring_init(&s->ring, 256, false, err, sizeof(err));
 	if (ret < 0)
 		return tx_fail(s, ret, "%s", err);
 	txq_init(&s->tx, &s->ring, s->ss.nchan, s->ss.c, s->ss.socket, &tx_ops,
@@ -1117,10 +1128,11 @@ static void tx_drain(struct vfmig_source *s)
 {
 	/* Cancel what is in flight and wait for it: buffers must outlive
 	 * every request that points at them. */
-	for (unsigned i = 0; i < s->ndev; i++) {
+	for (unsigned i = 0; s->d && i < s->ndev; i++) {
 		ring_cancel(&s->ring, &s->d[i].rop);
 		ring_cancel(&s->ring, &s->d[i].top);
 	}
+	ring_cancel(&s->ring, &s->hs.op);
 	txq_cancel(&s->tx);
 	for (unsigned i = 0; i < s->ss.nchan; i++)
 		ring_cancel(&s->ring, &s->c[i].wop);
@@ -1133,14 +1145,11 @@ static void tx_drain(struct vfmig_source *s)
 		ring_run_once(&s->ring, 100);
 }
 
-/* Connect, negotiate and start every device: 0, or -errno (failed). */
-static int tx_start(struct vfmig_source *s)
+/* The channels agreed: buffers, workers, the loop's requests, and every
+ * device started.  0, or -errno (failed). */
+static int tx_begin(struct vfmig_source *s)
 {
-	s->t_start_us = now_us();
-	s->t_start = s->last_activity = s->t_start_us / 1000;
-	if (io_cancelled(s->cancel))
-		return tx_fail(s, ECANCELED, "cancelled");
-	if (connect_session(s) || tx_setup(s))
+	if (tx_setup(s))
 		return s->err ? s->err : -EIO;
 	arm_workers(s);
 	io_uring_prep_poll_add(ring_sqe(&s->ring, &s->cop), s->cancel, POLLIN);
@@ -1149,6 +1158,23 @@ static int tx_start(struct vfmig_source *s)
 		tx_watch(&s->c[i]);
 	start_devices(s);
 	return s->failed ? s->err : 0;
+}
+
+static void tx_clock_start(struct vfmig_source *s)
+{
+	s->t_start_us = now_us();
+	s->t_start = s->last_activity = s->t_start_us / 1000;
+}
+
+/* Connect, negotiate and start every device: 0, or -errno (failed). */
+static int tx_start(struct vfmig_source *s)
+{
+	tx_clock_start(s);
+	if (io_cancelled(s->cancel))
+		return tx_fail(s, ECANCELED, "cancelled");
+	if (connected(s, connect_blocking(s)))
+		return s->err;
+	return tx_begin(s);
 }
 
 /* One turn of the loop, waiting up to @timeout_ms for a completion. */
@@ -1180,6 +1206,12 @@ static int tx_finish(struct vfmig_source *s)
 
 	s->t_finish_us = now_us();
 	cpustat_end(&s->cpu, s->use);
+	if (handshake_running(&s->hs)) {
+		/* given up during the set-up: its waits watch the cancel */
+		io_cancel(s->cancel);
+		handshake_join(&s->hs);
+		s->connecting = false;
+	}
 	if (s->ring.mode)
 		tx_drain(s);
 	if (s->lost)
@@ -1234,21 +1266,67 @@ static void beat_done(struct ring_op *op, int res)
 	io_uring_prep_timeout(ring_sqe(&s->ring, &s->beat), &s->beat_ts, 0, 0);
 }
 
+/* The set-up thread ended (the caller's step() goes on from there). */
+static void connect_done(struct ring_op *op, int res)
+{
+	struct vfmig_source *s = container_of(op, struct vfmig_source, hs.op);
+
+	(void)res;
+	s->connect_ended = true;
+}
+
+/* A step during the set-up: the beat, and the set-up's end. */
+static void tx_connect_step(struct vfmig_source *s)
+{
+	int ret = ring_run_once(&s->ring, 0);
+
+	if (ret < 0) {
+		tx_fail(s, ret, "io_uring: %s", errno_name(ret));
+		return;
+	}
+	if (!s->connect_ended)
+		return;
+	s->connecting = false;
+	if (connected(s, handshake_join(&s->hs)) == 0)
+		tx_begin(s);
+}
+
+/*
+ * Nothing here blocks: the ring is made now, in the caller's thread that
+ * steps it, and the set-up (connect, TLS, HELLO, manifest: up to the
+ * timeout) runs on a thread of its own until step() sees it end.
+ */
 int vfmig_source_start(struct vfmig_source *s)
 {
-	int ret;
+	char err[256];
+	int ret = 0;
 
 	if (!s)
 		return -EINVAL;
 	if (s->started)
 		return -EALREADY;
 	s->started = s->external = true;
-	ret = tx_start(s);
+	tx_clock_start(s);
+	if (io_cancelled(s->cancel))
+		ret = tx_fail(s, ECANCELED, "cancelled");
+	if (!ret) {
+		ret = ring_init(&s->ring, 256, true, err, sizeof(err));
+		if (ret < 0)
+			tx_fail(s, ret, "%s", err);
+	}
+	if (!ret) {
+		ret = handshake_start(&s->hs, &s->ring, connect_done,
+				      connect_blocking, s);
+		if (ret < 0)
+			tx_fail(s, ret, "the set-up thread: %s",
+				errno_name(ret));
+	}
 	if (ret < 0) {
 		s->result = tx_finish(s);
 		s->finished = true;
 		return s->result;
 	}
+	s->connecting = true;
 	s->beat.done = beat_done;
 	beat_done(&s->beat, 0);
 	/* queued requests reach the kernel now: the caller may poll */
@@ -1269,7 +1347,10 @@ int vfmig_source_step(struct vfmig_source *s)
 		return -EINVAL;
 	if (s->finished)
 		return s->result;
-	tx_loop_once(s, 0);
+	if (s->connecting)
+		tx_connect_step(s);
+	else
+		tx_loop_once(s, 0);
 	if (!s->stop) {
 		io_uring_submit(&s->ring.uring);
 		return 1;

@@ -11,6 +11,7 @@
 
 #include "channel.h"
 #include "cpustat.h"
+#include "handshake.h"
 #include "ring.h"
 #include "session.h"
 #include "switchover.h"
@@ -89,6 +90,9 @@ struct vfmig_source {
 	/* driven by the caller's loop: vfmig_source_start()/step() */
 	bool external, started, finished;
 	int result; /* of a finished external run */
+	struct handshake hs; /* its set-up, off the caller's thread */
+	bool connecting; /* hs runs: nothing but the ring is set up */
+	bool connect_ended; /* its end was seen in the ring */
 	struct ring_op beat; /* wakes the caller's poll() at least every
 			      * LOOP_MS, for the silence check and reports */
 	struct __kernel_timespec beat_ts;
