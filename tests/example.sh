@@ -2,7 +2,8 @@
 # The example VMM (Documentation/examples/toy-vmm.c) as a VMM author would
 # build it: against the library installed under $1 through pkg-config; then
 # a migration it drives from its own loop, deciding the switchover itself,
-# into `vfio-migrate recv`, with equal state hashes.
+# into `vfio-migrate recv`, with equal state hashes; then again into a
+# toy-vmm destination, both ends event-driven.
 set -eu
 prefix=$1
 out=$PWD/build/example
@@ -22,7 +23,8 @@ PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc -std=gnu11 -Wall -Wextra -Werror \
 ldd "$out/toy-vmm" | grep -q "$prefix/lib/libvfmig.so" ||
 	{ echo "example: not linked to $prefix/lib"; exit 1; }
 
-fail() { echo "example: FAIL: $*"; sed 's/^/    /' "$out/vmm.out" "$out/vmm.err" "$out/recv.err" 2>/dev/null | tail -n 30; exit 1; }
+fail() { echo "example: FAIL: $*"; sed 's/^/    /' "$out/vmm.out" "$out/vmm.err" "$out/recv.err" "$out/dst.out" "$out/dst.err" 2>/dev/null | tail -n 30; exit 1; }
+rm -f "$out/dst.out" "$out/dst.err"
 dev1=sim:size=64M,pattern=fb,dirty=8M/s,seed=1
 dev2=sim:size=32M,pattern=text,seed=2
 "$tool" recv -d "$dev1" -d "$dev2" -l tcp:127.0.0.1:0 -j >"$out/recv.out" 2>"$out/recv.err" &
@@ -48,4 +50,25 @@ for h in $(sed -n 's/.*state-hash \([0-9a-f]*\)$/\1/p' "$out/vmm.out"); do
 	grep -q "\"state-hash\": \"$h\"" "$out/recv.out" || fail "hash $h not restored"
 done
 [ "$(grep -c 'state-hash' "$out/vmm.out")" -eq 2 ] || fail "no hashes printed"
-echo "example: README.md example and toy-vmm built against $prefix through pkg-config; $(grep -c 'expected downtime' "$out/vmm.out") estimates, switched over at $(sed -n 's/.*expected \([0-9]*\) ms <=.*/\1/p' "$out/vmm.out") ms expected, $(sed -n 's/.*device downtime \([0-9]*\) ms$/\1/p' "$out/vmm.out") ms device downtime measured, 2 hashes equal"
+summary="$(grep -c 'expected downtime' "$out/vmm.out") estimates, switched over at $(sed -n 's/.*expected \([0-9]*\) ms <=.*/\1/p' "$out/vmm.out") ms expected, $(sed -n 's/.*device downtime \([0-9]*\) ms$/\1/p' "$out/vmm.out") ms device downtime measured, 2 hashes equal"
+
+# Both ends in toy-vmm's poll loops: the destination's port from its
+# ready line (bounded: 30 s), its hashes against the source's.
+"$out/toy-vmm" -L tcp:127.0.0.1:0 "$dev1" "$dev2" >"$out/dst.out" 2>"$out/dst.err" &
+dpid=$!
+n=0
+until port=$(sed -n 's/^toy-vmm: listening on port \([0-9]*\)$/\1/p' "$out/dst.out") && [ -n "$port" ]; do
+	kill -0 $dpid 2>/dev/null || fail "the toy-vmm destination ended before listening"
+	n=$((n + 1))
+	[ $n -le 1500 ] || fail "the toy-vmm destination did not listen in 30 s"
+	sleep 0.02
+done
+"$out/toy-vmm" -t tcp:127.0.0.1:$port -c 2 -r 256M -b 512M/s -w 16M/s -l 300 \
+	"$dev1" "$dev2" >"$out/vmm.out" 2>"$out/vmm.err" || { kill $dpid 2>/dev/null; fail "toy-vmm (source) exited $?"; }
+wait $dpid || fail "the toy-vmm destination failed"
+grep -q '^toy-vmm: loaded 2 devices$' "$out/dst.out" || fail "the destination did not say it loaded both"
+[ "$(grep -c 'state-hash' "$out/vmm.out")" -eq 2 ] || fail "no hashes printed by the source"
+for h in $(sed -n 's/.*state-hash \([0-9a-f]*\)$/\1/p' "$out/vmm.out"); do
+	grep -q "state-hash $h\$" "$out/dst.out" || fail "hash $h not restored by the toy-vmm destination"
+done
+echo "example: README.md example and toy-vmm built against $prefix through pkg-config; into recv: $summary; into a toy-vmm destination (both ends event-driven): 2 hashes equal"

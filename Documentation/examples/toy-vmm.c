@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * toy-vmm: how a VMM drives libvfmig from its own event loop.
+ * toy-vmm: how a VMM drives libvfmig from its own event loop, at either
+ * end of a migration.
  *
  *   toy-vmm -t tcp:HOST:PORT [-c CHANNELS] [-r RAM] [-b RAM_RATE]
- *           [-w RAM_DIRTY_RATE] [-l LIMIT_MS] DEVICE...
+ *           [-w RAM_DIRTY_RATE] [-l LIMIT_MS] DEVICE...     (source)
+ *   toy-vmm -L tcp:HOST:PORT DEVICE...                  (destination)
  *
  * DEVICE is pci:DDDD:BB:DD.F or mdev:UUID, which the VMM opens itself
  * (container, group, device fd) and hands to the library as fd:N, or a
  * sim:... device for trying it without hardware.  The VMM "migrates its
  * RAM" (a model: RAM pending falls at RAM_RATE and grows at
  * RAM_DIRTY_RATE), tells the library every tick, prints the estimate, and
- * switches over itself once the expected downtime is within LIMIT_MS.
+ * switches over itself once the expected downtime is within LIMIT_MS.  As
+ * the destination it listens (a port of 0: it prints the one it got),
+ * loads the devices from its loop, and prints their state hashes.
  * Build: cc toy-vmm.c $(pkg-config --cflags --libs libvfmig)
  */
 #include <errno.h>
@@ -101,132 +105,150 @@ static uint64_t arg_size(const char *text, int rate)
 	return v;
 }
 
-int main(int argc, char **argv)
-{
-	struct vfmig_stream_opts o = { .size = sizeof(o) };
+struct vmm {
 	struct vfmig_device *devs[MAX_DEV];
 	int vfio_fd[MAX_DEV], group[MAX_DEV];
-	uint64_t ram = 512ull << 20, ram_rate = 256ull << 20;
-	uint64_t ram_dirty = 16ull << 20, limit_ms = 300;
-	struct itimerspec it = { .it_interval.tv_nsec = TICK_MS * 1000000,
-				 .it_value.tv_nsec = TICK_MS * 1000000 };
-	int container = -1, ndev = 0, c, ret, tfd, ticks = 0;
-	struct vfmig_source *src = NULL;
-	int asked = 0;
+	int container, ndev;
+};
 
-	while ((c = getopt(argc, argv, "t:c:r:b:w:l:")) != -1) {
-		switch (c) {
-		case 't':
-			o.uri = optarg;
-			break;
-		case 'c':
-			o.channels = (unsigned)atoi(optarg);
-			break;
-		case 'r':
-			ram = arg_size(optarg, 0);
-			break;
-		case 'b':
-			ram_rate = arg_size(optarg, 1);
-			break;
-		case 'w':
-			ram_dirty = arg_size(optarg, 1);
-			break;
-		case 'l':
-			limit_ms = strtoull(optarg, NULL, 10);
-			break;
-		default:
-			return 2;
-		}
-	}
-	if (!o.uri || optind == argc || argc - optind > MAX_DEV) {
-		fprintf(stderr,
-			"usage: toy-vmm -t URI [-c N] [-r RAM] [-b RATE] [-w RATE] [-l MS] DEVICE...\n");
-		return 2;
-	}
-	for (int i = optind; i < argc; i++, ndev++) {
+/* The VMM's devices: VFIO ones it opens itself, or simulated ones. */
+static int open_devices(struct vmm *v, char **specs, int n)
+{
+	v->container = -1;
+	for (v->ndev = 0; v->ndev < n; v->ndev++) {
 		struct vfmig_device_opts dopts = { .size = sizeof(dopts) };
-		char spec[32], why[256];
+		const char *spec = specs[v->ndev];
+		int i = v->ndev, ret;
+		char fdspec[32], why[256];
 
 		dopts.errbuf = why;
 		dopts.errbuf_size = sizeof(why);
-		vfio_fd[ndev] = group[ndev] = -1;
-		if (!strncmp(argv[i], "pci:", 4) ||
-		    !strncmp(argv[i], "mdev:", 5)) {
-			ret = open_vfio(argv[i], &container, &group[ndev]);
+		v->vfio_fd[i] = v->group[i] = -1;
+		if (!strncmp(spec, "pci:", 4) || !strncmp(spec, "mdev:", 5)) {
+			ret = open_vfio(spec, &v->container, &v->group[i]);
 			if (ret < 0) {
-				fprintf(stderr, "toy-vmm: %s: %s\n", argv[i],
+				fprintf(stderr, "toy-vmm: %s: %s\n", spec,
 					strerror(-ret));
-				return 1;
+				return -1;
 			}
-			vfio_fd[ndev] = ret;
-			snprintf(spec, sizeof(spec), "fd:%d", ret);
+			v->vfio_fd[i] = ret;
+			snprintf(fdspec, sizeof(fdspec), "fd:%d", ret);
 		}
-		ret = vfmig_device_open(vfio_fd[ndev] >= 0 ? spec : argv[i],
-					&dopts, &devs[ndev]);
+		ret = vfmig_device_open(v->vfio_fd[i] >= 0 ? fdspec : spec,
+					&dopts, &v->devs[i]);
 		if (ret < 0) {
 			fprintf(stderr, "toy-vmm: %s\n", why);
-			return 1;
+			return -1;
 		}
-		if (vfio_fd[ndev] >= 0) /* fd:N says nothing of itself */
-			identify(devs[ndev], argv[i]);
+		if (v->vfio_fd[i] >= 0) /* fd:N says nothing of itself */
+			identify(v->devs[i], spec);
 	}
+	return 0;
+}
+
+static void close_devices(struct vmm *v)
+{
+	for (int i = 0; i < v->ndev; i++) {
+		vfmig_device_close(v->devs[i]);
+		if (v->vfio_fd[i] >= 0)
+			close(v->vfio_fd[i]);
+		if (v->group[i] >= 0)
+			close(v->group[i]);
+	}
+	if (v->container >= 0)
+		close(v->container);
+}
+
+static void print_hashes(struct vmm *v)
+{
+	for (int i = 0; i < v->ndev; i++) {
+		uint64_t h;
+
+		if (vfmig_device_state_hash(v->devs[i], &h) == 0)
+			printf("toy-vmm: %s state-hash %016" PRIx64 "\n",
+			       vfmig_device_name(v->devs[i]), h);
+	}
+}
+
+static int tick_timer(void)
+{
+	struct itimerspec it = { .it_interval.tv_nsec = TICK_MS * 1000000,
+				 .it_value.tv_nsec = TICK_MS * 1000000 };
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	if (tfd >= 0)
+		timerfd_settime(tfd, 0, &it, NULL);
+	return tfd;
+}
+
+/* What the source side models of its own RAM migration. */
+struct ram {
+	uint64_t pending, rate, dirty, limit_ms;
+	int ticks, asked;
+};
+
+/* A tick of the VMM's timer: its RAM moved on; tell the estimator, and
+ * switch over once the expected downtime is within the limit. */
+static void source_tick(struct vfmig_source *src, struct ram *r)
+{
+	struct vfmig_estimate e = { .size = sizeof(e) };
+	uint64_t sent = r->rate * TICK_MS / 1000;
+	uint64_t dirtied = r->dirty * TICK_MS / 1000;
+
+	r->pending = (r->pending > sent ? r->pending - sent : 0) + dirtied;
+	vfmig_source_set_ram(src, r->pending, r->dirty);
+	r->ticks++;
+	if (vfmig_source_estimate(src, &e) == 0) {
+		printf("toy-vmm: %4.1f s  ram %" PRIu64
+		       " MiB  expected downtime %" PRIu64
+		       " ms  remaining %" PRIu64 " MiB  %s\n",
+		       r->ticks * TICK_MS / 1000.0, r->pending >> 20,
+		       e.expected_downtime_ms, e.remaining >> 20,
+		       vfmig_verdict_name(e.verdict));
+		if (!r->asked && e.expected_downtime_ms <= r->limit_ms) {
+			printf("toy-vmm: expected %" PRIu64 " ms <= %" PRIu64
+			       " ms: switching over\n",
+			       e.expected_downtime_ms, r->limit_ms);
+			vfmig_source_switchover(src);
+			r->asked = 1;
+		}
+	}
+	fflush(stdout);
+}
+
+static int run_source(struct vmm *v, struct vfmig_stream_opts *o, struct ram *r)
+{
+	struct vfmig_source *src = NULL;
+	int ret, tfd;
 
 	/* The VMM decides the switchover; the library tells it when ready. */
-	o.switchover = VFMIG_SWITCHOVER_MANUAL;
-	o.ram_pending = ram;
-	o.ram_dirty_rate = ram_dirty;
-	ret = vfmig_source_new(devs, (unsigned)ndev, &o, &src);
+	o->switchover = VFMIG_SWITCHOVER_MANUAL;
+	o->ram_pending = r->pending;
+	o->ram_dirty_rate = r->dirty;
+	ret = vfmig_source_new(v->devs, (unsigned)v->ndev, o, &src);
+	/* returns at once: the connection is made while we loop */
 	if (ret == 0)
 		ret = vfmig_source_start(src);
 	if (ret < 0) {
 		fprintf(stderr, "toy-vmm: %s\n",
 			src ? vfmig_source_strerror(src) : strerror(-ret));
+		vfmig_source_free(src);
 		return 1;
 	}
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	timerfd_settime(tfd, 0, &it, NULL);
-
+	tfd = tick_timer();
 	/* The VMM's own loop: its timer and the library's fd. */
 	for (ret = 1; ret == 1;) {
 		struct pollfd p[2] = {
 			{ .fd = vfmig_source_fd(src), .events = POLLIN },
 			{ .fd = tfd, .events = POLLIN },
 		};
-		struct vfmig_estimate e = { .size = sizeof(e) };
 		uint64_t expirations;
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents & POLLIN &&
-		    read(tfd, &expirations, sizeof(expirations)) > 0) {
-			/* our RAM migration moved on: tell the estimator */
-			uint64_t sent = ram_rate * TICK_MS / 1000;
-			uint64_t dirtied = ram_dirty * TICK_MS / 1000;
-
-			ram = (ram > sent ? ram - sent : 0) + dirtied;
-			vfmig_source_set_ram(src, ram, ram_dirty);
-			ticks++;
-			if (vfmig_source_estimate(src, &e) == 0) {
-				printf("toy-vmm: %4.1f s  ram %" PRIu64
-				       " MiB  expected downtime %" PRIu64
-				       " ms  remaining %" PRIu64 " MiB  %s\n",
-				       ticks * TICK_MS / 1000.0, ram >> 20,
-				       e.expected_downtime_ms,
-				       e.remaining >> 20,
-				       vfmig_verdict_name(e.verdict));
-				if (!asked &&
-				    e.expected_downtime_ms <= limit_ms) {
-					printf("toy-vmm: expected %" PRIu64
-					       " ms <= %" PRIu64
-					       " ms: switching over\n",
-					       e.expected_downtime_ms,
-					       limit_ms);
-					vfmig_source_switchover(src);
-					asked = 1;
-				}
-			}
-			fflush(stdout);
-		}
+		    read(tfd, &expirations, sizeof(expirations)) > 0)
+			source_tick(src, r);
 		ret = vfmig_source_step(src);
 	}
 	if (ret < 0) {
@@ -237,27 +259,119 @@ int main(int argc, char **argv)
 		 * the time its last RAM pass took */
 		printf("toy-vmm: migrated %d device%s, device downtime %" PRIu64
 		       " ms\n",
-		       ndev, ndev == 1 ? "" : "s",
+		       v->ndev, v->ndev == 1 ? "" : "s",
 		       vfmig_source_downtime_ms(src));
-		for (int i = 0; i < ndev; i++) {
-			uint64_t h;
-
-			if (vfmig_device_state_hash(devs[i], &h) == 0)
-				printf("toy-vmm: %s state-hash %016" PRIx64
-				       "\n",
-				       vfmig_device_name(devs[i]), h);
-		}
+		print_hashes(v);
 	}
 	vfmig_source_free(src);
-	for (int i = 0; i < ndev; i++) {
-		vfmig_device_close(devs[i]);
-		if (vfio_fd[i] >= 0)
-			close(vfio_fd[i]);
-		if (group[i] >= 0)
-			close(group[i]);
-	}
-	if (container >= 0)
-		close(container);
 	close(tfd);
 	return ret < 0 ? 1 : 0;
+}
+
+/* The destination: the same loop, with the sink's fd in it. */
+static int run_sink(struct vmm *v, struct vfmig_stream_opts *o)
+{
+	struct vfmig_sink *k = NULL;
+	int ret, tfd, ticks = 0;
+
+	ret = vfmig_sink_new(v->devs, (unsigned)v->ndev, o, &k);
+	/* listens and returns at once: the source is accepted meanwhile */
+	if (ret == 0)
+		ret = vfmig_sink_start(k);
+	if (ret < 0) {
+		fprintf(stderr, "toy-vmm: %s\n",
+			k ? vfmig_sink_strerror(k) : strerror(-ret));
+		vfmig_sink_free(k);
+		return 1;
+	}
+	if (vfmig_sink_port(k) > 0)
+		printf("toy-vmm: listening on port %d\n", vfmig_sink_port(k));
+	fflush(stdout);
+	tfd = tick_timer();
+	for (ret = 1; ret == 1;) {
+		struct pollfd p[2] = {
+			{ .fd = vfmig_sink_fd(k), .events = POLLIN },
+			{ .fd = tfd, .events = POLLIN },
+		};
+		struct vfmig_transfer t;
+		uint64_t expirations;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN &&
+		    read(tfd, &expirations, sizeof(expirations)) > 0 &&
+		    ++ticks % 10 == 0 && vfmig_sink_transfer(k, -1, &t) == 0) {
+			printf("toy-vmm: %4.1f s  received %" PRIu64 " MiB\n",
+			       ticks * TICK_MS / 1000.0, t.raw_bytes >> 20);
+			fflush(stdout);
+		}
+		ret = vfmig_sink_step(k);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "toy-vmm: receiving failed: %s\n",
+			vfmig_sink_strerror(k));
+	} else {
+		printf("toy-vmm: loaded %d device%s\n", v->ndev,
+		       v->ndev == 1 ? "" : "s");
+		print_hashes(v);
+	}
+	vfmig_sink_free(k);
+	close(tfd);
+	return ret < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vfmig_stream_opts o = { .size = sizeof(o) };
+	struct ram r = { .pending = 512ull << 20,
+			 .rate = 256ull << 20,
+			 .dirty = 16ull << 20,
+			 .limit_ms = 300 };
+	const char *listen = NULL;
+	struct vmm v;
+	int c, ret;
+
+	while ((c = getopt(argc, argv, "t:L:c:r:b:w:l:")) != -1) {
+		switch (c) {
+		case 't':
+			o.uri = optarg;
+			break;
+		case 'L':
+			listen = optarg;
+			break;
+		case 'c':
+			o.channels = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			r.pending = arg_size(optarg, 0);
+			break;
+		case 'b':
+			r.rate = arg_size(optarg, 1);
+			break;
+		case 'w':
+			r.dirty = arg_size(optarg, 1);
+			break;
+		case 'l':
+			r.limit_ms = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!o.uri == !listen || optind == argc || argc - optind > MAX_DEV) {
+		fprintf(stderr,
+			"usage: toy-vmm -t URI [-c N] [-r RAM] [-b RATE] [-w RATE] [-l MS] DEVICE...\n"
+			"       toy-vmm -L URI DEVICE...\n");
+		return 2;
+	}
+	if (open_devices(&v, argv + optind, argc - optind) < 0)
+		ret = 1;
+	else if (listen) {
+		o.uri = listen;
+		ret = run_sink(&v, &o);
+	} else {
+		ret = run_source(&v, &o, &r);
+	}
+	close_devices(&v);
+	return ret;
 }

@@ -375,6 +375,20 @@ rrs=$?
 check toy-vmm "toy $srs: $(tail -n 3 /tmp/toy.out /tmp/toy.err | tr '\n' ' ') recv $rrs: $(tr '\n' ' ' </tmp/recv.err)" \
 	'[ $srs -eq 0 ] && [ $rrs -eq 0 ] && grep -q "switching over" /tmp/toy.out'
 same_state toy-vmm-hash $U3 $U4
+# both ends in toy-vmm's poll loops, each opening its device itself
+reset_cfg $U3
+$T shim set $U3 dirty-rate=4M/s
+: >/tmp/toyd.out
+toy-vmm -L tcp:127.0.0.1:7000 mdev:$U4 >/tmp/toyd.out 2>/tmp/toyd.err &
+dpid=$!
+waitfor /tmp/toyd.out "listening on port 7000" $dpid
+toy-vmm -t tcp:127.0.0.1:7000 -c 2 -r 64M -b 64M/s -w 1M/s -l 300 mdev:$U3 >/tmp/toy.out 2>/tmp/toy.err
+srs=$?
+wait $dpid
+drs=$?
+check toy-vmm-both "toy $srs: $(tail -n 3 /tmp/toy.out /tmp/toy.err | tr '\n' ' ') dest $drs: $(tr '\n' ' ' </tmp/toyd.out /tmp/toyd.err)" \
+	'[ $srs -eq 0 ] && [ $drs -eq 0 ] && grep -q "^toy-vmm: loaded 1 device$" /tmp/toyd.out'
+same_state toy-vmm-both-hash $U3 $U4
 case_end
 
 # the driver benchmark on a real driver: exact sizes, pre-copy data read
