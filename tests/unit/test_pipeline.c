@@ -712,8 +712,11 @@ Test(pipeline, auto_sends_raw_to_this_host, .timeout = 60)
 		cr_assert_eq(r.dst_ret, 0, "%s: sink: %s", uris[i], r.dst_err);
 		expect_same(&src, &dst);
 		/* zstd makes these a fifth of their size; raw, the wire
-		 * carries them and the frames' headers */
-		cr_expect(r.t.wire_bytes >= r.t.raw_bytes,
+		 * carries them and the frames' headers, less any chunk that
+		 * happened to be all zeros (a ZERO frame: no payload, seen
+		 * once as 7432 bytes under load, where pre-copy flushes cut
+		 * small chunks) */
+		cr_expect(r.t.wire_bytes >= r.t.raw_bytes - r.t.raw_bytes / 50,
 			  "%s: wire %llu of raw %llu: not sent raw", uris[i],
 			  (unsigned long long)r.t.wire_bytes,
 			  (unsigned long long)r.t.raw_bytes);
