@@ -304,6 +304,71 @@ struct vfmig_times {
 	struct vfmig_cpu_use cpu[VFMIG_CPU_ROLES]; /* by enum vfmig_cpu_role */
 };
 
+/* ------------------------------------------------------------- events */
+
+/* What happened to one device (struct vfmig_device_event's type). */
+enum vfmig_event {
+	/* source: the destination wrote the device's initial data (its
+	 * SWITCHOVER_ACK), so the switchover may count on it */
+	VFMIG_EVENT_INITIAL_ACKED = 0,
+	/* source: its stop-copy data is all read and queued to send */
+	VFMIG_EVENT_STOPCOPY_DONE = 1,
+	/* source: the destination confirmed it loaded; sink: loaded
+	 * (RESUMING -> STOP passed): the VMM may restore its own config
+	 * of the device now */
+	VFMIG_EVENT_LOADED = 2,
+	/* the migration failed: every source device runs again; a sink's
+	 * device that was not loaded was reset (a loaded one stays as it
+	 * is, with no event); why in @reason */
+	VFMIG_EVENT_FAILED = 3,
+};
+
+struct vfmig_device_event {
+	size_t size; /* the library's sizeof(struct vfmig_device_event) */
+	int type; /* enum vfmig_event */
+	unsigned index; /* the device's position in *_new()'s array */
+	struct vfmig_device *dev;
+	/* STOPCOPY_DONE: its stop-copy bytes; LOADED: every byte it was
+	 * written (sink) or sent (source) */
+	uint64_t bytes;
+	/* source, LOADED: from this device's STOP_COPY to the destination's
+	 * confirmation (the device's own downtime), in µs */
+	uint64_t downtime_us;
+	const char *reason; /* FAILED: the migration's reason */
+};
+
+/*
+ * Callbacks, all optional, called from the thread that runs the loop
+ * (vfmig_*_run(), or the caller's *_step()).  They may call the getters
+ * (vfmig_source_transfer(), _estimate(), vfmig_device_get_state(), ...)
+ * but not run, step or free the source or sink.
+ */
+struct vfmig_events {
+	size_t size; /* sizeof(struct vfmig_events) */
+	void *arg;
+	/*
+	 * Source, at switchover: no device is in STOP_COPY yet, and every
+	 * device is quiesced (@p2p 1: all support P2P and are in
+	 * PRE_COPY_P2P or RUNNING_P2P) or, where one does not support P2P,
+	 * still running (@p2p 0: DMA is not quiesced).  Stop the vCPUs now;
+	 * the devices go to STOP_COPY when this returns 0.  -errno fails the
+	 * migration: the devices run again and the destination is told.
+	 * NULL: nothing waits.
+	 */
+	int (*vcpus_stop)(void *arg, int p2p);
+	/*
+	 * Sink, once every device is loaded: they are in RUNNING_P2P (@p2p
+	 * 1) or STOP (@p2p 0); start the vCPUs now, and the devices go to
+	 * RUNNING when this returns 0.  -errno fails the session: the
+	 * devices stay loaded (as they are) and the source, told, runs on.
+	 * Set, every device waits in STOP until all are loaded; NULL, each
+	 * runs as soon as it is loaded.  Not called with no_start.
+	 */
+	int (*vcpus_start)(void *arg, int p2p);
+	/* A device's event; @ev is valid during the call. */
+	void (*device)(void *arg, const struct vfmig_device_event *ev);
+};
+
 struct vfmig_stream_opts {
 	size_t size; /* sizeof(struct vfmig_stream_opts) */
 	const char *uri;
@@ -356,6 +421,10 @@ struct vfmig_stream_opts {
 	 * and updated after a migration that completes.  NULL: none.
 	 * Documentation/stats.md gives the format. */
 	const char *history;
+	/* Where the VMM takes part: its vCPUs' stop and start, and each
+	 * device's events (struct vfmig_events).  NULL: none.  The caller
+	 * keeps it; it must outlive the source or sink. */
+	const struct vfmig_events *events;
 };
 
 struct vfmig_source;

@@ -23,6 +23,7 @@
 #include "bufmem.h"
 #include "crc32c.h"
 #include "device.h"
+#include "events.h"
 #include "sink.h"
 #include "tls.h"
 #include "util.h"
@@ -186,6 +187,47 @@ static void try_write(struct rdev *d)
 	busy_begin(d);
 }
 
+/*
+ * Every device is loaded, in STOP.  Where the VMM starts its vCPUs, it
+ * does so now, with the devices in RUNNING_P2P where all support it; then
+ * they run.  A failure is the session's: the source, told instead of
+ * DONE, runs on, and the devices here stay loaded.  0 or -errno.
+ */
+static int rx_all_loaded(struct vfmig_sink *k)
+{
+	bool p2p = true;
+	int ret = 0;
+
+	if (k->o.no_start || !events_start_is_callers(k->o.events))
+		return 0;
+	for (unsigned i = 0; i < k->ndev; i++) {
+		int f = vfmig_device_migration_flags(k->d[i].dev);
+
+		p2p = p2p && f > 0 && (f & VFMIG_MIGRATION_P2P);
+	}
+	for (unsigned i = 0; p2p && i < k->ndev; i++) {
+		ret = vfmig_device_set_state(k->d[i].dev,
+					     VFMIG_STATE_RUNNING_P2P, NULL);
+		if (ret < 0)
+			return rx_fail_as(k, WIRE_E_DEVICE, ret, "%s",
+					  vfmig_device_strerror(k->d[i].dev));
+	}
+	ret = events_vcpus_start(k->o.events, p2p);
+	if (ret < 0)
+		return rx_fail_as(
+			k, WIRE_E_DEVICE, ret,
+			"the VMM could not start its vCPUs (vcpus_start: %s)",
+			errno_name(ret));
+	for (unsigned i = 0; i < k->ndev; i++) {
+		ret = vfmig_device_set_state(k->d[i].dev, VFMIG_STATE_RUNNING,
+					     NULL);
+		if (ret < 0)
+			return rx_fail_as(k, WIRE_E_DEVICE, ret, "%s",
+					  vfmig_device_strerror(k->d[i].dev));
+	}
+	return 0;
+}
+
 void rx_device_complete(struct rdev *d)
 {
 	struct vfmig_sink *k = d->k;
@@ -202,9 +244,11 @@ void rx_device_complete(struct rdev *d)
 			(unsigned long long)d->end.raw_bytes, d->end.crc);
 		return;
 	}
-	/* RESUMING -> STOP is where the driver checks and loads the state. */
+	/* RESUMING -> STOP is where the driver checks and loads the state;
+	 * the devices run once all are loaded where the VMM starts its
+	 * vCPUs itself (rx_all_loaded()), else each at once. */
 	ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP, NULL);
-	if (!ret && !k->o.no_start)
+	if (!ret && !k->o.no_start && !events_start_is_callers(k->o.events))
 		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_RUNNING, NULL);
 	if (ret < 0) {
 		/* the source hears it in the device's answer: no ERROR */
@@ -226,7 +270,9 @@ void rx_device_complete(struct rdev *d)
 	k->loaded++;
 	rx_reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
 		 wire_text_encode(WIRE_OK, "loaded", p));
-	if (k->loaded == k->ndev) {
+	events_device(k->o.events, VFMIG_EVENT_LOADED, k->ss.map[d->idx],
+		      d->dev, d->t.raw_bytes, 0, NULL);
+	if (k->loaded == k->ndev && rx_all_loaded(k) == 0) {
 		k->t_end = now_ms();
 		rx_reply(k, WIRE_DONE, WIRE_NO_DEVICE, NULL, 0);
 		if (k->peer_done)
@@ -935,6 +981,12 @@ static int rx_finish(struct vfmig_sink *k)
 		for (unsigned i = 0; k->resuming && i < k->ndev; i++)
 			if (!k->d[i].loaded)
 				vfmig_device_recover(k->d[i].dev);
+		for (unsigned i = 0; i < k->ndev; i++)
+			if (!k->d || !k->d[i].loaded)
+				events_device(k->o.events, VFMIG_EVENT_FAILED,
+					      k->d ? k->ss.map[i] : i,
+					      k->d ? k->d[i].dev : k->devs[i],
+					      0, 0, k->errmsg);
 	}
 	session_close(&k->ss, false);
 	return k->failed ? k->err : 0;

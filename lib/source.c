@@ -22,6 +22,7 @@
 #include "bufmem.h"
 #include "crc32c.h"
 #include "device.h"
+#include "events.h"
 #include "source.h"
 #include "tls.h"
 #include "util.h"
@@ -635,7 +636,9 @@ static bool has_p2p(struct vfmig_device *dev)
 
 static int to_stopcopy(struct vfmig_source *s)
 {
-	bool p2p = s->ndev > 1;
+	/* quiescing matters between devices, or for a VMM that stops its
+	 * vCPUs in between (as QEMU does for any count) */
+	bool p2p = s->ndev > 1 || events_stops_vcpus(s->o.events);
 	int ret, fd;
 
 	for (unsigned i = 0; i < s->ndev; i++)
@@ -655,6 +658,13 @@ static int to_stopcopy(struct vfmig_source *s)
 			return tx_fail(s, ret, "%s",
 				       vfmig_device_strerror(d->dev));
 	}
+	/* the VMM stops its vCPUs with the devices quiesced, none stopped */
+	ret = events_vcpus_stop(s->o.events, p2p);
+	if (ret < 0)
+		return tx_fail(
+			s, ret,
+			"the VMM could not stop its vCPUs (vcpus_stop: %s)",
+			errno_name(ret));
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
 		uint64_t t0 = now_us();
@@ -662,6 +672,7 @@ static int to_stopcopy(struct vfmig_source *s)
 		ret = vfmig_device_set_state(d->dev, VFMIG_STATE_STOP_COPY,
 					     &fd);
 		d->stop_us = now_us() - t0;
+		d->t_stopcopy_us = t0;
 		if (ret < 0)
 			return tx_fail(s, ret, "%s",
 				       vfmig_device_strerror(d->dev));
@@ -766,6 +777,8 @@ static void device_end(struct sdev *d)
 	unsigned char p[WIRE_DEVICE_END_LEN];
 
 	d->ended = true;
+	events_device(d->s->o.events, VFMIG_EVENT_STOPCOPY_DONE, d->idx, d->dev,
+		      d->t.stopcopy_bytes, 0, NULL);
 	wire_device_end_encode(&e, p);
 	send_control(d->s, WIRE_DEVICE_END, (uint16_t)d->idx, p, sizeof(p));
 	tx_check_finished(d->s);
@@ -1224,6 +1237,9 @@ static int tx_finish(struct vfmig_source *s)
 		/* Nothing was lost: the devices run on here. */
 		for (unsigned i = 0; i < s->ndev; i++)
 			vfmig_device_recover(s->devs[i]);
+		for (unsigned i = 0; i < s->ndev; i++)
+			events_device(s->o.events, VFMIG_EVENT_FAILED, i,
+				      s->devs[i], 0, 0, s->errmsg);
 	} else {
 		/* Migrated: the source devices stay stopped. */
 		for (unsigned i = 0; i < s->ndev; i++)

@@ -64,6 +64,7 @@ struct sdev {
 	/* what the codec compressed (chunks sent raw by choice aside) */
 	uint64_t z_raw, z_wire, z_us;
 	uint64_t stop_us; /* its transition into STOP_COPY */
+	uint64_t t_stopcopy_us; /* when that began: its downtime's start */
 	uint64_t sc_read_bytes, sc_read_us; /* stop-copy reads with data */
 	struct vfmig_transfer t;
 };

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "source.h"
 #include "tls.h"
 #include "util.h"
@@ -32,6 +33,10 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 			tx_fail(s, EPROTO, "destination: %s", err);
 			return;
 		}
+		if (!s->d[h->device].acked)
+			events_device(s->o.events, VFMIG_EVENT_INITIAL_ACKED,
+				      h->device, s->d[h->device].dev, 0, 0,
+				      NULL);
 		s->d[h->device].acked = true;
 		break;
 	case WIRE_DEVICE_LOADED:
@@ -47,8 +52,13 @@ static void tx_answer(struct vfmig_source *s, const struct wire_hdr *h,
 			return;
 		}
 		if (!s->d[h->device].loaded) {
-			s->d[h->device].loaded = true;
+			struct sdev *d = &s->d[h->device];
+
+			d->loaded = true;
 			s->loaded++;
+			events_device(s->o.events, VFMIG_EVENT_LOADED, d->idx,
+				      d->dev, d->t.raw_bytes,
+				      now_us() - d->t_stopcopy_us, NULL);
 		}
 		break;
 	case WIRE_PROGRESS: {

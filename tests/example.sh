@@ -24,7 +24,8 @@ ldd "$out/toy-vmm" | grep -q "$prefix/lib/libvfmig.so" ||
 	{ echo "example: not linked to $prefix/lib"; exit 1; }
 
 fail() { echo "example: FAIL: $*"; sed 's/^/    /' "$out/vmm.out" "$out/vmm.err" "$out/recv.err" "$out/dst.out" "$out/dst.err" 2>/dev/null | tail -n 30; exit 1; }
-rm -f "$out/dst.out" "$out/dst.err"
+# no ready line of an earlier run may be read as this one's
+rm -f "$out/recv.err" "$out/dst.out" "$out/dst.err"
 dev1=sim:size=64M,pattern=fb,dirty=8M/s,seed=1
 dev2=sim:size=32M,pattern=text,seed=2
 "$tool" recv -d "$dev1" -d "$dev2" -l tcp:127.0.0.1:0 -j >"$out/recv.out" 2>"$out/recv.err" &
@@ -67,6 +68,17 @@ done
 	"$dev1" "$dev2" >"$out/vmm.out" 2>"$out/vmm.err" || { kill $dpid 2>/dev/null; fail "toy-vmm (source) exited $?"; }
 wait $dpid || fail "the toy-vmm destination failed"
 grep -q '^toy-vmm: loaded 2 devices$' "$out/dst.out" || fail "the destination did not say it loaded both"
+# the VMM's points in the devices' state machines, in order: each end's
+# vCPU callback once, between its devices' events
+line() { grep -n "$2" "$1" | head -n 1 | cut -d: -f1; }
+stop=$(line "$out/vmm.out" 'devices quiesced (P2P): stopping the vCPUs')
+start=$(line "$out/dst.out" 'every device loaded (in RUNNING_P2P): starting the vCPUs')
+[ -n "$stop" ] && [ -n "$start" ] || fail "no vCPU stop or start point printed"
+[ "$(line "$out/vmm.out" 'initial data acknowledged')" -lt "$stop" ] || fail "initial data acked after the vCPU stop"
+[ "$(line "$out/vmm.out" 'stop-copy done')" -gt "$stop" ] || fail "a stop-copy ended before the vCPU stop"
+[ "$(grep -c ': loaded, [0-9]* bytes$' "$out/dst.out")" -eq 2 ] || fail "the destination did not report each device loaded"
+[ "$(line "$out/dst.out" ': loaded, ')" -lt "$start" ] || fail "the vCPUs started before the devices were loaded"
+[ "$(grep -c 'loaded there, its downtime' "$out/vmm.out")" -eq 2 ] || fail "the source did not hear each device loaded"
 [ "$(grep -c 'state-hash' "$out/vmm.out")" -eq 2 ] || fail "no hashes printed by the source"
 for h in $(sed -n 's/.*state-hash \([0-9a-f]*\)$/\1/p' "$out/vmm.out"); do
 	grep -q "state-hash $h\$" "$out/dst.out" || fail "hash $h not restored by the toy-vmm destination"

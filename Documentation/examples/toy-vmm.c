@@ -170,6 +170,62 @@ static void print_hashes(struct vmm *v)
 	}
 }
 
+/* Where the VMM takes part: a real one pauses its vCPUs between the
+ * devices' quiescing and their stop, and resumes them once all are
+ * loaded; this one says so. */
+static int vcpus_stop(void *arg, int p2p)
+{
+	(void)arg;
+	printf("toy-vmm: devices quiesced%s: stopping the vCPUs\n",
+	       p2p ? " (P2P)" : " (no P2P: their DMA is not quiesced)");
+	fflush(stdout);
+	return 0;
+}
+
+static int vcpus_start(void *arg, int p2p)
+{
+	(void)arg;
+	printf("toy-vmm: every device loaded%s: starting the vCPUs\n",
+	       p2p ? " (in RUNNING_P2P)" : " (in STOP)");
+	fflush(stdout);
+	return 0;
+}
+
+static void device_event(void *arg, const struct vfmig_device_event *ev)
+{
+	const char *name = vfmig_device_name(ev->dev);
+
+	(void)arg;
+	switch (ev->type) {
+	case VFMIG_EVENT_INITIAL_ACKED:
+		printf("toy-vmm: %s: initial data acknowledged\n", name);
+		break;
+	case VFMIG_EVENT_STOPCOPY_DONE:
+		printf("toy-vmm: %s: stop-copy done, %" PRIu64 " bytes\n", name,
+		       ev->bytes);
+		break;
+	case VFMIG_EVENT_LOADED:
+		if (ev->downtime_us) /* the source hears it */
+			printf("toy-vmm: %s: loaded there, its downtime %.1f ms\n",
+			       name, ev->downtime_us / 1000.0);
+		else /* here the VMM would restore its own config of it */
+			printf("toy-vmm: %s: loaded, %" PRIu64 " bytes\n", name,
+			       ev->bytes);
+		break;
+	case VFMIG_EVENT_FAILED:
+		printf("toy-vmm: %s: failed: %s\n", name, ev->reason);
+		break;
+	}
+	fflush(stdout);
+}
+
+static const struct vfmig_events events = {
+	.size = sizeof(events),
+	.vcpus_stop = vcpus_stop,
+	.vcpus_start = vcpus_start,
+	.device = device_event,
+};
+
 static int tick_timer(void)
 {
 	struct itimerspec it = { .it_interval.tv_nsec = TICK_MS * 1000000,
@@ -225,6 +281,7 @@ static int run_source(struct vmm *v, struct vfmig_stream_opts *o, struct ram *r)
 	o->switchover = VFMIG_SWITCHOVER_MANUAL;
 	o->ram_pending = r->pending;
 	o->ram_dirty_rate = r->dirty;
+	o->events = &events;
 	ret = vfmig_source_new(v->devs, (unsigned)v->ndev, o, &src);
 	/* returns at once: the connection is made while we loop */
 	if (ret == 0)
@@ -274,6 +331,7 @@ static int run_sink(struct vmm *v, struct vfmig_stream_opts *o)
 	struct vfmig_sink *k = NULL;
 	int ret, tfd, ticks = 0;
 
+	o->events = &events;
 	ret = vfmig_sink_new(v->devs, (unsigned)v->ndev, o, &k);
 	/* listens and returns at once: the source is accepted meanwhile */
 	if (ret == 0)

@@ -388,6 +388,9 @@ wait $dpid
 drs=$?
 check toy-vmm-both "toy $srs: $(tail -n 3 /tmp/toy.out /tmp/toy.err | tr '\n' ' ') dest $drs: $(tr '\n' ' ' </tmp/toyd.out /tmp/toyd.err)" \
 	'[ $srs -eq 0 ] && [ $drs -eq 0 ] && grep -q "^toy-vmm: loaded 1 device$" /tmp/toyd.out'
+# the vCPU points, and the events around them, on the real kernel path
+check toy-vmm-vcpus "$(grep -h "vCPUs\|loaded\|stop-copy\|acknowledged" /tmp/toy.out /tmp/toyd.out | tr '\n' ' ')" \
+	'grep -q "stopping the vCPUs" /tmp/toy.out && grep -q "starting the vCPUs" /tmp/toyd.out && grep -q ": loaded, [0-9]* bytes" /tmp/toyd.out && grep -q "loaded there, its downtime" /tmp/toy.out'
 same_state toy-vmm-both-hash $U3 $U4
 case_end
 
