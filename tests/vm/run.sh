@@ -86,6 +86,8 @@ for kver in $kvers; do
 	if [ $rc -ne 0 ] || ! grep -q '^EXIT=0$' "$w/result.clean" ||
 		grep -q '^RESULT [^ ]* FAIL' "$w/result.clean"; then
 		echo "VM $kver: FAIL (qemu exit $rc, ${secs}s)"
+		# the failed checks first: the tail below may not reach them
+		grep '^RESULT [^ ]* FAIL' "$w/result.clean" | sed 's/^/    /'
 		sed 's/^/    /' "$w/result.clean" | tail -n 40
 		[ -s "$w/qemu.log" ] && sed 's/^/    qemu: /' "$w/qemu.log" | tail -n 5
 		fails=$((fails + 1))
