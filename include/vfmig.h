@@ -304,6 +304,15 @@ struct vfmig_times {
 	struct vfmig_cpu_use cpu[VFMIG_CPU_ROLES]; /* by enum vfmig_cpu_role */
 };
 
+/*
+ * Threads (libvfmig(3) has the details): one thread runs a source or sink
+ * (run, or start/fd/step) and its callbacks, and calls the getters; any
+ * thread may call vfmig_*_cancel() (a signal handler too),
+ * vfmig_source_set_ram() and vfmig_source_switchover() while it runs.
+ * The caller keeps every fd it passes in (they are duplicated); a device
+ * being migrated is the library's to drive until the run ends.
+ */
+
 /* ------------------------------------------------------------- events */
 
 /* What happened to one device (struct vfmig_device_event's type). */

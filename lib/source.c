@@ -447,8 +447,10 @@ static void stats_update(struct vfmig_source *s)
 		.average_is_prior = !s->ss.link.bits_per_s &&
 				    !s->o.max_bandwidth &&
 				    now - s->t_precopy >= STATS_MS,
-		.ram_pending = s->o.ram_pending,
-		.ram_dirty_rate = s->o.ram_dirty_rate,
+		.ram_pending =
+			__atomic_load_n(&s->o.ram_pending, __ATOMIC_RELAXED),
+		.ram_dirty_rate =
+			__atomic_load_n(&s->o.ram_dirty_rate, __ATOMIC_RELAXED),
 	};
 
 	sat_account(s);
@@ -711,9 +713,10 @@ static enum switchover_action decide(const struct vfmig_source *s, char *why,
 	struct switchover_unacked u;
 	struct switchover_in in = {
 		.mode = (enum vfmig_switchover)s->o.switchover,
-		.asked = s->switch_asked,
+		.asked = __atomic_load_n(&s->switch_asked, __ATOMIC_RELAXED),
 		.unacked = unacked(s, &u),
-		.ram_pending = s->o.ram_pending,
+		.ram_pending =
+			__atomic_load_n(&s->o.ram_pending, __ATOMIC_RELAXED),
 		.elapsed_ms = now_ms() - s->t_precopy,
 		.timeout_ms = s->o.precopy_timeout_ms,
 		.limit_ms = s->o.downtime_limit_ms,
@@ -1480,8 +1483,10 @@ int vfmig_source_set_ram(struct vfmig_source *src, uint64_t pending,
 {
 	if (!src)
 		return -EINVAL;
-	src->o.ram_pending = pending;
-	src->o.ram_dirty_rate = dirty_rate;
+	/* from any thread: the loop reads each at its next estimate (a
+	 * pair torn between two calls is one estimate's worth of stale) */
+	__atomic_store_n(&src->o.ram_pending, pending, __ATOMIC_RELAXED);
+	__atomic_store_n(&src->o.ram_dirty_rate, dirty_rate, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1489,7 +1494,8 @@ int vfmig_source_switchover(struct vfmig_source *src)
 {
 	if (!src)
 		return -EINVAL;
-	src->switch_asked = true;
+	/* from any thread: the loop's next turn (5 ms in pre-copy) sees it */
+	__atomic_store_n(&src->switch_asked, true, __ATOMIC_RELAXED);
 	return 0;
 }
 

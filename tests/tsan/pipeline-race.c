@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vfmig.h"
 
@@ -22,9 +23,55 @@ static void *sink_main(void *arg)
 	return (void *)(intptr_t)vfmig_sink_run(arg);
 }
 
-/* One migration; @external: driven by poll + step, switched by us. */
+/* The sink from its own poll loop: its set-up thread, then steps. */
+static void *sink_stepped(void *arg)
+{
+	int ret = vfmig_sink_start(arg);
+
+	if (ret)
+		return (void *)(intptr_t)ret;
+	while ((ret = vfmig_sink_step(arg)) == 1) {
+		struct pollfd p = { .fd = vfmig_sink_fd(arg),
+				    .events = POLLIN };
+
+		poll(&p, 1, 100);
+	}
+	return (void *)(intptr_t)ret;
+}
+
+/* A VMM's other thread: its RAM model every ms, then the switchover, all
+ * while the source's own thread runs it (the calls libvfmig(3) allows
+ * from any thread). */
+struct vmm {
+	struct vfmig_source *s;
+	int done;
+};
+
+static void *vmm_main(void *arg)
+{
+	struct vmm *v = arg;
+	struct timespec ms = { .tv_nsec = 1000000 };
+
+	for (int i = 0; !__atomic_load_n(&v->done, __ATOMIC_RELAXED); i++) {
+		vfmig_source_set_ram(v->s, (uint64_t)(200 - i % 200) << 20,
+				     16u << 20);
+		if (i == 100)
+			vfmig_source_switchover(v->s);
+		nanosleep(&ms, NULL);
+	}
+	return NULL;
+}
+
+enum drive {
+	RUN, /* vfmig_*_run() */
+	STEPPED, /* the source from a poll loop, switched over by it */
+	CROSS, /* set_ram and switchover from another thread; the sink
+		* stepped */
+};
+
+/* One migration of NDEV devices, driven as @drive says. */
 static int migrate(const char *uri, unsigned channels, int precopy,
-		   int external, const char *pattern)
+		   enum drive drive, const char *pattern)
 {
 	struct vfmig_device *src[NDEV], *dst[NDEV];
 	struct vfmig_stream_opts ko = { .size = sizeof(ko),
@@ -59,13 +106,21 @@ static int migrate(const char *uri, unsigned channels, int precopy,
 		return -1;
 	snprintf(real, sizeof(real), "tcp:127.0.0.1:%d", vfmig_sink_port(k));
 	so.uri = real;
-	so.switchover = external ? VFMIG_SWITCHOVER_MANUAL :
-				   VFMIG_SWITCHOVER_AUTO;
-	pthread_create(&th, NULL, sink_main, k);
+	so.switchover = drive != RUN ? VFMIG_SWITCHOVER_MANUAL :
+				       VFMIG_SWITCHOVER_AUTO;
+	pthread_create(&th, NULL, drive == CROSS ? sink_stepped : sink_main, k);
 	if (vfmig_source_new(src, NDEV, &so, &s))
 		return -1;
-	if (!external) {
+	if (drive == RUN) {
 		ret = vfmig_source_run(s);
+	} else if (drive == CROSS) {
+		struct vmm v = { .s = s };
+		pthread_t vt;
+
+		pthread_create(&vt, NULL, vmm_main, &v);
+		ret = vfmig_source_run(s);
+		__atomic_store_n(&v.done, 1, __ATOMIC_RELAXED);
+		pthread_join(vt, NULL);
 	} else {
 		int steps = 0;
 
@@ -110,12 +165,13 @@ int main(int argc, char **argv)
 	int rounds = argc > 1 ? atoi(argv[1]) : 3;
 
 	for (int r = 0; r < rounds; r++) {
-		if (migrate("tcp:127.0.0.1:0", 2, 0, 0, "fb") ||
-		    migrate("tcp:127.0.0.1:0", 3, -1, 0, "random") ||
-		    migrate("tcp:127.0.0.1:0", 2, 0, 1, "text"))
+		if (migrate("tcp:127.0.0.1:0", 2, 0, RUN, "fb") ||
+		    migrate("tcp:127.0.0.1:0", 3, -1, RUN, "random") ||
+		    migrate("tcp:127.0.0.1:0", 2, 0, STEPPED, "text") ||
+		    migrate("tcp:127.0.0.1:0", 2, 0, CROSS, "fb"))
 			return 1;
 	}
-	printf("pipeline-race: %d rounds of 3 migrations, no race, hashes equal\n",
+	printf("pipeline-race: %d rounds of 4 migrations, no race, hashes equal\n",
 	       rounds);
 	return 0;
 }
