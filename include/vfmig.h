@@ -434,6 +434,12 @@ struct vfmig_stream_opts {
 	 * device's events (struct vfmig_events).  NULL: none.  The caller
 	 * keeps it; it must outlive the source or sink. */
 	const struct vfmig_events *events;
+	/* The CPUs the library's threads run on (codec workers, the
+	 * set-up thread), as taskset -c takes them: "0-3,8"; each one this
+	 * process may run on.  NULL: wherever the process may.  With no
+	 * workers count, one worker per CPU of the list.  The loop runs in
+	 * the caller's thread, which the caller pins. */
+	const char *cpus;
 };
 
 struct vfmig_source;

@@ -22,7 +22,7 @@ static void *handshake_main(void *arg)
 }
 
 int handshake_start(struct handshake *h, struct ring *r, ring_done_fn done,
-		    int (*fn)(void *), void *arg)
+		    const cpu_set_t *cpus, int (*fn)(void *), void *arg)
 {
 	int ret;
 
@@ -33,7 +33,7 @@ int handshake_start(struct handshake *h, struct ring *r, ring_done_fn done,
 	h->evfd = eventfd(0, EFD_CLOEXEC);
 	if (h->evfd < 0)
 		return -errno;
-	ret = thread_start(&h->thread, "vfmig-setup", handshake_main, h);
+	ret = thread_start(&h->thread, "vfmig-setup", cpus, handshake_main, h);
 	if (ret < 0) {
 		close(h->evfd);
 		h->evfd = -1;

@@ -26,11 +26,12 @@ struct handshake {
 };
 
 /*
- * Run @fn(@arg) on a new thread and poll for its end in @r: @done runs
- * (from the ring's loop) once it returned.  0 or -errno (nothing runs).
+ * Run @fn(@arg) on a new thread (on @cpus; NULL: anywhere) and poll for
+ * its end in @r: @done runs (from the ring's loop) once it returned.  0 or
+ * -errno (nothing runs).
  */
 int handshake_start(struct handshake *h, struct ring *r, ring_done_fn done,
-		    int (*fn)(void *), void *arg);
+		    const cpu_set_t *cpus, int (*fn)(void *), void *arg);
 /* Wait for the thread (at once, after @done ran) and return fn's result;
  * the same again on later calls.  -EINVAL if it was never started. */
 int handshake_join(struct handshake *h);

@@ -449,7 +449,7 @@ int sim_save_start(struct sim *s, int *data_fd)
 	sv->initial_len = SIM_HDR_LEN + pass_bytes(s->npages);
 	memset(s->dirty, 0, (s->npages + 63) / 64 * sizeof(uint64_t));
 	s->save = sv;
-	ret = thread_start(&sv->thread, "vfmig-sim-save", producer, s);
+	ret = thread_start(&sv->thread, "vfmig-sim-save", NULL, producer, s);
 	if (ret < 0) {
 		s->save = NULL;
 		session_fds_close(fds, sv->evfd);
@@ -691,7 +691,7 @@ int sim_resume_start(struct sim *s, int *data_fd)
 	if (s->cfg.slow_rate)
 		fcntl(rs->wfd, F_SETPIPE_SZ, 65536);
 	s->resume = rs;
-	ret = thread_start(&rs->thread, "vfmig-sim-load", consumer, s);
+	ret = thread_start(&rs->thread, "vfmig-sim-load", NULL, consumer, s);
 	if (ret < 0) {
 		s->resume = NULL;
 		session_fds_close(fds, rs->evfd);

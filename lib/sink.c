@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bufmem.h"
+#include "cpus.h"
 #include "crc32c.h"
 #include "device.h"
 #include "events.h"
@@ -647,6 +648,11 @@ int vfmig_sink_new(struct vfmig_device *const *devs, unsigned ndev,
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return set_errbuf(why, ws, ENOMEM, "out of memory");
+	ret = cpus_of_opts(opts, &k->cpus, &k->pinned, why, ws);
+	if (ret < 0) {
+		free(k);
+		return ret;
+	}
 	k->cancel = session_cancel_fd(why, ws);
 	if (k->cancel < 0) {
 		ret = k->cancel;
@@ -806,7 +812,8 @@ static int rx_setup(struct vfmig_sink *k)
 			return rx_fail_as(k, WIRE_E_INTERNAL, ENOMEM,
 					  "out of memory");
 	}
-	ret = workers_new((int)k->o.workers, CODEC_ZSTD, 1, &k->workers);
+	ret = workers_new((int)k->o.workers, CODEC_ZSTD, 1,
+			  k->pinned ? &k->cpus : NULL, &k->workers);
 	if (ret < 0)
 		return rx_fail_as(k, WIRE_E_INTERNAL, ret, "codec workers: %s",
 				  errno_name(ret));
@@ -1066,6 +1073,7 @@ int vfmig_sink_start(struct vfmig_sink *k)
 	}
 	if (!ret) {
 		ret = handshake_start(&k->hs, &k->ring, accept_done,
+				      k->pinned ? &k->cpus : NULL,
 				      accept_blocking, k);
 		if (ret < 0)
 			rx_fail_as(k, WIRE_E_INTERNAL, ret,

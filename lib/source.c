@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bufmem.h"
+#include "cpus.h"
 #include "crc32c.h"
 #include "device.h"
 #include "events.h"
@@ -907,6 +908,8 @@ int vfmig_source_new(struct vfmig_device *const *devs, unsigned ndev,
 	if (!s->o.channels)
 		s->o.channels = 1;
 	ret = tx_opts_check(&s->o, why, ws);
+	if (!ret)
+		ret = cpus_of_opts(opts, &s->cpus, &s->pinned, why, ws);
 	if (ret < 0) {
 		free(s);
 		return ret;
@@ -1017,7 +1020,7 @@ static int tx_setup(struct vfmig_source *s)
 	ret = workers_new((int)s->o.workers,
 			  s->o.codec != VFMIG_CODEC_NONE ? CODEC_ZSTD :
 							   CODEC_NONE,
-			  s->o.level, &s->workers);
+			  s->o.level, s->pinned ? &s->cpus : NULL, &s->workers);
 	if (ret < 0)
 		return tx_fail(s, ret, "codec workers: %s (zstd level %d?)",
 			       errno_name(ret), s->o.level);
@@ -1335,6 +1338,7 @@ int vfmig_source_start(struct vfmig_source *s)
 	}
 	if (!ret) {
 		ret = handshake_start(&s->hs, &s->ring, connect_done,
+				      s->pinned ? &s->cpus : NULL,
 				      connect_blocking, s);
 		if (ret < 0)
 			tx_fail(s, ret, "the set-up thread: %s",

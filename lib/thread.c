@@ -28,10 +28,12 @@ static void *thread_main(void *p)
 	return ret;
 }
 
-int thread_start(pthread_t *t, const char *name, void *(*fn)(void *), void *arg)
+int thread_start(pthread_t *t, const char *name, const cpu_set_t *cpus,
+		 void *(*fn)(void *), void *arg)
 {
 	struct start *st = malloc(sizeof(*st));
 	sigset_t all, old;
+	pthread_attr_t attr;
 	int ret;
 
 	if (!st)
@@ -39,10 +41,18 @@ int thread_start(pthread_t *t, const char *name, void *(*fn)(void *), void *arg)
 	st->fn = fn;
 	st->arg = arg;
 	snprintf(st->name, sizeof(st->name), "%s", name);
+	ret = -pthread_attr_init(&attr);
+	if (!ret && cpus)
+		ret = -pthread_attr_setaffinity_np(&attr, sizeof(*cpus), cpus);
+	if (ret) {
+		free(st);
+		return ret;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(t, NULL, thread_main, st);
+	ret = -pthread_create(t, &attr, thread_main, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (ret) {
 		free(st);
 		return ret;

@@ -91,13 +91,14 @@ static int usable_cpus(void)
 	return cpus > 0 ? (int)cpus : 1;
 }
 
-int workers_new(int n, enum codec_mode mode, int level, struct workers **out)
+int workers_new(int n, enum codec_mode mode, int level, const cpu_set_t *cpus,
+		struct workers **out)
 {
 	struct workers *p;
 	int ret;
 
 	if (n <= 0)
-		n = usable_cpus();
+		n = cpus ? CPU_COUNT(cpus) : usable_cpus();
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -120,7 +121,7 @@ int workers_new(int n, enum codec_mode mode, int level, struct workers **out)
 		/* "vfmig-codec12": the kernel keeps 15 characters */
 		snprintf(name, sizeof(name), "vfmig-codec%u",
 			 (unsigned)i % 10000);
-		ret = thread_start(&p->w[i].thread, name, worker_main,
+		ret = thread_start(&p->w[i].thread, name, cpus, worker_main,
 				   &p->w[i]);
 		if (ret < 0)
 			goto err;

@@ -8,6 +8,8 @@
 #ifndef VFMIG_LIB_WORKERS_H
 #define VFMIG_LIB_WORKERS_H
 
+#include <sched.h>
+
 #include "codec.h"
 
 struct work {
@@ -20,8 +22,10 @@ struct work {
 
 struct workers;
 
-/* @n threads (0: one per online CPU), each with a codec(@mode, @level). */
-int workers_new(int n, enum codec_mode mode, int level, struct workers **out);
+/* @n threads (0: one per CPU of @cpus, or of the process when NULL), each
+ * with a codec(@mode, @level), running on @cpus. */
+int workers_new(int n, enum codec_mode mode, int level, const cpu_set_t *cpus,
+		struct workers **out);
 /* Stops the threads after the work queued so far; NULL-safe. */
 void workers_free(struct workers *w);
 int workers_count(const struct workers *w);

@@ -50,7 +50,8 @@ Test(cpustat, an_ended_thread_counts_in_its_role)
 
 	burn(5); /* before the interval: not counted */
 	cpustat_begin(&c);
-	cr_assert_eq(thread_start(&t, "vfmig-codec7", burn_40ms, NULL), 0);
+	cr_assert_eq(thread_start(&t, "vfmig-codec7", NULL, burn_40ms, NULL),
+		     0);
 	pthread_join(t, NULL); /* gone before the end: from the ring */
 	burn(20);
 	cpustat_end(&c, use);

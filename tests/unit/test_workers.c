@@ -45,7 +45,7 @@ Test(workers, run_on_workers_done_on_the_loop)
 	int reaped = 0, other_thread = 0;
 
 	loop_thread = pthread_self();
-	cr_assert_eq(workers_new(2, CODEC_ZSTD, 1, &w), 0);
+	cr_assert_eq(workers_new(2, CODEC_ZSTD, 1, NULL, &w), 0);
 	cr_expect_eq(workers_count(w), 2);
 	for (int i = 0; i < 1000; i++) {
 		jobs[i] = (struct job){ .w.run = run, .w.done = done, .in = i };
@@ -75,10 +75,10 @@ Test(workers, default_count_and_bad_level)
 {
 	struct workers *w;
 
-	cr_assert_eq(workers_new(0, CODEC_NONE, 0, &w), 0);
+	cr_assert_eq(workers_new(0, CODEC_NONE, 0, NULL, &w), 0);
 	cr_expect_eq(workers_count(w), sysconf(_SC_NPROCESSORS_ONLN));
 	workers_free(w);
-	cr_expect_eq(workers_new(1, CODEC_ZSTD, 1000, &w), -EINVAL);
+	cr_expect_eq(workers_new(1, CODEC_ZSTD, 1000, NULL, &w), -EINVAL);
 }
 
 /* Whether a thread of this process is called @name (/proc/self/task). */
@@ -111,7 +111,7 @@ Test(workers, threads_are_named)
 {
 	struct workers *w;
 
-	cr_assert_eq(workers_new(2, CODEC_ZSTD, 1, &w), 0);
+	cr_assert_eq(workers_new(2, CODEC_ZSTD, 1, NULL, &w), 0);
 	cr_expect(thread_named("vfmig-codec0"), "no thread vfmig-codec0");
 	cr_expect(thread_named("vfmig-codec1"), "no thread vfmig-codec1");
 	workers_free(w);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cpus.h"
 #include "interrupt.h"
 #include "migrate.h"
 #include "options.h"
@@ -106,6 +108,8 @@ static void usage(FILE *f, enum mig_mode m)
 		"      --chunk SIZE       bytes per frame (default 4M, less when --memory is\n"
 		"                         short for two buffers per device; send, save)\n"
 		"      --workers N        codec threads (default: one per usable CPU)\n"
+		"      --cpus LIST        run the loop and the codec threads on these CPUs\n"
+		"                         (0-3,8: as taskset -c; default: wherever allowed)\n"
 		"      --timeout S        a peer silent this long fails the migration (default 30)\n"
 		"  -j, --json             a JSON report on stdout at the end\n"
 		"  -v, --verbose          say which privileges are kept, and why\n"
@@ -134,6 +138,7 @@ enum {
 	O_RATIO,
 	O_HISTORY,
 	O_NOHISTORY,
+	O_CPUS,
 	O_MAXPRE,
 	O_TLS_CREDS,
 	O_TLS_HOST,
@@ -298,6 +303,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "ratio", required_argument, NULL, O_RATIO },
 		{ "history", required_argument, NULL, O_HISTORY },
 		{ "no-history", no_argument, NULL, O_NOHISTORY },
+		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "max-precopy", required_argument, NULL, O_MAXPRE },
 		{ "tls-creds", required_argument, NULL, O_TLS_CREDS },
 		{ "tls-hostname", required_argument, NULL, O_TLS_HOST },
@@ -456,6 +462,17 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		case O_NOHISTORY:
 			history = 0;
 			break;
+		case O_CPUS: {
+			char why[256];
+
+			if (cpus_parse(optarg, &a->cpus, why, sizeof(why)) <
+			    0) {
+				err_msg("--cpus: %s", why);
+				return EXIT_USAGE;
+			}
+			a->o.cpus = optarg;
+			break;
+		}
 		case O_MAXPRE:
 			if (mode != MIG_RECV) {
 				err_msg("--max-precopy applies to recv only");
@@ -692,6 +709,13 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 	/* from here on a signal cancels, and the devices recover */
 	intr_install(mode == MIG_SEND || mode == MIG_SAVE);
 	ret = mig_open(a, devs);
+	/* the loop is this thread: pinned with the library's (a simulated
+	 * device's threads, started above, are the device's, not ours) */
+	if (!ret && a->o.cpus &&
+	    sched_setaffinity(0, sizeof(a->cpus), &a->cpus)) {
+		err_msg("--cpus %s: %s", a->o.cpus, strerror(errno));
+		ret = EXIT_FAILED;
+	}
 	if (!ret && mode >= MIG_SAVE)
 		ret = open_file(a);
 	if (!ret && a->tls_creds)

@@ -3,6 +3,7 @@
 #ifndef VFIO_MIGRATE_MIGRATE_H
 #define VFIO_MIGRATE_MIGRATE_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct mig_args {
 	const char *tls_authz[MIG_MAX_AUTHZ + 1];
 	unsigned ntls_authz;
 	struct vfmig_tls *tls;
+	cpu_set_t cpus; /* --cpus, where o.cpus is set */
 };
 
 /* send's default history file, for this user, into @buf ("" none). */
