@@ -11,8 +11,8 @@
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same files)
 #   V=1             show full commands
 
-VERSION := 0.2.0
-SOVERSION := 0
+VERSION := 0.3.0
+SOVERSION := 1
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= gcc
@@ -55,7 +55,7 @@ UNIT_TSAN := build/tsan/tests/pipeline-race
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: all check check-vm demo deps deps-build deps-bench example analyze tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration integration-slow-python asan format format-check man-check bench bench-accuracy
+.PHONY: abi-check abi-dump all check check-vm demo deps deps-build deps-bench example analyze tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration integration-slow-python asan format format-check man-check bench bench-accuracy
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 # what each target needs, installed or named (scripts/deps.sh)
@@ -196,7 +196,7 @@ man-check:
 check: deps
 	$(Q)$(MAKE) --no-print-directory -j 2 all $(UNIT) $(UNIT_ASAN) $(LINKAGE) \
 		$(UNIT_TSAN) $(SHIM_UAPI) $(FUZZ_TARGETS)
-	$(Q)$(MAKE) --no-print-directory format-check man-check analyze unit integration integration-slow-python example asan tsan fuzz-check check-vm
+	$(Q)$(MAKE) --no-print-directory format-check man-check analyze abi-check unit integration integration-slow-python example asan tsan fuzz-check check-vm
 
 # Fuzzing with libFuzzer (clang): the destination's receive path fed as one
 # channel, and the command-line parsers.  The library is rebuilt with
@@ -280,6 +280,16 @@ analyze:
 		[ $$rc -eq 0 ] && \
 		echo "analyze: clang-tidy finds nothing in lib/ and tools/ (.clang-tidy)"; \
 	else echo "analyze: SKIP (clang-tidy is not installed: make deps)"; fi
+
+# The ABI against the last release's (abi/libvfmig.abi; abidiff, from
+# abigail-tools).  At a release: make abi-dump, and commit it.
+abi-check: $(LIB_SO)
+	$(Q)sh tests/abi-check.sh $(LIB_SO)
+
+abi-dump: $(LIB_SO)
+	$(Q)abidw --headers-dir include --drop-private-types --no-show-locs \
+		--no-comp-dir-path --no-corpus-path --out-file abi/libvfmig.abi $(LIB_SO)
+	$(Q)echo "abi-dump: abi/libvfmig.abi is the ABI of $(LIB_SO)"
 
 # The example VMM against the library installed in a prefix of our own.
 EXAMPLE_PREFIX := $(CURDIR)/build/prefix

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 #define VFMIG_VERSION_MAJOR 0
-#define VFMIG_VERSION_MINOR 2
+#define VFMIG_VERSION_MINOR 3
 #define VFMIG_VERSION_PATCH 0
 
 /* The library's version string, e.g. "0.1.0". */
@@ -184,13 +184,14 @@ int vfmig_device_set_state(struct vfmig_device *dev, enum vfmig_state state,
 int vfmig_device_data_fd(const struct vfmig_device *dev);
 
 struct vfmig_precopy_info {
+	size_t size; /* sizeof(struct vfmig_precopy_info), set by the caller */
 	uint64_t initial_bytes; /* initial data not read yet */
 	uint64_t dirty_bytes; /* data changed since it was read */
 };
 
 /*
  * VFIO_MIG_GET_PRECOPY_INFO on the current session.  Only valid in PRE_COPY
- * and PRE_COPY_P2P (-EINVAL otherwise).  The values are the driver's
+ * and PRE_COPY_P2P (-EINVAL otherwise, and for an @info->size too small).  The values are the driver's
  * estimates and may be garbage: never size anything from them.  Some
  * drivers (mlx5) only produce new pre-copy data when this is called.
  */
@@ -263,8 +264,11 @@ enum vfmig_switchover {
 	VFMIG_SWITCHOVER_MANUAL = 2,
 };
 
-/* What moved, per device and in all. */
+/* What moved, per device and in all.  The caller of *_transfer() sets
+ * @size (sizeof(struct vfmig_transfer)); the library fills what both
+ * know of and sets @size to that.  A progress callback's comes filled. */
 struct vfmig_transfer {
+	size_t size;
 	uint64_t raw_bytes; /* device stream bytes */
 	uint64_t wire_bytes; /* frame bytes on the wire */
 	uint64_t precopy_bytes, stopcopy_bytes;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -309,17 +310,27 @@ int vfmig_device_data_fd(const struct vfmig_device *dev)
 int vfmig_device_precopy_info(struct vfmig_device *dev,
 			      struct vfmig_precopy_info *info)
 {
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
+	size_t n;
 	int ret;
 
 	if (!dev || !info)
 		return -EINVAL;
+	if (info->size < offsetof(struct vfmig_precopy_info, dirty_bytes) +
+				 sizeof(info->dirty_bytes))
+		return dev_fail(dev, EINVAL,
+				"pre-copy info: size %zu is too small (%zu)",
+				info->size, sizeof(*info));
 	if (dev->data_fd < 0)
 		return dev_fail(dev, EINVAL,
 				"pre-copy info: no migration session open");
 	dev->why[0] = '\0';
-	ret = dev->be->precopy_info(dev, dev->data_fd, info);
+	ret = dev->be->precopy_info(dev, dev->data_fd, &pi);
 	if (ret < 0)
 		return dev_fail(dev, ret, "VFIO_MIG_GET_PRECOPY_INFO");
+	n = info->size < sizeof(pi) ? info->size : sizeof(pi);
+	memcpy(info, &pi, n);
+	info->size = n;
 	return 0;
 }
 

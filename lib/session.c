@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -160,6 +161,19 @@ uint64_t session_total_ms(uint64_t start_ms, uint64_t end_ms, uint64_t start_us,
 	if (end_ms)
 		return end_ms - start_ms;
 	return finish_us && start_us ? (finish_us - start_us + 999) / 1000 : 0;
+}
+
+int transfer_out(struct vfmig_transfer *out, const struct vfmig_transfer *t)
+{
+	size_t n;
+
+	if (out->size <
+	    offsetof(struct vfmig_transfer, raw_bytes) + sizeof(out->raw_bytes))
+		return -EINVAL;
+	n = out->size < sizeof(*t) ? out->size : sizeof(*t);
+	memcpy(out, t, n);
+	out->size = n;
+	return 0;
 }
 
 void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x)

@@ -143,5 +143,8 @@ uint64_t session_total_ms(uint64_t start_ms, uint64_t end_ms, uint64_t start_us,
 
 /* Add @x's byte and frame counts to @sum. */
 void transfer_add(struct vfmig_transfer *sum, const struct vfmig_transfer *x);
+/* @t (the library's, whole) into the caller's @out, as much as its size
+ * says; -EINVAL when it cannot hold raw_bytes. */
+int transfer_out(struct vfmig_transfer *out, const struct vfmig_transfer *t);
 
 #endif

@@ -851,7 +851,7 @@ static void progress(struct vfmig_sink *k)
 
 static void rx_report(struct vfmig_sink *k)
 {
-	struct vfmig_transfer t;
+	struct vfmig_transfer t = { .size = sizeof(t) };
 	unsigned every = k->o.interval_ms ? k->o.interval_ms : 1000;
 	uint64_t now = now_ms();
 
@@ -1126,17 +1126,18 @@ const char *vfmig_sink_strerror(const struct vfmig_sink *sink)
 int vfmig_sink_transfer(const struct vfmig_sink *k, int dev,
 			struct vfmig_transfer *t)
 {
+	struct vfmig_transfer sum = { .size = sizeof(sum) };
+
 	if (!k || dev >= (int)k->ndev || !t)
 		return -EINVAL;
-	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; k->d && i < k->ndev; i++) {
 		const struct vfmig_transfer *x = &k->d[i].t;
 
 		if (dev < 0 || k->d[i].dev == k->devs[dev])
-			transfer_add(t, x);
+			transfer_add(&sum, x);
 	}
-	t->state = dev >= 0 ? vfmig_device_get_state(k->devs[dev]) : 0;
-	return 0;
+	sum.state = dev >= 0 ? vfmig_device_get_state(k->devs[dev]) : 0;
+	return transfer_out(t, &sum);
 }
 
 uint64_t vfmig_sink_total_ms(const struct vfmig_sink *k)

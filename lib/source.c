@@ -502,6 +502,7 @@ static void precopy_tick(struct vfmig_source *s)
 		if (d->reading && d->t.precopy_bytes &&
 		    now_us() - d->t_read_us >= PRECOPY_POLL_MS * 1000ull)
 			d->at_end = true;
+		d->last.size = sizeof(d->last);
 		ret = vfmig_device_precopy_info(d->dev, &d->last);
 		if (ret < 0) {
 			tx_fail(s, ret, "%s", vfmig_device_strerror(d->dev));
@@ -1117,7 +1118,7 @@ static int start_devices(struct vfmig_source *s)
 
 static void tx_report(struct vfmig_source *s)
 {
-	struct vfmig_transfer t;
+	struct vfmig_transfer t = { .size = sizeof(t) };
 	unsigned every = s->o.interval_ms ? s->o.interval_ms : 1000;
 	uint64_t now = now_ms();
 
@@ -1403,17 +1404,18 @@ const char *vfmig_source_strerror(const struct vfmig_source *src)
 int vfmig_source_transfer(const struct vfmig_source *s, int dev,
 			  struct vfmig_transfer *t)
 {
+	struct vfmig_transfer sum = { .size = sizeof(sum) };
+
 	if (!s || dev >= (int)s->ndev || !t)
 		return -EINVAL;
-	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; s->d && i < s->ndev; i++) {
 		const struct vfmig_transfer *x = &s->d[i].t;
 
 		if (dev < 0 || (unsigned)dev == i)
-			transfer_add(t, x);
+			transfer_add(&sum, x);
 	}
-	t->state = dev >= 0 ? vfmig_device_get_state(s->devs[dev]) : 0;
-	return 0;
+	sum.state = dev >= 0 ? vfmig_device_get_state(s->devs[dev]) : 0;
+	return transfer_out(t, &sum);
 }
 
 uint64_t vfmig_source_total_ms(const struct vfmig_source *s)

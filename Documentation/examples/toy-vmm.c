@@ -351,7 +351,7 @@ static int run_sink(struct vmm *v, struct vfmig_stream_opts *o)
 			{ .fd = vfmig_sink_fd(k), .events = POLLIN },
 			{ .fd = tfd, .events = POLLIN },
 		};
-		struct vfmig_transfer t;
+		struct vfmig_transfer t = { .size = sizeof(t) };
 		uint64_t expirations;
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)

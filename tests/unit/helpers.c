@@ -85,7 +85,7 @@ size_t read_now(int fd, struct blob *out, size_t chunk, int *end)
 int save_stream(struct vfmig_device *dev, struct blob *out, size_t chunk,
 		int max_rounds)
 {
-	struct vfmig_precopy_info pi;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 	int fd, end, ret;
 
 	if (vfmig_device_migration_flags(dev) & VFMIG_MIGRATION_PRE_COPY) {

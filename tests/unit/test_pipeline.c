@@ -60,7 +60,7 @@ static struct result migrate(const char *const *src_specs,
 			     struct side *src, struct side *dst)
 {
 	struct vfmig_source *s;
-	struct result r = { 0 };
+	struct result r = { .t.size = sizeof(r.t) };
 	pthread_t t;
 	char real_uri[128];
 
@@ -539,7 +539,7 @@ Test(pipeline, driven_from_the_callers_poll_loop, .timeout = 60)
 {
 	struct vfmig_device *a = open_ok("sim:size=16M,pattern=fb,seed=21");
 	struct vfmig_device *b = open_ok("sim:size=16M");
-	struct vfmig_transfer t;
+	struct vfmig_transfer t = { .size = sizeof(t) };
 	struct manual_pair m;
 	struct vfmig_source *s;
 	struct vfmig_sink *k;

@@ -51,7 +51,7 @@ static void expect_state(struct vfmig_device *dev, int state)
 Test(data_fd, precopy_end_enomsg_mode_fails_the_read)
 {
 	struct vfmig_device *dev = open_ok("sim:size=1M,pattern=random");
-	struct vfmig_precopy_info pi;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 	struct blob b = { 0 };
 	uint64_t sc;
 	int fd, end;
@@ -92,7 +92,7 @@ Test(data_fd, precopy_end_zero_mode_is_not_eof)
 {
 	struct vfmig_device *dev =
 		open_ok("sim:size=1M,pattern=fb,end=zero,dirty=64M/s");
-	struct vfmig_precopy_info pi;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 	struct blob b = { 0 };
 	size_t more = 0;
 	int fd, end;
@@ -275,7 +275,8 @@ Test(rejected, a_good_stream_still_loads_after_a_bad_one)
 Test(sizes, garbage_reports)
 {
 	struct vfmig_device *dev;
-	struct vfmig_precopy_info pi, pi2;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) },
+				  pi2 = { .size = sizeof(pi2) };
 	struct blob b = { 0 };
 	uint64_t a, c;
 	int fd;
@@ -373,7 +374,7 @@ Test(faults, stream_breaks_after_n_bytes)
 {
 	struct vfmig_device *dev =
 		open_ok("sim:size=1M,pattern=random,faults=eio:100000");
-	struct vfmig_precopy_info pi;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 	struct blob b = { 0 };
 	int fd, end;
 

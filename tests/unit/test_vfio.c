@@ -590,7 +590,7 @@ Test(vfio, no_migration_support)
 Test(vfio, migration_ioctls)
 {
 	struct vfmig_device *dev = opened("pci:" BDF);
-	struct vfmig_precopy_info pi;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 	uint64_t sz;
 	int fd, fd2;
 

@@ -205,7 +205,7 @@ static int migrate(struct vfmig_device **src, unsigned first, unsigned n,
 	struct vfmig_estimate e = { .size = sizeof(e) };
 	struct vfmig_source *s = NULL;
 	struct answer a = { .ret = -1 };
-	struct vfmig_transfer t;
+	struct vfmig_transfer t = { .size = sizeof(t) };
 	int pfd[2], port = -1, ret = -1, st;
 	char uri[64];
 	pid_t pid;
@@ -727,7 +727,7 @@ static int driver_once(struct vfmig_device *dev, struct drv *d)
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 		t0 = bench_now_s();
 		for (;;) {
-			struct vfmig_precopy_info pi;
+			struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 
 			d->precopy_bytes += read_all(fd, &secs);
 			if (vfmig_device_precopy_info(dev, &pi) < 0 ||

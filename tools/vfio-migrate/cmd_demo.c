@@ -149,9 +149,12 @@ int cmd_demo(int argc, char **argv)
 	r.total_ms = vfmig_source_total_ms(s);
 	r.downtime_ms = vfmig_source_downtime_ms(s);
 	r.downtime_us = vfmig_source_downtime_us(s);
+	r.total.size = sizeof(r.total);
 	vfmig_source_transfer(s, -1, &r.total);
-	for (int i = 0; i < NDEV; i++)
+	for (int i = 0; i < NDEV; i++) {
+		r.dev[i].size = sizeof(r.dev[i]);
 		vfmig_source_transfer(s, i, &r.dev[i]);
+	}
 	if (r.ret)
 		err_msg("demo: %s", r.error);
 	mig_report(&a, devs, &r);

@@ -39,7 +39,7 @@ static void print_flags(struct printer *p, int flags)
 
 static int show(struct vfmig_device *dev, bool json)
 {
-	struct vfmig_precopy_info pi;
+	struct vfmig_precopy_info pi = { .size = sizeof(pi) };
 	struct printer p;
 	uint64_t v;
 	int flags, state;

@@ -48,9 +48,12 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	r.error = vfmig_sink_strerror(k);
 	r.total_ms = vfmig_sink_total_ms(k);
 	r.channels = vfmig_sink_channels(k);
+	r.total.size = sizeof(r.total);
 	vfmig_sink_transfer(k, -1, &r.total);
-	for (unsigned i = 0; i < a.ndev; i++)
+	for (unsigned i = 0; i < a.ndev; i++) {
+		r.dev[i].size = sizeof(r.dev[i]);
 		vfmig_sink_transfer(k, (int)i, &r.dev[i]);
+	}
 	ret = mig_finish(&a, devs, &r);
 	vfmig_sink_free(k);
 	return intr_status(r.ret, ret);

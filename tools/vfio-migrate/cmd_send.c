@@ -41,9 +41,12 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	r.downtime_us = vfmig_source_downtime_us(s);
 	r.channels = a.o.channels ? a.o.channels : 1;
 	r.have_downtime = mode == MIG_SEND && !r.ret;
+	r.total.size = sizeof(r.total);
 	vfmig_source_transfer(s, -1, &r.total);
-	for (unsigned i = 0; i < a.ndev; i++)
+	for (unsigned i = 0; i < a.ndev; i++) {
+		r.dev[i].size = sizeof(r.dev[i]);
 		vfmig_source_transfer(s, (int)i, &r.dev[i]);
+	}
 	ret = mig_finish(&a, devs, &r);
 	vfmig_source_free(s);
 	return intr_status(r.ret, ret);
