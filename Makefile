@@ -186,11 +186,19 @@ format-check:
 
 # Man pages render without a warning.
 MAN_PAGES := $(wildcard Documentation/*.[1-8])
+# a page per function (liburing's way): a page of its own, or a .so line
+# naming the page that documents it with its family
+MAN3_PAGES := $(wildcard Documentation/man3/*.3)
 man-check:
-	$(Q)for m in $(MAN_PAGES); do \
+	$(Q)for m in $(MAN_PAGES) $(MAN3_PAGES); do \
+		so=$$(sed -n '1s/^\.so //p' "$$m"); \
+		if [ -n "$$so" ]; then \
+			[ -f "Documentation/$$so" ] || { echo "man-check: $$m: .so $$so: no such page"; exit 1; }; \
+			continue; \
+		fi; \
 		w=$$(groff -man -ww -z -Tutf8 "$$m" 2>&1); \
 		if [ -n "$$w" ]; then echo "man-check: $$m:"; echo "$$w"; exit 1; fi; \
-	done; echo "man-check: $(words $(MAN_PAGES)) pages render cleanly"
+	done; echo "man-check: $(words $(MAN_PAGES) $(MAN3_PAGES)) pages render cleanly (or point at one that does)"
 
 # Everything is built first, two compilers at a time; then the checks.
 check: deps
@@ -322,7 +330,8 @@ demo: deps-build
 # The files make install puts under $(DESTDIR)$(PREFIX), for uninstall.
 INSTALLED := lib/libvfmig.a lib/libvfmig.so lib/libvfmig.so.$(SOVERSION) \
 	lib/libvfmig.so.$(VERSION) lib/pkgconfig/libvfmig.pc include/vfmig.h \
-	bin/vfio-migrate share/man/man3/libvfmig.3 share/man/man8/vfio-migrate.8
+	bin/vfio-migrate share/man/man3/libvfmig.3 share/man/man8/vfio-migrate.8 \
+	$(patsubst Documentation/%,share/man/%,$(MAN3_PAGES))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
@@ -336,7 +345,8 @@ install: all
 	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvfmig.so
 	install -m 644 include/vfmig.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 Documentation/libvfmig.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 Documentation/libvfmig.3 $(MAN3_PAGES) \
+		$(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 Documentation/vfio-migrate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 uninstall:
