@@ -26,18 +26,22 @@ ldd "$out/toy-vmm" | grep -q "$prefix/lib/libvfmig.so" ||
 fail() { echo "example: FAIL: $*"; sed 's/^/    /' "$out/vmm.out" "$out/vmm.err" "$out/recv.err" "$out/dst.out" "$out/dst.err" 2>/dev/null | tail -n 30; exit 1; }
 # no ready line of an earlier run may be read as this one's
 rm -f "$out/recv.err" "$out/dst.out" "$out/dst.err"
+# port_of FILE PID WHAT: the port a destination's ready line in FILE says,
+# once it says it (bounded: 30 s), into $port
+port_of() {
+	n=0
+	until port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$1") && [ -n "$port" ]; do
+		kill -0 "$2" 2>/dev/null || fail "$3 ended before listening"
+		n=$((n + 1))
+		[ $n -le 1500 ] || fail "$3 did not listen in 30 s"
+		sleep 0.02
+	done
+}
 dev1=sim:size=64M,pattern=fb,dirty=8M/s,seed=1
 dev2=sim:size=32M,pattern=text,seed=2
 "$tool" recv -d "$dev1" -d "$dev2" -l tcp:127.0.0.1:0 -j >"$out/recv.out" 2>"$out/recv.err" &
 rpid=$!
-# its ready line says the port (bounded: 30 s)
-n=0
-until port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$out/recv.err") && [ -n "$port" ]; do
-	kill -0 $rpid 2>/dev/null || fail "recv ended before listening"
-	n=$((n + 1))
-	[ $n -le 1500 ] || fail "recv did not listen in 30 s"
-	sleep 0.02
-done
+port_of "$out/recv.err" $rpid recv
 # 1 GiB of "RAM" moving at 512 MiB/s, dirtied at 16 MiB/s: about two
 # seconds before the estimate comes within the limit
 "$out/toy-vmm" -t tcp:127.0.0.1:$port -c 2 -r 1G -b 512M/s -w 16M/s -l 300 \
@@ -53,17 +57,10 @@ done
 [ "$(grep -c 'state-hash' "$out/vmm.out")" -eq 2 ] || fail "no hashes printed"
 summary="$(grep -c 'expected downtime' "$out/vmm.out") estimates, switched over at $(sed -n 's/.*expected \([0-9]*\) ms <=.*/\1/p' "$out/vmm.out") ms expected, $(sed -n 's/.*device downtime \([0-9]*\) ms$/\1/p' "$out/vmm.out") ms device downtime measured, 2 hashes equal"
 
-# Both ends in toy-vmm's poll loops: the destination's port from its
-# ready line (bounded: 30 s), its hashes against the source's.
+# Both ends in toy-vmm's poll loops: its hashes against the source's.
 "$out/toy-vmm" -L tcp:127.0.0.1:0 "$dev1" "$dev2" >"$out/dst.out" 2>"$out/dst.err" &
 dpid=$!
-n=0
-until port=$(sed -n 's/^toy-vmm: listening on port \([0-9]*\)$/\1/p' "$out/dst.out") && [ -n "$port" ]; do
-	kill -0 $dpid 2>/dev/null || fail "the toy-vmm destination ended before listening"
-	n=$((n + 1))
-	[ $n -le 1500 ] || fail "the toy-vmm destination did not listen in 30 s"
-	sleep 0.02
-done
+port_of "$out/dst.out" $dpid "the toy-vmm destination"
 "$out/toy-vmm" -t tcp:127.0.0.1:$port -c 2 -r 256M -b 512M/s -w 16M/s -l 300 \
 	"$dev1" "$dev2" >"$out/vmm.out" 2>"$out/vmm.err" || { kill $dpid 2>/dev/null; fail "toy-vmm (source) exited $?"; }
 wait $dpid || fail "the toy-vmm destination failed"
