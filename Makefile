@@ -198,7 +198,13 @@ man-check:
 		fi; \
 		w=$$(groff -man -ww -z -Tutf8 "$$m" 2>&1); \
 		if [ -n "$$w" ]; then echo "man-check: $$m:"; echo "$$w"; exit 1; fi; \
-	done; echo "man-check: $(words $(MAN_PAGES) $(MAN3_PAGES)) pages render cleanly (or point at one that does)"
+	done; \
+	fns=$$(grep -E '^[a-z][a-z0-9_ ]*[ *]vfmig_[a-z0-9_]+\(' include/vfmig.h | \
+		sed -E 's/.*[ *](vfmig_[a-z0-9_]+)\(.*/\1/' | sort -u); \
+	for f in $$fns; do \
+		[ -f Documentation/man3/$$f.3 ] || { echo "man-check: $$f (include/vfmig.h) has no page in Documentation/man3"; exit 1; }; \
+	done; \
+	echo "man-check: $(words $(MAN_PAGES) $(MAN3_PAGES)) pages render cleanly (or point at one that does); each of the $$(echo $$fns | wc -w) functions of include/vfmig.h has one"
 
 # Everything is built first, two compilers at a time; then the checks.
 check: deps
