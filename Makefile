@@ -337,12 +337,14 @@ demo: deps-build
 INSTALLED := lib/libvfmig.a lib/libvfmig.so lib/libvfmig.so.$(SOVERSION) \
 	lib/libvfmig.so.$(VERSION) lib/pkgconfig/libvfmig.pc include/vfmig.h \
 	bin/vfio-migrate share/man/man3/libvfmig.3 share/man/man8/vfio-migrate.8 \
+	share/bash-completion/completions/vfio-migrate \
 	$(patsubst Documentation/%,share/man/%,$(MAN3_PAGES))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' lib/libvfmig.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libvfmig.pc
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
@@ -354,6 +356,8 @@ install: all
 	install -m 644 Documentation/libvfmig.3 $(MAN3_PAGES) \
 		$(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 Documentation/vfio-migrate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 completion/vfio-migrate.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfio-migrate
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
