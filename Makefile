@@ -8,7 +8,8 @@
 #                   (deps-build: only the build's, as make demo does)
 #   make bench      vfio-migrate bench: scenarios against baselines, table and plot
 #   make bench-accuracy  the estimate over a scenario matrix, memory over 8 GiB
-#   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same files)
+#   make install    PREFIX=/usr/local LIBDIR=$PREFIX/lib DESTDIR= (make
+#                   uninstall: the same files)
 #   V=1             show full commands
 
 VERSION := 0.3.0
@@ -333,24 +334,30 @@ demo: deps-build
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TOOL) demo
 
-# The files make install puts under $(DESTDIR)$(PREFIX), for uninstall.
-INSTALLED := lib/libvfmig.a lib/libvfmig.so lib/libvfmig.so.$(SOVERSION) \
-	lib/libvfmig.so.$(VERSION) lib/pkgconfig/libvfmig.pc include/vfmig.h \
+# Where the library goes: $(PREFIX)/lib, or a multiarch directory for a
+# distribution's package (LIBDIR=/usr/lib/x86_64-linux-gnu).
+LIBDIR ?= $(PREFIX)/lib
+
+# The files make install puts under $(DESTDIR)$(LIBDIR) and
+# $(DESTDIR)$(PREFIX), for uninstall.
+INSTALLED_LIB := libvfmig.a libvfmig.so libvfmig.so.$(SOVERSION) \
+	libvfmig.so.$(VERSION) pkgconfig/libvfmig.pc
+INSTALLED := include/vfmig.h \
 	bin/vfio-migrate share/man/man3/libvfmig.3 share/man/man8/vfio-migrate.8 \
 	share/bash-completion/completions/vfio-migrate \
 	$(patsubst Documentation/%,share/man/%,$(MAN3_PAGES))
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
 		$(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' lib/libvfmig.pc.in \
-		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libvfmig.pc
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvfmig.so.$(SOVERSION)
-	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvfmig.so
+	sed 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@VERSION@|$(VERSION)|' \
+		lib/libvfmig.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libvfmig.pc
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvfmig.so.$(SOVERSION)
+	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvfmig.so
 	install -m 644 include/vfmig.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 Documentation/libvfmig.3 $(MAN3_PAGES) \
@@ -360,7 +367,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfio-migrate
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(INSTALLED_LIB)) \
+		$(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 clean:
 	rm -rf build $(LIB_A) lib/libvfmig.so* $(TOOL)

@@ -19,6 +19,11 @@ PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc -std=gnu11 -Wall -Wextra -Werror \
 	-o "$out/readme" "$out/readme.c" \
 	$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs libvfmig) ||
 	{ echo "example: README.md's C example does not build"; exit 1; }
+# a consumer's compile sees our header alone: no private include paths
+# (libnl, p11-kit) leak through the .pc file
+cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags libvfmig)
+[ "$(echo $cflags)" = "-I$prefix/include" ] ||
+	{ echo "example: libvfmig.pc gives Cflags '$cflags', not -I$prefix/include"; exit 1; }
 # it runs on the installed library, not the build tree's
 ldd "$out/toy-vmm" | grep -q "$prefix/lib/libvfmig.so" ||
 	{ echo "example: not linked to $prefix/lib"; exit 1; }
