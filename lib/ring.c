@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ring.h"
+#include "util.h"
 
 /*
  * The setup flags we would like, best first.  DEFER_TASKRUN (6.1) runs
@@ -135,6 +136,26 @@ int ring_bound_workers(struct ring *r, unsigned bounded, unsigned unbounded)
 	unsigned v[2] = { bounded, unbounded };
 
 	return io_uring_register_iowq_max_workers(&r->uring, v);
+}
+
+static void beat_done(struct ring_op *op, int res)
+{
+	struct ring_beat *b = container_of(op, struct ring_beat, op);
+
+	(void)res;
+	if (!*b->stop)
+		io_uring_prep_timeout(ring_sqe(b->r, &b->op), &b->ts, 0, 0);
+}
+
+void ring_beat_start(struct ring *r, struct ring_beat *b, unsigned ms,
+		     const bool *stop)
+{
+	b->r = r;
+	b->stop = stop;
+	b->ts.tv_sec = ms / 1000;
+	b->ts.tv_nsec = (long long)(ms % 1000) * 1000000;
+	b->op.done = beat_done;
+	beat_done(&b->op, 0);
 }
 
 void ring_cancel(struct ring *r, struct ring_op *op)

@@ -66,6 +66,20 @@ static inline void ring_copy_async(struct io_uring_sqe *sqe, size_t len)
  * nowait support (each blocks one worker while it waits). */
 int ring_bound_workers(struct ring *r, unsigned bounded, unsigned unbounded);
 
+/*
+ * A timeout that completes every @ms until *@stop: a caller's poll() on
+ * the ring fd (vfmig_*_fd()) wakes at least that often, for silences and
+ * reports.  Cancel it with ring_cancel(r, &b->op).
+ */
+struct ring_beat {
+	struct ring_op op;
+	struct __kernel_timespec ts;
+	struct ring *r;
+	const bool *stop;
+};
+void ring_beat_start(struct ring *r, struct ring_beat *b, unsigned ms,
+		     const bool *stop);
+
 /* Cancel @op if it is in flight (its callback runs with -ECANCELED). */
 void ring_cancel(struct ring *r, struct ring_op *op);
 

@@ -889,7 +889,7 @@ static void rx_drain(struct vfmig_sink *k)
 	ring_cancel(&k->ring, &k->eop);
 	ring_cancel(&k->ring, &k->aop);
 	ring_cancel(&k->ring, &k->cop);
-	ring_cancel(&k->ring, &k->beat);
+	ring_cancel(&k->ring, &k->beat.op);
 	ring_cancel(&k->ring, &k->hs.op);
 	for (int i = 0; i < 100 && k->ring.inflight; i++)
 		ring_run_once(&k->ring, 100);
@@ -964,7 +964,6 @@ static int rx_finish(struct vfmig_sink *k)
 		/* given up during the set-up: its waits watch the cancel */
 		io_cancel(k->cancel);
 		handshake_join(&k->hs);
-		k->accepting = false;
 	}
 	if (k->ring.mode) {
 		flush_replies(k);
@@ -1013,17 +1012,6 @@ int vfmig_sink_run(struct vfmig_sink *k)
 	return rx_finish(k);
 }
 
-static void beat_done(struct ring_op *op, int res)
-{
-	struct vfmig_sink *k = container_of(op, struct vfmig_sink, beat);
-
-	(void)res;
-	if (k->stop)
-		return;
-	k->beat_ts.tv_nsec = LOOP_MS * 1000000ll;
-	io_uring_prep_timeout(ring_sqe(&k->ring, &k->beat), &k->beat_ts, 0, 0);
-}
-
 /* The set-up thread ended (the caller's step() goes on from there). */
 static void accept_done(struct ring_op *op, int res)
 {
@@ -1045,7 +1033,6 @@ static void rx_accept_step(struct vfmig_sink *k)
 	}
 	if (!k->accept_ended)
 		return;
-	k->accepting = false;
 	if (accepted(k, handshake_join(&k->hs)) == 0)
 		rx_begin(k);
 }
@@ -1084,9 +1071,7 @@ int vfmig_sink_start(struct vfmig_sink *k)
 		k->finished = true;
 		return k->result;
 	}
-	k->accepting = true;
-	k->beat.done = beat_done;
-	beat_done(&k->beat, 0);
+	ring_beat_start(&k->ring, &k->beat, LOOP_MS, &k->stop);
 	/* queued requests reach the kernel now: the caller may poll */
 	io_uring_submit(&k->ring.uring);
 	return 0;
@@ -1105,7 +1090,7 @@ int vfmig_sink_step(struct vfmig_sink *k)
 		return -EINVAL;
 	if (k->finished)
 		return k->result;
-	if (k->accepting)
+	if (handshake_running(&k->hs))
 		rx_accept_step(k);
 	else
 		rx_turn(k, 0);

@@ -105,12 +105,10 @@ struct vfmig_sink {
 	bool external, started, finished;
 	int result; /* of a finished external run */
 	struct handshake hs; /* its set-up, off the caller's thread */
-	bool accepting; /* hs runs: nothing but the ring is set up */
 	bool accept_ended; /* its end was seen in the ring */
 	cpu_set_t cpus; /* opts.cpus, where pinned */
 	bool pinned;
-	struct ring_op beat; /* the caller's poll() wakes every LOOP_MS */
-	struct __kernel_timespec beat_ts;
+	struct ring_beat beat; /* the caller's poll() wakes every LOOP_MS */
 	struct workers *workers;
 	struct rslot *slots, *free_slots;
 	unsigned nslots;

@@ -1159,7 +1159,7 @@ static void tx_drain(struct vfmig_source *s)
 	ring_cancel(&s->ring, &s->rop);
 	ring_cancel(&s->ring, &s->eop);
 	ring_cancel(&s->ring, &s->tick);
-	ring_cancel(&s->ring, &s->beat);
+	ring_cancel(&s->ring, &s->beat.op);
 	ring_cancel(&s->ring, &s->cop);
 	for (int i = 0; i < 100 && s->ring.inflight; i++)
 		ring_run_once(&s->ring, 100);
@@ -1230,7 +1230,6 @@ static int tx_finish(struct vfmig_source *s)
 		/* given up during the set-up: its waits watch the cancel */
 		io_cancel(s->cancel);
 		handshake_join(&s->hs);
-		s->connecting = false;
 	}
 	if (s->ring.mode)
 		tx_drain(s);
@@ -1278,17 +1277,6 @@ int vfmig_source_run(struct vfmig_source *s)
 	return tx_finish(s);
 }
 
-static void beat_done(struct ring_op *op, int res)
-{
-	struct vfmig_source *s = container_of(op, struct vfmig_source, beat);
-
-	(void)res;
-	if (s->stop)
-		return;
-	s->beat_ts.tv_nsec = LOOP_MS * 1000000ll;
-	io_uring_prep_timeout(ring_sqe(&s->ring, &s->beat), &s->beat_ts, 0, 0);
-}
-
 /* The set-up thread ended (the caller's step() goes on from there). */
 static void connect_done(struct ring_op *op, int res)
 {
@@ -1309,7 +1297,6 @@ static void tx_connect_step(struct vfmig_source *s)
 	}
 	if (!s->connect_ended)
 		return;
-	s->connecting = false;
 	if (connected(s, handshake_join(&s->hs)) == 0)
 		tx_begin(s);
 }
@@ -1350,9 +1337,7 @@ int vfmig_source_start(struct vfmig_source *s)
 		s->finished = true;
 		return s->result;
 	}
-	s->connecting = true;
-	s->beat.done = beat_done;
-	beat_done(&s->beat, 0);
+	ring_beat_start(&s->ring, &s->beat, LOOP_MS, &s->stop);
 	/* queued requests reach the kernel now: the caller may poll */
 	io_uring_submit(&s->ring.uring);
 	return 0;
@@ -1371,7 +1356,7 @@ int vfmig_source_step(struct vfmig_source *s)
 		return -EINVAL;
 	if (s->finished)
 		return s->result;
-	if (s->connecting)
+	if (handshake_running(&s->hs))
 		tx_connect_step(s);
 	else
 		tx_loop_once(s, 0);

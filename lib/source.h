@@ -92,13 +92,10 @@ struct vfmig_source {
 	bool external, started, finished;
 	int result; /* of a finished external run */
 	struct handshake hs; /* its set-up, off the caller's thread */
-	bool connecting; /* hs runs: nothing but the ring is set up */
 	bool connect_ended; /* its end was seen in the ring */
 	cpu_set_t cpus; /* opts.cpus, where pinned */
 	bool pinned;
-	struct ring_op beat; /* wakes the caller's poll() at least every
-			      * LOOP_MS, for the silence check and reports */
-	struct __kernel_timespec beat_ts;
+	struct ring_beat beat; /* the caller's poll() wakes every LOOP_MS */
 	struct workers *workers;
 	unsigned encoding; /* chunks at the workers */
 	struct slot *slots, *free_slots;

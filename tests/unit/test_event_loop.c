@@ -61,36 +61,30 @@ static void expect_never_blocked(struct steps *st, const char *what)
 		     (unsigned long long)st->us[st->n - 1]);
 }
 
-/* Step @s until it ends, polling its fd; the steps' times in @st. */
-static int source_until_end(struct vfmig_source *s, struct steps *st)
+/* One step of the source @s, or else of the sink @k, timed into @st. */
+static int step_timed(struct vfmig_source *s, struct vfmig_sink *k,
+		      struct steps *st)
 {
-	int ret;
+	uint64_t t0 = now_us();
+	int ret = s ? vfmig_source_step(s) : vfmig_sink_step(k);
 
-	do {
-		struct pollfd p = { .fd = vfmig_source_fd(s),
-				    .events = POLLIN };
-		uint64_t t0;
-
-		cr_assert_geq(poll(&p, 1, 1000), 0);
-		t0 = now_us();
-		ret = vfmig_source_step(s);
-		step_took(st, t0);
-	} while (ret == 1);
+	step_took(st, t0);
 	return ret;
 }
 
-static int sink_until_end(struct vfmig_sink *k, struct steps *st)
+/* Step @s (or else @k) until it ends, polling its fd. */
+static int until_end(struct vfmig_source *s, struct vfmig_sink *k,
+		     struct steps *st)
 {
 	int ret;
 
 	do {
-		struct pollfd p = { .fd = vfmig_sink_fd(k), .events = POLLIN };
-		uint64_t t0;
+		struct pollfd p = { .fd = s ? vfmig_source_fd(s) :
+					      vfmig_sink_fd(k),
+				    .events = POLLIN };
 
 		cr_assert_geq(poll(&p, 1, 1000), 0);
-		t0 = now_us();
-		ret = vfmig_sink_step(k);
-		step_took(st, t0);
+		ret = step_timed(s, k, st);
 	} while (ret == 1);
 	return ret;
 }
@@ -137,19 +131,12 @@ Test(event_loop, both_ends_in_one_poll_loop, .timeout = 60)
 			{ .fd = vfmig_source_fd(s), .events = POLLIN },
 			{ .fd = vfmig_sink_fd(k), .events = POLLIN },
 		};
-		uint64_t t0;
 
 		cr_assert_geq(poll(p, 2, 1000), 0);
-		if (sret == 1) {
-			t0 = now_us();
-			sret = vfmig_source_step(s);
-			step_took(&st, t0);
-		}
-		if (kret == 1) {
-			t0 = now_us();
-			kret = vfmig_sink_step(k);
-			step_took(&st, t0);
-		}
+		if (sret == 1)
+			sret = step_timed(s, NULL, &st);
+		if (kret == 1)
+			kret = step_timed(NULL, k, &st);
 	}
 	cr_expect_eq(sret, 0, "source: %s", vfmig_source_strerror(s));
 	cr_expect_eq(kret, 0, "sink: %s", vfmig_sink_strerror(k));
@@ -183,7 +170,7 @@ Test(event_loop, the_source_never_waits_for_a_mute_destination, .timeout = 30)
 	t0 = now_us();
 	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
 	step_took(&st, t0);
-	ret = source_until_end(s, &st);
+	ret = until_end(s, NULL, &st);
 	cr_expect_eq(ret, -ETIMEDOUT, "%d: %s", ret, vfmig_source_strerror(s));
 	cr_expect_eq(vfmig_device_get_state(a), VFMIG_STATE_RUNNING);
 	/* the 200 ms beat: a step at least every 200 ms of the 1 s */
@@ -243,7 +230,7 @@ Test(event_loop, a_cancel_from_another_thread_ends_the_source_set_up,
 	cr_assert_eq(vfmig_source_step(s), 1, "still waiting for the ACCEPT");
 	t0 = now_us();
 	cr_assert_eq(pthread_create(&th, NULL, cancel_source, s), 0);
-	ret = source_until_end(s, &st);
+	ret = until_end(s, NULL, &st);
 	pthread_join(th, NULL);
 	expect_prompt(t0, "the source's end after a cancel");
 	close(cfd);
@@ -277,7 +264,7 @@ Test(event_loop, a_cancel_from_another_thread_ends_a_waiting_sink,
 	cr_assert_eq(vfmig_sink_step(k), 1, "still waiting for a source");
 	t0 = now_us();
 	cr_assert_eq(pthread_create(&th, NULL, cancel_sink, k), 0);
-	ret = sink_until_end(k, &st);
+	ret = until_end(NULL, k, &st);
 	pthread_join(th, NULL);
 	expect_prompt(t0, "the sink's end after a cancel");
 	cr_expect_eq(ret, -ECANCELED, "%d: %s", ret, vfmig_sink_strerror(k));
