@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -598,6 +599,11 @@ int vfmig_sink_listen(struct vfmig_sink *k);
 /* For tcp:HOST:0, the port the sink listens on once vfmig_sink_listen()
  * returned; -errno otherwise. */
 int vfmig_sink_port(const struct vfmig_sink *k);
+/* The listening socket's address (getsockname(2): @addr up to *@len,
+ * *@len set to its size), QEMU's socket-address: 0, or -ENOTCONN before
+ * listening or where nothing listens (file, connected fds). */
+int vfmig_sink_address(const struct vfmig_sink *k, struct sockaddr *addr,
+		       socklen_t *len);
 /*
  * Run to the end, blocking.  0 when every device is loaded; otherwise
  * -errno, the reason in vfmig_sink_strerror(), and every device reset

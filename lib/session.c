@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -610,6 +611,19 @@ int session_connect(struct session *ss, unsigned nchan, uint32_t caps,
 
 /* ----------------------------------------------------- destination */
 
+/* fd:N naming one listening socket: systemd's socket activation, or a
+ * VMM that listens itself.  Its channels are accepted there. */
+static bool fd_listens(const struct chan_uri *u)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return u->kind == CHAN_FD && u->nfds == 1 &&
+	       getsockopt(u->fds[0], SOL_SOCKET, SO_ACCEPTCONN, &on, &len) ==
+		       0 &&
+	       on;
+}
+
 int session_listen(struct session *ss)
 {
 	struct chan_uri u;
@@ -621,6 +635,18 @@ int session_listen(struct session *ss)
 	ret = chan_uri_parse(ss->uri, &u, err, sizeof(err));
 	if (ret < 0)
 		return ss_fail(ss, WIRE_E_INTERNAL, ret, "%s", err);
+	if (fd_listens(&u)) {
+		/* ours to close, as every fd: is; the caller keeps its own */
+		ret = fcntl(u.fds[0], F_DUPFD_CLOEXEC, 3);
+		if (ret < 0)
+			return ss_fail(
+				ss, WIRE_E_INTERNAL, -errno,
+				"%s: cannot take the listening socket: %s",
+				u.text, errno_name(errno));
+		ss->lfd = ret;
+		ss->port = chan_listen_port(ss->lfd);
+		return 0;
+	}
 	if (u.kind != CHAN_TCP && u.kind != CHAN_UNIX)
 		return 0;
 	ret = chan_listen(&u, err, sizeof(err));
@@ -902,7 +928,7 @@ static int take_channels(struct session *ss)
 	ret = chan_uri_parse(ss->uri, &u, err, sizeof(err));
 	if (ret < 0)
 		return ss_fail(ss, WIRE_E_INTERNAL, ret, "%s", err);
-	if (u.kind == CHAN_FILE || u.kind == CHAN_FD) {
+	if ((u.kind == CHAN_FILE || u.kind == CHAN_FD) && !fd_listens(&u)) {
 		ret = take_fds(ss, &u);
 		if (ret < 0)
 			return ret;

@@ -692,8 +692,11 @@ int vfmig_sink_cancel(struct vfmig_sink *sink)
 
 int vfmig_sink_listen(struct vfmig_sink *k)
 {
-	int ret = session_listen(&k->ss);
+	int ret;
 
+	if (!k)
+		return -EINVAL;
+	ret = session_listen(&k->ss);
 	if (ret < 0)
 		snprintf(k->errmsg, sizeof(k->errmsg), "%s", k->ss.why);
 	return ret;
@@ -704,6 +707,16 @@ int vfmig_sink_port(const struct vfmig_sink *sink)
 	if (!sink)
 		return -EINVAL;
 	return sink->ss.port >= 0 ? sink->ss.port : -ENOTCONN;
+}
+
+int vfmig_sink_address(const struct vfmig_sink *k, struct sockaddr *addr,
+		       socklen_t *len)
+{
+	if (!k || !addr || !len)
+		return -EINVAL;
+	if (k->ss.lfd < 0)
+		return -ENOTCONN;
+	return getsockname(k->ss.lfd, addr, len) < 0 ? -errno : 0;
 }
 
 /* The session's channels, agreed, and the manifest matched: 0, or the

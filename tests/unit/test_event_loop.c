@@ -5,7 +5,10 @@
  * cancel from another thread ends either end cleanly in any phase.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -89,6 +92,25 @@ static int until_end(struct vfmig_source *s, struct vfmig_sink *k,
 	return ret;
 }
 
+/* Both ends stepped from one poll loop until each has its result. */
+static void both_until_end(struct vfmig_source *s, struct vfmig_sink *k,
+			   struct steps *st, int *sret, int *kret)
+{
+	*sret = *kret = 1;
+	while (*sret == 1 || *kret == 1) {
+		struct pollfd p[2] = {
+			{ .fd = vfmig_source_fd(s), .events = POLLIN },
+			{ .fd = vfmig_sink_fd(k), .events = POLLIN },
+		};
+
+		cr_assert_geq(poll(p, 2, 1000), 0);
+		if (*sret == 1)
+			*sret = step_timed(s, NULL, st);
+		if (*kret == 1)
+			*kret = step_timed(NULL, k, st);
+	}
+}
+
 /*
  * A VMM's one thread runs both ends (as a local migration would): were
  * any step to wait for the other end, the loop would deadlock.  With
@@ -110,7 +132,7 @@ Test(event_loop, both_ends_in_one_poll_loop, .timeout = 60)
 	static struct steps st;
 	struct vfmig_source *s;
 	struct vfmig_sink *k;
-	int sret = 1, kret = 1;
+	int sret, kret;
 	char uri[64];
 
 	st.n = 0;
@@ -126,18 +148,7 @@ Test(event_loop, both_ends_in_one_poll_loop, .timeout = 60)
 	so.uri = uri;
 	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
 	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
-	while (sret == 1 || kret == 1) {
-		struct pollfd p[2] = {
-			{ .fd = vfmig_source_fd(s), .events = POLLIN },
-			{ .fd = vfmig_sink_fd(k), .events = POLLIN },
-		};
-
-		cr_assert_geq(poll(p, 2, 1000), 0);
-		if (sret == 1)
-			sret = step_timed(s, NULL, &st);
-		if (kret == 1)
-			kret = step_timed(NULL, k, &st);
-	}
+	both_until_end(s, k, &st, &sret, &kret);
 	cr_expect_eq(sret, 0, "source: %s", vfmig_source_strerror(s));
 	cr_expect_eq(kret, 0, "sink: %s", vfmig_sink_strerror(k));
 	cr_expect_eq(vfmig_sink_step(k), kret, "the result again");
@@ -146,6 +157,66 @@ Test(event_loop, both_ends_in_one_poll_loop, .timeout = 60)
 	expect_never_blocked(&st, "both ends");
 	vfmig_source_free(s);
 	vfmig_sink_free(k);
+	vfmig_device_close(a);
+	vfmig_device_close(b);
+}
+
+/*
+ * fd:N naming a listening socket (systemd's socket activation passes one):
+ * the sink accepts its channels there, says its address, and leaves the
+ * caller's own fd open.  Before 0.4 the listener was taken for a channel
+ * and refused for sending no HELLO.
+ */
+Test(event_loop, a_listening_fd_is_listened_on, .timeout = 60)
+{
+	struct vfmig_device *a = open_ok("sim:size=8M,pattern=text,seed=35");
+	struct vfmig_device *b = open_ok("sim:size=8M");
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_storage got;
+	socklen_t len = sizeof(sa), glen = sizeof(got);
+	struct vfmig_stream_opts ko = { .size = sizeof(ko), .workers = 1 };
+	struct vfmig_stream_opts so = { .size = sizeof(so),
+					.workers = 1,
+					.channels = 3 };
+	static struct steps st;
+	struct vfmig_source *s;
+	struct vfmig_sink *k;
+	char kuri[32], suri[64];
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), sret, kret;
+
+	st.n = 0;
+	cr_assert_geq(lfd, 0);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 8), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(kuri, sizeof(kuri), "fd:%d", lfd);
+	snprintf(suri, sizeof(suri), "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+	ko.uri = kuri;
+	so.uri = suri;
+	cr_assert_eq(vfmig_sink_new(&b, 1, &ko, &k), 0);
+	cr_expect_eq(vfmig_sink_address(k, (struct sockaddr *)&got, &glen),
+		     -ENOTCONN, "an address before listening");
+	cr_expect_eq(vfmig_sink_address(NULL, (struct sockaddr *)&got, &glen),
+		     -EINVAL);
+	cr_assert_eq(vfmig_sink_start(k), 0, "%s", vfmig_sink_strerror(k));
+	cr_expect_eq(vfmig_sink_port(k), ntohs(sa.sin_port));
+	cr_assert_eq(vfmig_sink_address(k, (struct sockaddr *)&got, &glen), 0);
+	cr_expect_eq(glen, len);
+	cr_expect_eq(memcmp(&got, &sa, len), 0, "not the socket's address");
+	cr_assert_eq(vfmig_source_new(&a, 1, &so, &s), 0);
+	cr_assert_eq(vfmig_source_start(s), 0, "%s", vfmig_source_strerror(s));
+	both_until_end(s, k, &st, &sret, &kret);
+	cr_expect_eq(sret, 0, "source: %s", vfmig_source_strerror(s));
+	cr_expect_eq(kret, 0, "sink: %s", vfmig_sink_strerror(k));
+	cr_expect_eq(vfmig_sink_channels(k), 3);
+	cr_expect_eq(hash_of(b), hash_of(a), "restored state differs");
+	cr_expect_eq(vfmig_sink_address(k, (struct sockaddr *)&got, &glen),
+		     -ENOTCONN, "the session's own copy is closed at its end");
+	cr_expect_geq(fcntl(lfd, F_GETFD), 0, "the caller's fd was closed");
+	vfmig_source_free(s);
+	vfmig_sink_free(k);
+	close(lfd);
 	vfmig_device_close(a);
 	vfmig_device_close(b);
 }
