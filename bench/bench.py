@@ -110,7 +110,8 @@ def ours(n, size, pattern, channels, codec, extra_send=(), rss=None):
     for w in watches:
         w.stop = True
         w.join()
-    s, r = json.loads(sout), json.loads(rout)
+    # -j prints NDJSON: recv's listening record first, the report last
+    s, r = (json.loads(out.splitlines()[-1]) for out in (sout, rout))
     if s["status"] != "completed" or r["status"] != "completed":
         sys.exit(f"bench: migration failed: {serr.decode()} {rerr.decode()}")
     for a, b in zip(s["devices"], r["devices"]):

@@ -399,7 +399,9 @@ struct vfmig_stream_opts {
 		      * -1 never */
 	int no_start; /* sink: leave devices in STOP after loading */
 	/* Called from the running loop every interval_ms (0: 1000) with
-	 * the totals so far; keep it short. */
+	 * the totals so far; keep it short.  @phase: "setup" (a source
+	 * driven by vfmig_source_step() during its set-up), "pre-copy",
+	 * "switchover", "stop-copy" (source), "receiving" (sink). */
 	void (*progress)(void *arg, const struct vfmig_transfer *total,
 			 uint64_t elapsed_ms, const char *phase);
 	void *progress_arg;

@@ -1127,9 +1127,10 @@ static void tx_report(struct vfmig_source *s)
 	s->t_report = now;
 	vfmig_source_transfer(s, -1, &t);
 	s->o.progress(s->o.progress_arg, &t, now - s->t_start,
-		      s->switched  ? "stop-copy" :
-		      s->switching ? "switchover" :
-				     "pre-copy");
+		      handshake_running(&s->hs) ? "setup" :
+		      s->switched		? "stop-copy" :
+		      s->switching		? "switchover" :
+						  "pre-copy");
 }
 
 /* Sends in flight, or answers due: a silence now is the peer's.  (An idle
@@ -1289,8 +1290,10 @@ static void connect_done(struct ring_op *op, int res)
 /* A step during the set-up: the beat, and the set-up's end. */
 static void tx_connect_step(struct vfmig_source *s)
 {
-	int ret = ring_run_once(&s->ring, 0);
+	int ret;
 
+	tx_report(s); /* the first step always says "setup" */
+	ret = ring_run_once(&s->ring, 0);
 	if (ret < 0) {
 		tx_fail(s, ret, "io_uring: %s", errno_name(ret));
 		return;

@@ -10,19 +10,21 @@
 
 status() { case $1 in INT) echo 130 ;; TERM) echo 143 ;; HUP) echo 129 ;; esac; }
 
-# devices_ok NAME REPORT [HASH]: the run failed, every device running
-# (with HASH when given)
+# devices_ok NAME REPORT STATUS [HASH]: the run ended with STATUS
+# (cancelled: the signalled side; failed: its peer, told), the reason
+# "cancelled", every device running (with HASH when given)
 devices_ok() {
-	python3 - "$2" "${3:-}" <<'PY' || fail "$1: devices not running with their state"
+	python3 - "$2" "$3" "${4:-}" <<'PY' || fail "$1: not $3, or devices not running with their state"
 import sys
 sys.path.insert(0, "tests/integration")
 from report import load
 j = load(sys.argv[1])
-assert j["status"] == "failed", j["status"]
-assert j["error"].endswith("cancelled"), j["error"]
+assert j["status"] == sys.argv[2], j["status"]
+assert j["error-desc"].endswith("cancelled"), j["error-desc"]
+assert j["error"] == j["error-desc"]  # the alias, for one release
 for d in j["devices"]:
     assert d["state"] == "running", d["state"]
-    assert not sys.argv[2] or d["state-hash"] == sys.argv[2], d["state-hash"]
+    assert not sys.argv[3] or d["state-hash"] == sys.argv[3], d["state-hash"]
 PY
 }
 
@@ -52,14 +54,14 @@ signalled() {
 		[ $rc -eq "$(status $sig)" ] || fail "$name: send exited $rc: $(cat "$ERR")"
 		grep -q "SIG$sig: cancelling the migration; the devices go back to RUNNING" "$ERR" ||
 			fail "$name: send does not say so: $(cat "$ERR")"
-		devices_ok "$name" "$OUT" "$HASH"
+		devices_ok "$name" "$OUT" cancelled "$HASH"
 		if [ $phase = handshake ]; then
 			kill $rpid; wait $rpid # it never heard of the source
 		else
 			wait $rpid; rc=$?
 			[ $rc -eq 1 ] || fail "$name: recv exited $rc: $(cat "$RE")"
 			grep -q "source: cancelled" "$RE" || fail "$name: recv was not told: $(cat "$RE")"
-			devices_ok "$name" "$RJ"
+			devices_ok "$name" "$RJ" failed
 		fi
 	else
 		kill -$sig $rpid
@@ -67,13 +69,13 @@ signalled() {
 		[ $rc -eq "$(status $sig)" ] || fail "$name: recv exited $rc: $(cat "$RE")"
 		grep -q "SIG$sig: cancelling the migration; the devices are reset, nothing is loaded" "$RE" ||
 			fail "$name: recv does not say so: $(cat "$RE")"
-		devices_ok "$name" "$RJ"
+		devices_ok "$name" "$RJ" cancelled
 		[ $phase = handshake ] && kill $spid
 		wait $spid; rc=$?
 		if [ $phase != handshake ]; then
 			[ $rc -eq 1 ] || fail "$name: send exited $rc: $(cat "$ERR")"
 			grep -q "destination: cancelled" "$ERR" || fail "$name: send was not told: $(cat "$ERR")"
-			devices_ok "$name" "$OUT" "$HASH"
+			devices_ok "$name" "$OUT" failed "$HASH"
 		fi
 	fi
 	[ -n "$relay" ] && kill $relay 2>/dev/null && wait $relay 2>/dev/null
@@ -95,7 +97,7 @@ wait $spid; rc=$?
 wait $rpid; rc=$?
 [ $rc -eq 1 ] || fail "reason-late: recv exited $rc: $(cat "$RE")"
 grep -q "source: cancelled" "$RE" || fail "reason-late: recv: $(cat "$RE")"
-devices_ok reason-late "$RJ"
+devices_ok reason-late "$RJ" failed
 kill $relay; wait $relay 2>/dev/null
 relay=
 echo "ok src/precopy/SIGINT, the reason late"

@@ -1,6 +1,9 @@
-# Real reports of send, recv, save and load, completed and failed, are
-# valid against Documentation/report.schema.json; a report with a field
-# the schema does not know, or missing one it requires, is not.
+# Every -j record of send, recv, save and load is one JSON object on a
+# line of its own (NDJSON) and valid against
+# Documentation/report.schema.json: recv's listening record, the progress
+# records of --interval (setup, active, device), and the report, always
+# last (completed, failed, cancelled).  A record with a field the schema
+# does not know, or missing one it requires, is not valid.
 . tests/integration/lib.sh
 
 SCHEMA=Documentation/report.schema.json
@@ -8,17 +11,34 @@ D=/tmp/vfmig-it-$$
 mkdir -p $D
 trap 'rm -rf "$OUT" "$ERR" "$RJ" "$RE" $D' EXIT
 
-validate() { # file want(valid|invalid)
-	python3 - "$SCHEMA" "$1" "$2" <<'PY' || fail "schema: $1 should be $2"
+# validate FILE valid|invalid [STATUSES]: valid: every line parses alone,
+# is valid, the last (only the last) is a report, and the statuses seen
+# include each of STATUSES (space-separated); invalid: some record is not
+validate() {
+	python3 - "$SCHEMA" "$1" "$2" "${3:-}" <<'PY' || fail "schema: $1 should be $2${3:+ with $3}"
 import json, sys
 import jsonschema
 schema = json.load(open(sys.argv[1]))
 jsonschema.Draft7Validator.check_schema(schema)
-doc = json.load(open(sys.argv[2]))
-errors = list(jsonschema.Draft7Validator(schema).iter_errors(doc))
-for e in errors:
-    print("  ", "/".join(map(str, e.path)), e.message, file=sys.stderr)
-sys.exit(0 if (not errors) == (sys.argv[3] == "valid") else 1)
+text = open(sys.argv[2]).read()
+recs = [json.loads(l) for l in text.splitlines()]  # NDJSON: each line alone
+v = jsonschema.Draft7Validator(schema)
+bad = 0
+for i, r in enumerate(recs):
+    for e in v.iter_errors(r):
+        bad += 1
+        print("   line %d:" % (i + 1), "/".join(map(str, e.path)), e.message[:300],
+              file=sys.stderr)
+if sys.argv[3] == "invalid":
+    sys.exit(0 if bad else 1)
+assert text.endswith("\n"), "the last record has no newline"
+ends = ("completed", "failed", "cancelled")
+assert recs and recs[-1]["status"] in ends, "the last record is no report"
+assert all(r["status"] not in ends for r in recs[:-1]), "a report before the last line"
+seen = {r["status"] for r in recs}
+want = set(sys.argv[4].split())
+assert want <= seen, "statuses %s, expected %s among them" % (sorted(seen), sorted(want))
+sys.exit(1 if bad else 0)
 PY
 }
 
@@ -28,8 +48,53 @@ run 0 send -d sim:size=8M,pattern=fb,dirty=8M/s,seed=1 -d sim:size=4M,pattern=te
 	-t tcp:127.0.0.1:$port -c 2 --ram-pending 64M --switchover-bandwidth 1G/s -j
 wait $rpid || fail "recv failed"
 cp "$OUT" $D/send.json && cp "$RJ" $D/recv.json
-validate $D/send.json valid
-validate $D/recv.json valid
+validate $D/send.json valid completed
+validate $D/recv.json valid "listening completed"
+# recv's first record: where it listens, the port its ready line gave
+python3 - $D/recv.json "$port" <<'PY' || fail "recv's listening record: $(head -n 1 $D/recv.json)"
+import json, sys
+first = json.loads(open(sys.argv[1]).readline())
+assert first["status"] == "listening"
+a = first["socket-address"][0]
+assert a == {"type": "inet", "host": "127.0.0.1", "port": sys.argv[2]}, a
+PY
+
+# --interval: progress records on both sides, the set-up's first, then
+# pre-copy; a stop-copy-only device behind a cap shows "device" records
+recv_bg "$RJ" "$RE" -d sim:size=8M -d sim:size=16M -j --interval 20
+run 0 send -d sim:size=8M,pattern=fb,dirty=8M/s,seed=1 -d sim:size=16M,pattern=random,precopy=off,seed=2 \
+	-t tcp:127.0.0.1:$port --max-bandwidth 64MB/s -j --interval 20
+wait $rpid || fail "recv failed"
+cp "$OUT" $D/send-progress.json && cp "$RJ" $D/recv-progress.json
+validate $D/send-progress.json valid "setup active device completed"
+validate $D/recv-progress.json valid "listening active completed"
+head -n 1 $D/send-progress.json | grep -q '^{"status": "setup", "phase": "setup"' ||
+	fail "send's first record is not its set-up: $(head -n 1 $D/send-progress.json)"
+
+# a unix socket's address
+S=$D/recv.sock
+"$T" recv -d sim:size=2M -l unix:$S -j >"$RJ" 2>"$RE" &
+rpid=$!
+wait_listening "$RE" $rpid
+run 0 send -d sim:size=2M -t unix:$S -j
+wait $rpid || fail "recv on unix:$S failed"
+validate "$RJ" valid "listening completed"
+head -n 1 "$RJ" | grep -qF '{"status": "listening", "socket-address": [{"type": "unix", "path": "'$S'"}]}' ||
+	fail "recv's listening record: $(head -n 1 "$RJ")"
+
+# interrupted: the report says cancelled, with the reason
+recv_bg "$RJ" "$RE" -d sim:size=64M -j
+"$T" send -d sim:size=64M,pattern=random -t tcp:127.0.0.1:$port --max-bandwidth 8MB/s \
+	-j --interval 20 >"$OUT" 2>"$ERR" &
+spid=$!
+wait_for "$OUT" '"status": "active"' $spid send
+kill -INT $spid
+wait $spid && fail "an interrupted send exited 0"
+wait $rpid && fail "recv succeeded after the source was interrupted"
+cp "$OUT" $D/send-cancelled.json && cp "$RJ" $D/recv-cancelled.json
+validate $D/send-cancelled.json valid "setup active cancelled"
+validate $D/recv-cancelled.json valid "listening"
+json 'j["status"] == "cancelled" and j["error-desc"] == j["error"] and "cancel" in j["error-desc"]'
 
 # save and load through a file
 run 0 save -d sim:size=4M,pattern=fb,seed=3 -o $D/state -j
@@ -61,3 +126,9 @@ validate $D/missing.json invalid
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["status"]="completed"; json.dump(j, open(sys.argv[2],"w"))' \
 	$D/send-failed.json $D/contradiction.json
 validate $D/contradiction.json invalid
+# a progress record with a report's field, a listening record without
+# its address
+sed -n '2p' $D/send-progress.json | sed 's/^{/{"devices": [], /' >$D/progress-extra.json
+validate $D/progress-extra.json invalid
+echo '{"status": "listening"}' >$D/listening-bare.json
+validate $D/listening-bare.json invalid

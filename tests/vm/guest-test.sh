@@ -26,8 +26,8 @@ expect() { # name want-status cmd...
 	fi
 }
 has() { grep -q -- "$2" "$1"; } # file pattern
-field() { # json-file key: the first value of "key"
-	sed -n "s/.*\"$2\": \"*\([^\",]*\)\"*,*$/\1/p" "$1" | head -n 1
+field() { # json-file key: the first value of "key" (pretty or NDJSON)
+	grep -o "\"$2\": \"*[^\",}]*" "$1" | head -n 1 | sed 's/^"[^"]*": "*//'
 }
 shimget() { $T shim get "$1" -j >/tmp/shim.json && field /tmp/shim.json "$2"; }
 clock() { cut -d' ' -f1 /proc/uptime; }

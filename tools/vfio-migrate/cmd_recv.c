@@ -10,6 +10,7 @@
 static int run(int argc, char **argv, enum mig_mode mode)
 {
 	struct vfmig_device *devs[MIG_MAX_DEV];
+	struct vfmig_times times = { .size = sizeof(times) };
 	struct mig_result r = { 0 };
 	struct vfmig_sink *k;
 	struct mig_args a;
@@ -35,19 +36,16 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		return EXIT_FAILED;
 	}
 	if (!r.ret) {
-		/* The ready line, also with -j: scripts wait for it (and
-		 * learn the port of tcp:HOST:0) rather than guess. */
-		if (mode == MIG_RECV && vfmig_sink_port(k) >= 0)
-			fprintf(stderr, "%s: listening on port %d\n", prog,
-				vfmig_sink_port(k));
-		else if (mode == MIG_RECV && !strncmp(a.uri, "unix:", 5))
-			fprintf(stderr, "%s: listening on %s\n", prog, a.uri);
+		if (mode == MIG_RECV)
+			mig_listening(&a, k);
 		r.ret = vfmig_sink_run(k);
 	}
 	intr_watch(NULL, NULL);
 	r.error = vfmig_sink_strerror(k);
 	r.total_ms = vfmig_sink_total_ms(k);
 	r.channels = vfmig_sink_channels(k);
+	r.have_setup = vfmig_sink_times(k, &times) == 0;
+	r.setup_us = times.setup_us;
 	r.total.size = sizeof(r.total);
 	vfmig_sink_transfer(k, -1, &r.total);
 	for (unsigned i = 0; i < a.ndev; i++) {

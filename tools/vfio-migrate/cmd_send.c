@@ -1,14 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vfio-migrate send and save: the source side. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 
 #include "cli.h"
 #include "interrupt.h"
 #include "migrate.h"
 
+/* Driven from this thread's own poll loop, as a VMM drives it: the
+ * set-up runs on the library's thread and reports its progress. */
+static int drive(struct vfmig_source *s)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	int ret = vfmig_source_start(s);
+
+	if (ret < 0)
+		return ret;
+	pfd.fd = vfmig_source_fd(s);
+	while ((ret = vfmig_source_step(s)) == 1)
+		/* the fd is readable at least every 200 ms; a signal
+		 * interrupts the wait and the next step sees its cancel */
+		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+			vfmig_source_cancel(s);
+	return ret;
+}
+
 static int run(int argc, char **argv, enum mig_mode mode)
 {
 	struct vfmig_device *devs[MIG_MAX_DEV];
+	struct vfmig_times times = { .size = sizeof(times) };
 	struct mig_result r = { .have_wire = true, .have_downtime = true };
 	struct vfmig_source *s;
 	struct mig_args a;
@@ -33,13 +54,15 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	}
 	a.src = s;
 	intr_watch(s, NULL);
-	r.ret = vfmig_source_run(s);
+	r.ret = drive(s);
 	intr_watch(NULL, NULL);
 	r.error = vfmig_source_strerror(s);
 	r.total_ms = vfmig_source_total_ms(s);
 	r.downtime_ms = vfmig_source_downtime_ms(s);
 	r.downtime_us = vfmig_source_downtime_us(s);
 	r.channels = a.o.channels ? a.o.channels : 1;
+	r.have_setup = vfmig_source_times(s, &times) == 0;
+	r.setup_us = times.setup_us;
 	r.have_downtime = mode == MIG_SEND && !r.ret;
 	r.total.size = sizeof(r.total);
 	vfmig_source_transfer(s, -1, &r.total);

@@ -2,10 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -762,6 +765,17 @@ static uint64_t limit_ms(const struct mig_args *a)
 					VFMIG_DOWNTIME_LIMIT_DEFAULT_MS;
 }
 
+/* query-migrate's status for a phase of ours: "device" once the source
+ * stops its devices (QEMU's device-state transfer), "setup" before. */
+static const char *phase_status(const char *phase)
+{
+	if (!strcmp(phase, "setup"))
+		return "setup";
+	if (!strcmp(phase, "switchover") || !strcmp(phase, "stop-copy"))
+		return "device";
+	return "active";
+}
+
 void mig_progress(void *arg, const struct vfmig_transfer *t,
 		  uint64_t elapsed_ms, const char *phase)
 {
@@ -770,14 +784,16 @@ void mig_progress(void *arg, const struct vfmig_transfer *t,
 					   (double)elapsed_ms :
 				   0;
 	struct vfmig_estimate e = { .size = sizeof(e) };
-	int est = a->src ? vfmig_source_estimate(a->src, &e) : -ENOENT;
+	int est = a->src && strcmp(phase, "setup") ?
+			  vfmig_source_estimate(a->src, &e) :
+			  -ENOENT;
 	char h[32], r[32];
 	struct printer p;
 
 	if (a->json) {
 		pr_init_ndjson(&p, stdout);
 		pr_open_object(&p, NULL);
-		pr_string(&p, "status", NULL, "active");
+		pr_string(&p, "status", NULL, phase_status(phase));
 		pr_string(&p, "phase", NULL, phase);
 		pr_u64(&p, "total-time", NULL, elapsed_ms);
 		pr_u64(&p, "transferred", NULL, t->raw_bytes);
@@ -872,6 +888,16 @@ static void report_device(struct printer *p, const struct mig_args *a,
  * is to say.  A failure leads with its error and shows what was measured,
  * not a page of zeros.
  */
+/* query-migrate's error-desc; "error" too, the name before 0.4 (an alias
+ * for one release: vfio-migrate(8) says so). */
+static void report_error(struct printer *p, const struct mig_args *a,
+			 const char *why)
+{
+	pr_string(p, "error-desc", "error", why);
+	if (a->json)
+		pr_string(p, "error", NULL, why);
+}
+
 void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		const struct mig_result *r)
 {
@@ -882,12 +908,23 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 
 	if (!a->json && isatty(STDERR_FILENO) && a->o.progress)
 		fputc('\n', stderr);
-	pr_init(&p, stdout, a->json);
+	/* -j: every record one line (NDJSON), the report the last */
+	if (a->json)
+		pr_init_ndjson(&p, stdout);
+	else
+		pr_init(&p, stdout, false);
 	pr_open_object(&p, NULL);
-	pr_string(&p, "status", "status", r->ret ? "failed" : "completed");
+	/* cancelled: this side was interrupted (a peer's cancel, or a
+	 * pre-copy given up, is a failure here, as in QEMU) */
+	pr_string(&p, "status", "status",
+		  !r->ret	? "completed" :
+		  intr_signal() ? "cancelled" :
+				  "failed");
 	if (terse)
-		pr_string(&p, "error", "error", r->error);
+		report_error(&p, a, r->error);
 	pr_u64(&p, "total-time", "total time (ms)", r->total_ms);
+	if (r->have_setup)
+		pr_u64(&p, "setup-time", "setup time (ms)", r->setup_us / 1000);
 	if (r->have_downtime) {
 		pr_u64(&p, "downtime", "downtime (ms)", r->downtime_ms);
 		pr_u64(&p, "downtime-us", "  in us", r->downtime_us);
@@ -913,7 +950,67 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		report_device(&p, a, devs[i], i, r, terse);
 	pr_close_array(&p);
 	if (r->ret && !terse)
-		pr_string(&p, "error", "error", r->error);
+		report_error(&p, a, r->error);
+	pr_close_object(&p);
+	pr_end(&p);
+}
+
+/* QEMU's socket-address: [{"type": "inet", "host": ..., "port": "N"}]
+ * (the port a string, as QEMU has it) or [{"type": "unix", "path": ...}] */
+static void report_address(struct printer *p, const struct sockaddr *sa,
+			   socklen_t len)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	pr_open_array(p, "socket-address", NULL);
+	pr_open_object(p, NULL);
+	if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+		size_t n =
+			len > offsetof(struct sockaddr_un, sun_path) ?
+				len - offsetof(struct sockaddr_un, sun_path) :
+				0;
+		char path[sizeof(un->sun_path) + 1];
+
+		/* an abstract name begins with a NUL: written "@name" */
+		n = n > sizeof(un->sun_path) ? sizeof(un->sun_path) : n;
+		memcpy(path, un->sun_path, n);
+		path[n] = '\0';
+		if (n && !path[0])
+			path[0] = '@';
+		pr_string(p, "type", NULL, "unix");
+		pr_string(p, "path", NULL, path);
+	} else if (!getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+				NI_NUMERICHOST | NI_NUMERICSERV)) {
+		pr_string(p, "type", NULL, "inet");
+		pr_string(p, "host", NULL, host);
+		pr_string(p, "port", NULL, port);
+	}
+	pr_close_object(p);
+	pr_close_array(p);
+}
+
+void mig_listening(const struct mig_args *a, const struct vfmig_sink *k)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct printer p;
+
+	if (vfmig_sink_address(k, (struct sockaddr *)&ss, &len) < 0)
+		return; /* nothing listens: a file, connected fds */
+	/* The ready line, also with -j: scripts wait for it (and learn the
+	 * port of tcp:HOST:0) rather than guess. */
+	if (vfmig_sink_port(k) >= 0)
+		fprintf(stderr, "%s: listening on port %d\n", prog,
+			vfmig_sink_port(k));
+	else
+		fprintf(stderr, "%s: listening on %s\n", prog, a->uri);
+	if (!a->json)
+		return;
+	pr_init_ndjson(&p, stdout);
+	pr_open_object(&p, NULL);
+	pr_string(&p, "status", NULL, "listening");
+	report_address(&p, (struct sockaddr *)&ss, len);
 	pr_close_object(&p);
 	pr_end(&p);
 }

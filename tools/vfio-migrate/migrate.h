@@ -61,14 +61,18 @@ void mig_release(struct mig_args *a, struct vfmig_device **devs);
 void mig_progress(void *arg, const struct vfmig_transfer *t,
 		  uint64_t elapsed_ms, const char *phase);
 
+/* recv: the ready line on stderr and, with -j, the first record
+ * ({"status": "listening", "socket-address": ...}); nothing for load. */
+void mig_listening(const struct mig_args *a, const struct vfmig_sink *k);
+
 struct mig_result {
 	int ret;
 	const char *error;
-	uint64_t total_ms, downtime_ms, downtime_us;
+	uint64_t total_ms, downtime_ms, downtime_us, setup_us;
 	struct vfmig_transfer total;
 	struct vfmig_transfer dev[MIG_MAX_DEV];
 	unsigned channels;
-	bool have_wire, have_downtime;
+	bool have_wire, have_downtime, have_setup;
 };
 void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		const struct mig_result *r);
