@@ -337,6 +337,9 @@ demo: deps-build
 # Where the library goes: $(PREFIX)/lib, or a multiarch directory for a
 # distribution's package (LIBDIR=/usr/lib/x86_64-linux-gnu).
 LIBDIR ?= $(PREFIX)/lib
+# systemd looks in /usr/local/lib/systemd/system too (systemd.unit(5))
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS := vfio-migrate-recv@.socket vfio-migrate-recv@.service
 
 # The files make install puts under $(DESTDIR)$(LIBDIR) and
 # $(DESTDIR)$(PREFIX), for uninstall.
@@ -365,10 +368,17 @@ install: all
 	install -m 644 Documentation/vfio-migrate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 completion/vfio-migrate.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfio-migrate
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/vfio-migrate|$(PREFIX)/bin/vfio-migrate|' \
+			Documentation/examples/systemd/$$u \
+			>$(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(INSTALLED_LIB)) \
-		$(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+		$(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED)) \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 
 clean:
 	rm -rf build $(LIB_A) lib/libvfmig.so* $(TOOL)

@@ -56,8 +56,11 @@ _vfio_migrate()
 			COMPREPLY=($(compgen -W "auto zstd none zstd:1 zstd:3 zstd:-1" -- "$cur")) ;;
 		--switchover)
 			COMPREPLY=($(compgen -W "auto immediate manual" -- "$cur")) ;;
-		-t | --to | -l | --listen)
+		-t | --to)
 			COMPREPLY=($(compgen -W "tcp: unix: fd:" -- "$cur"))
+			compopt -o nospace 2>/dev/null ;;
+		-l | --listen)
+			COMPREPLY=($(compgen -W "tcp: unix: fd: systemd" -- "$cur"))
 			compopt -o nospace 2>/dev/null ;;
 		--tls-creds)
 			COMPREPLY=($(compgen -W "x509: psk:" -- "$cur"))

@@ -25,6 +25,8 @@ comp "vfio-migrate send -d sim:size=16M,pat" 16M,pattern=
 comp "vfio-migrate send -z z" zstd zstd:1 zstd:3 zstd:-1
 comp "vfio-migrate send --switchover im" immediate
 comp "vfio-migrate recv -l u" unix:
+comp "vfio-migrate recv -l sy" systemd
+comp "vfio-migrate send -t s"
 comp "vfio-migrate bench l" link-1g
 # every option recv's help names is offered, and nothing else
 opts=$("$T" recv -h | grep -oE '(^|[ ,])--[a-z][a-z-]*' | tr -d ' ,' | sort -u)

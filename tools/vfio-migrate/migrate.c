@@ -19,6 +19,7 @@
 #include "options.h"
 #include "print.h"
 #include "privs.h"
+#include "systemd.h"
 
 static const char *const mode_name[] = { "send", "recv", "save", "load" };
 
@@ -75,7 +76,8 @@ static void usage(FILE *f, enum mig_mode m)
 			"          [--max-precopy S] [-j] [-v]\n"
 			"\nReceive one migration at URI into the devices, in the sender's order.\n\n"
 			"  -l, --listen URI       tcp:HOST:PORT (tcp::PORT: every address), unix:PATH,\n"
-			"                         or fd:N[,N...]\n"
+			"                         fd:N[,N...] (connected sockets, or one listening),\n"
+			"                         or systemd (the socket systemd passed: LISTEN_FDS)\n"
 			"      --no-start         leave the devices stopped after loading\n"
 			"      --tls-creds C      require TLS 1.3: x509:DIR (ca-cert.pem,\n"
 			"                         server-cert.pem, server-key.pem; the source's\n"
@@ -539,9 +541,19 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 				mode == MIG_SEND ? "save" : "load");
 			return EXIT_USAGE;
 		}
-		if (uri_arg(mode, where))
+		if (mode == MIG_RECV && !strcmp(where, "systemd")) {
+			char why[256];
+
+			if (sd_listen_uri(a->uri, sizeof(a->uri), why,
+					  sizeof(why)) < 0) {
+				err_msg("%s", why);
+				return EXIT_USAGE;
+			}
+		} else if (uri_arg(mode, where)) {
 			return EXIT_USAGE;
-		snprintf(a->uri, sizeof(a->uri), "%s", where);
+		} else {
+			snprintf(a->uri, sizeof(a->uri), "%s", where);
+		}
 	}
 	if (mode != MIG_SEND &&
 	    (a->o.switchover || a->o.downtime_limit_ms ||
@@ -994,17 +1006,21 @@ void mig_listening(const struct mig_args *a, const struct vfmig_sink *k)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	char where[80], why[256];
 	struct printer p;
 
 	if (vfmig_sink_address(k, (struct sockaddr *)&ss, &len) < 0)
 		return; /* nothing listens: a file, connected fds */
 	/* The ready line, also with -j: scripts wait for it (and learn the
-	 * port of tcp:HOST:0) rather than guess. */
+	 * port of tcp:HOST:0) rather than guess; so does systemd. */
 	if (vfmig_sink_port(k) >= 0)
-		fprintf(stderr, "%s: listening on port %d\n", prog,
-			vfmig_sink_port(k));
+		snprintf(where, sizeof(where), "listening on port %d",
+			 vfmig_sink_port(k));
 	else
-		fprintf(stderr, "%s: listening on %s\n", prog, a->uri);
+		snprintf(where, sizeof(where), "listening on %.63s", a->uri);
+	fprintf(stderr, "%s: %s\n", prog, where);
+	if (sd_ready(where, why, sizeof(why)) < 0)
+		err_msg("cannot tell systemd it is ready: %s", why);
 	if (!a->json)
 		return;
 	pr_init_ndjson(&p, stdout);
