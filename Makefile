@@ -158,14 +158,8 @@ SLOW_PY_SUITES := test_recv_spec test_cancel test_recv_bad_input \
 	test_fault_matrix test_recv_limits test_fault_stopcopy test_send_recv \
 	test_fault_ends test_privileges
 integration-slow-python: $(TOOL)
-	$(Q)mkdir -p build/slow-python
-	$(Q)py=$$(command -v python3) && \
-		printf '#!/bin/sh\n# a slow interpreter start (make check)\nsleep 1\nexec %s "$$@"\n' \
-			"$$py" >build/slow-python/python3
-	$(Q)chmod +x build/slow-python/python3
 	$(Q)echo "integration: again with a python3 that starts in 1 s"
-	$(Q)PATH="$(CURDIR)/build/slow-python:$$PATH" \
-		sh tests/integration/run.sh -j 4 $(SLOW_PY_SUITES)
+	$(Q)PYTHON_START_DELAY=1 sh tests/integration/run.sh -j 4 $(SLOW_PY_SUITES)
 
 # The code follows .clang-format; only whitespace may differ from it.
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

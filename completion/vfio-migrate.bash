@@ -65,7 +65,7 @@ _vfio_migrate()
 		--tls-creds)
 			COMPREPLY=($(compgen -W "x509: psk:" -- "$cur"))
 			compopt -o nospace 2>/dev/null ;;
-		-o | --output | -i | --input | --history | --plot)
+		-o | --output | -i | --input | --history | --plot | --metrics)
 			COMPREPLY=($(compgen -f -- "$cur")) ;;
 		*)
 			case $cur in

@@ -9,7 +9,8 @@ BUILD="gcc make pkg-config liburing-dev libzstd-dev libnl-3-dev \
 libnl-genl-3-dev libnl-route-3-dev libcap-dev libgnutls28-dev"
 BENCH="$BUILD zstd netcat-openbsd python3 gnuplot-nox gnutls-bin libisal2"
 CHECK="$BENCH g++ clang libclang-rt-14-dev cppcheck clang-tidy \
-libcriterion-dev python3-jsonschema groff-base iproute2 abigail-tools \
+libcriterion-dev python3-jsonschema python3-prometheus-client systemd groff-base \
+iproute2 abigail-tools \
 qemu-system-x86 busybox-static cpio kmod xz-utils \
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 \
 linux-headers-6.12-amd64"

@@ -23,6 +23,22 @@ alone=$(grep -l '^# integration: alone' $suites)
 shared=$(for t in $suites; do echo "$alone" | grep -qx "$t" || echo "$t"; done)
 res=$(mktemp -d)
 trap 'rm -rf "$res"' EXIT
+# The suites' Python modules (jsonschema, prometheus_client) are Debian's
+# packages (make deps): Debian's python3 runs them even where another comes
+# first in PATH (a pyenv shim has none of them).  PYTHON_START_DELAY=S
+# (make check's second pass) makes it start S seconds late, as a loaded
+# machine's may.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
+mkdir -p "$res/bin"
+if [ -n "${PYTHON_START_DELAY:-}" ]; then
+	printf '#!/bin/sh\n# a slow interpreter start\nsleep %s\nexec %s "$@"\n' \
+		"$PYTHON_START_DELAY" "$py" >"$res/bin/python3"
+	chmod +x "$res/bin/python3"
+else
+	ln -s "$py" "$res/bin/python3"
+fi
+export PATH="$res/bin:$PATH"
 
 for t in $alone; do
 	sh tests/integration/run-one.sh "$res" "$t"

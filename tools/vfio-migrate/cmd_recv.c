@@ -27,6 +27,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 		mig_release(&a, devs);
 		return EXIT_USAGE;
 	}
+	a.snk = k;
 	intr_watch(NULL, k);
 	r.ret = vfmig_sink_listen(k);
 	if (!r.ret && mode == MIG_RECV && mig_lockdown(&a)) {

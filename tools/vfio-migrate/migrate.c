@@ -18,6 +18,7 @@
 #include "migrate.h"
 #include "options.h"
 #include "print.h"
+#include "metrics.h"
 #include "privs.h"
 #include "systemd.h"
 
@@ -119,6 +120,9 @@ static void usage(FILE *f, enum mig_mode m)
 		"  -j, --json             a JSON report on stdout at the end\n"
 		"  -v, --verbose          say which privileges are kept, and why\n"
 		"      --interval MS      progress every MS (with -j: NDJSON records before the report)\n"
+		"      --metrics FILE     the figures in Prometheus' text format, rewritten every\n"
+		"                         --interval (default 1 s) and at the end (for node\n"
+		"                         exporter's textfile collector: name it *.prom)\n"
 		"  -h, --help, -V, --version\n"
 		"\nUnits: a rate's lower-case b is bits (10Gb/s, 10Gbps, 10Gbit), an upper-case B\n"
 		"bytes (1.25GB/s, 1GiB/s), and a size per second bytes (512M/s).  A time takes\n"
@@ -149,6 +153,7 @@ enum {
 	O_TLS_HOST,
 	O_TLS_USER,
 	O_TLS_AUTHZ,
+	O_METRICS,
 };
 
 static int num_arg(const char *opt, const char *text, long min, long max,
@@ -308,6 +313,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "ratio", required_argument, NULL, O_RATIO },
 		{ "history", required_argument, NULL, O_HISTORY },
 		{ "no-history", no_argument, NULL, O_NOHISTORY },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "max-precopy", required_argument, NULL, O_MAXPRE },
 		{ "tls-creds", required_argument, NULL, O_TLS_CREDS },
@@ -467,6 +473,13 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		case O_NOHISTORY:
 			history = 0;
 			break;
+		case O_METRICS:
+			if (!*optarg || strlen(optarg) >= sizeof(a->metrics)) {
+				err_msg("--metrics: give a file name");
+				return EXIT_USAGE;
+			}
+			snprintf(a->metrics, sizeof(a->metrics), "%s", optarg);
+			break;
 		case O_CPUS: {
 			char why[256];
 
@@ -579,7 +592,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	a->o.uri = a->uri;
 	a->o.progress = mig_progress;
 	a->o.progress_arg = a;
-	if (!a->o.interval_ms && a->json)
+	a->records = a->json && a->o.interval_ms;
+	if (!a->o.interval_ms && a->json && !a->metrics[0])
 		a->o.progress = NULL; /* -j alone: the report only */
 	return -1;
 }
@@ -714,6 +728,20 @@ int mig_lockdown(struct mig_args *a)
 	return privs_drop(a->verbose) ? EXIT_FAILED : EXIT_OK;
 }
 
+/* --metrics FILE written once now: a path that cannot be is a usage
+ * error before anything moves, not a warning after. */
+static int first_metrics(struct mig_args *a)
+{
+	struct vfmig_transfer none = { .size = sizeof(none) };
+	struct metrics_snap m = { .status = "setup", .total = &none };
+	char why[512];
+
+	if (metrics_write(a, &m, why, sizeof(why)) == 0)
+		return 0;
+	err_msg("%s", why);
+	return EXIT_USAGE;
+}
+
 int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 		struct vfmig_device **devs)
 {
@@ -724,6 +752,9 @@ int mig_prepare(int argc, char **argv, enum mig_mode mode, struct mig_args *a,
 	/* from here on a signal cancels, and the devices recover */
 	intr_install(mode == MIG_SEND || mode == MIG_SAVE);
 	ret = mig_open(a, devs);
+	a->devs = devs;
+	if (!ret && a->metrics[0])
+		ret = first_metrics(a);
 	/* the loop is this thread: pinned with the library's (a simulated
 	 * device's threads, started above, are the device's, not ours) */
 	if (!ret && a->o.cpus &&
@@ -788,10 +819,25 @@ static const char *phase_status(const char *phase)
 	return "active";
 }
 
+void mig_metrics(struct mig_args *a, const char *status, uint64_t total_ms,
+		 const struct vfmig_transfer *t, const struct mig_result *r)
+{
+	struct metrics_snap m = {
+		.status = status, .total_ms = total_ms, .total = t, .r = r
+	};
+	char why[512];
+
+	if (!a->metrics[0] || metrics_write(a, &m, why, sizeof(why)) == 0)
+		return;
+	if (!a->metrics_said)
+		err_msg("%s (the migration goes on)", why);
+	a->metrics_said = true;
+}
+
 void mig_progress(void *arg, const struct vfmig_transfer *t,
 		  uint64_t elapsed_ms, const char *phase)
 {
-	const struct mig_args *a = arg;
+	struct mig_args *a = arg;
 	double rate = elapsed_ms ? (double)t->raw_bytes * 1000.0 /
 					   (double)elapsed_ms :
 				   0;
@@ -802,6 +848,9 @@ void mig_progress(void *arg, const struct vfmig_transfer *t,
 	char h[32], r[32];
 	struct printer p;
 
+	mig_metrics(a, phase_status(phase), elapsed_ms, t, NULL);
+	if (a->json && !a->records)
+		return; /* -j --metrics: the file only */
 	if (a->json) {
 		pr_init_ndjson(&p, stdout);
 		pr_open_object(&p, NULL);
@@ -1036,6 +1085,11 @@ int mig_finish(struct mig_args *a, struct vfmig_device **devs,
 {
 	if (r->ret)
 		err_msg("%s", r->error);
+	mig_metrics(a,
+		    !r->ret	  ? "completed" :
+		    intr_signal() ? "cancelled" :
+				    "failed",
+		    r->total_ms, &r->total, r);
 	mig_report(a, devs, r);
 	mig_release(a, devs);
 	return r->ret ? EXIT_FAILED : EXIT_OK;

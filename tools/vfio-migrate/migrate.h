@@ -26,6 +26,11 @@ struct mig_args {
 	struct vfmig_stream_opts o;
 	char history[4096]; /* send: the history file; "" none */
 	struct vfmig_source *src; /* send, save: the running source */
+	struct vfmig_sink *snk; /* recv, load: the running sink */
+	struct vfmig_device **devs; /* the opened devices (mig_open) */
+	bool records; /* -j --interval: progress records on stdout */
+	char metrics[4096]; /* --metrics FILE; "" none */
+	bool metrics_said; /* a failed rewrite was said (once) */
 	/* TLS: the options, and the credentials loaded from them */
 	const char *tls_creds, *tls_hostname, *tls_username;
 	const char *tls_authz[MIG_MAX_AUTHZ + 1];
@@ -58,6 +63,12 @@ void mig_close(struct vfmig_device **devs, unsigned n);
 void mig_release(struct mig_args *a, struct vfmig_device **devs);
 
 /* Progress on a terminal (stderr), or NDJSON records (-j --interval). */
+struct mig_result;
+/* --metrics: rewrite the file (metrics.h) with @status, @r the report's
+ * figures or NULL; a failure is said once and the migration goes on. */
+void mig_metrics(struct mig_args *a, const char *status, uint64_t total_ms,
+		 const struct vfmig_transfer *t, const struct mig_result *r);
+
 void mig_progress(void *arg, const struct vfmig_transfer *t,
 		  uint64_t elapsed_ms, const char *phase);
 
