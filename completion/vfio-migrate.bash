@@ -46,7 +46,7 @@ _vfio_migrate()
 	done
 	COMPREPLY=()
 	if [ -z "$cmd" ]; then
-		COMPREPLY=($(compgen -W "send recv save load info estimate bench demo shim -h --help -V --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "send recv save load info list estimate bench demo shim -h --help -V --version" -- "$cur"))
 	else
 		case $prev in
 		-d | --device)

@@ -17,6 +17,7 @@ comp() {
 
 comp "vfio-migrate se" send
 comp "vfio-migrate re" recv
+comp "vfio-migrate l" list load
 comp "vfio-migrate send --max-b" --max-bandwidth
 comp "vfio-migrate recv --no-" --no-start
 comp "vfio-migrate send --no-" --no-history --no-precopy

@@ -149,6 +149,29 @@ check info-stopcopy-size "$(field /tmp/info.json stopcopy-bytes)" \
 	'[ "$(field /tmp/info.json stopcopy-bytes)" = 1048640 ]'
 case_end
 
+# list: every shim device is a migratable mdev that root can open, with
+# its type, flags and stop-copy size; one another process holds is busy
+case_start list
+expect list 0 $T list -j
+check list-all "$(tr '\n' ' ' </tmp/out | cut -c1-400)" \
+	'[ "$(grep -c "\"device\": \"mdev:11111111-" /tmp/out)" -eq 4 ]'
+check list-access "$(grep access /tmp/out | tr '\n' ' ')" \
+	'[ "$(grep -c "\"access\": \"yes\"" /tmp/out)" -eq 4 ]'
+check list-flags "$(grep -c '"stop-copy"' /tmp/out)" '[ "$(grep -c "\"stop-copy\"" /tmp/out)" -eq 4 ]'
+check list-type "$(grep mdev-type /tmp/out | tr '\n' ' ')" 'has /tmp/out "\"mdev-type\": \"vfio_shim-small\""'
+check list-size "$(sed -n "/mdev:$U1/,/stopcopy/p" /tmp/out | tr '\n' ' ')" \
+	'sed -n "/mdev:$U1/,/stopcopy/p" /tmp/out | grep -q "\"stopcopy-bytes\": 1048640"'
+: >/tmp/recv.err
+$T recv -d mdev:$U2 -l tcp:127.0.0.1:7002 --timeout 10 >/dev/null 2>/tmp/recv.err &
+rpid=$!
+recv_ready $rpid
+expect list-held 0 $T list -j
+kill $rpid
+wait $rpid
+check list-busy "$(sed -n "/mdev:$U2/,/error/p" /tmp/out | tr '\n' ' ')" \
+	'sed -n "/mdev:$U2/,/access/p" /tmp/out | grep -q "\"access\": \"busy\""'
+case_end
+
 case_start save-load
 h1=$(shimget $U1 state-hash)
 check hashes-differ "both $h1" '[ "$h1" != "$(shimget $U2 state-hash)" ]'

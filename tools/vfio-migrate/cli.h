@@ -17,6 +17,7 @@
 extern const char *prog;
 
 int cmd_info(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_save(int argc, char **argv);

@@ -124,6 +124,7 @@ static void usage(FILE *f)
 		"  save   save devices' state to a file\n"
 		"  load   load devices' state from a file\n"
 		"  info   show a device's migration capabilities, state and sizes\n"
+		"  list   this host's VFIO devices that support migration\n"
 		"  estimate  the expected downtime of a planned migration\n"
 		"  bench  measure scenarios against baselines, or a device's driver\n"
 		"  demo   migrate a simulated device locally and compare state hashes\n"
@@ -209,11 +210,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "send", cmd_send },	{ "recv", cmd_recv },
-		{ "save", cmd_save },	{ "load", cmd_load },
-		{ "info", cmd_info },	{ "estimate", cmd_estimate },
-		{ "demo", cmd_demo },	{ "shim", cmd_shim },
-		{ "bench", cmd_bench },
+		{ "send", cmd_send },	      { "recv", cmd_recv },
+		{ "save", cmd_save },	      { "load", cmd_load },
+		{ "info", cmd_info },	      { "list", cmd_list },
+		{ "estimate", cmd_estimate }, { "demo", cmd_demo },
+		{ "shim", cmd_shim },	      { "bench", cmd_bench },
 	};
 
 	/* Writes to a closed pipe or socket are errors we report. */

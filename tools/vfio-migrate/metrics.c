@@ -39,7 +39,8 @@ struct out {
 
 static void head(struct out *o, const char *name, const char *help)
 {
-	fprintf(o->f, "# HELP vfio_migrate_%s %s\n# TYPE vfio_migrate_%s gauge\n",
+	fprintf(o->f,
+		"# HELP vfio_migrate_%s %s\n# TYPE vfio_migrate_%s gauge\n",
 		name, help, name);
 }
 
@@ -57,8 +58,7 @@ static void line(struct out *o, const char *name, const char *key,
 	fprintf(o->f, "\"} %.15g\n", v);
 }
 
-static void gauge(struct out *o, const char *name, const char *help,
-		  double v)
+static void gauge(struct out *o, const char *name, const char *help, double v)
 {
 	head(o, name, help);
 	line(o, name, NULL, NULL, v);
