@@ -447,6 +447,13 @@ struct vfmig_stream_opts {
 	 * workers count, one worker per CPU of the list.  The loop runs in
 	 * the caller's thread, which the caller pins. */
 	const char *cpus;
+	/* Source: a dry run.  Connect, TLS, agree the session and have the
+	 * destination check the manifest against its devices, then end both
+	 * sides cleanly: no device changes state, nothing of theirs moves,
+	 * and the destination waits for the next session.  0 when a
+	 * migration would start; -ENOTSUP from a destination that cannot do
+	 * a dry run (before 0.4).  Network URIs only. */
+	int dry_run;
 };
 
 struct vfmig_source;

@@ -292,7 +292,9 @@ const struct conn *session_told_on(const struct session *ss)
 	return NULL;
 }
 
-int session_close(struct session *ss, bool sync)
+/* Every channel and early socket closed; @sync: fsync a file first (0,
+ * or -errno of that).  The listener stays. */
+static int close_channels(struct session *ss, bool sync)
 {
 	int ret = 0;
 
@@ -305,10 +307,18 @@ int session_close(struct session *ss, bool sync)
 			close(ss->c[i].fd);
 		}
 		ss->c[i].fd = -1;
+		ss->socket[i] = false;
 		if (ss->pre[i] >= 0)
 			close(ss->pre[i]);
 		ss->pre[i] = -1;
 	}
+	return ret;
+}
+
+int session_close(struct session *ss, bool sync)
+{
+	int ret = close_channels(ss, sync);
+
 	if (ss->lfd >= 0)
 		close(ss->lfd);
 	ss->lfd = -1;
@@ -596,6 +606,11 @@ int session_connect(struct session *ss, unsigned nchan, uint32_t caps,
 	}
 	/* A file (or a non-socket fd) has nobody to answer. */
 	ss->file = !ss->socket[0];
+	if (ss->file && (caps & WIRE_CAP_PREFLIGHT))
+		return ss_fail(
+			ss, WIRE_E_INTERNAL, EINVAL,
+			"%s: a dry run asks a destination, and this is a file",
+			ss->uri);
 	session_id(ss->id);
 	memcpy(hello.session, ss->id, sizeof(hello.session));
 	hello.nchannels = (uint16_t)ss->nchan;
@@ -606,7 +621,47 @@ int session_connect(struct session *ss, unsigned nchan, uint32_t caps,
 	/* a file agrees to everything but the ack, which it cannot give */
 	ss->caps = caps & ~WIRE_CAP_SWITCHOVER_ACK;
 	ret = take_accepts(ss, caps, now_us());
+	if (!ret && (caps & WIRE_CAP_PREFLIGHT) &&
+	    !(ss->caps & WIRE_CAP_PREFLIGHT)) {
+		/* Its MANIFEST_ACK would mean devices in RESUMING: stop here,
+		 * and tell it why its session ends. */
+		frame_send_error(
+			&ss->c[0], WIRE_E_CAPABILITY,
+			"the source asked for a dry run, which this destination cannot do");
+		ss->told = true;
+		return ss_fail(
+			ss, WIRE_E_CAPABILITY, ENOTSUP,
+			"%s: the destination cannot do a dry run (it did not grant the preflight capability: vfio-migrate before 0.4); its session was ended before the manifest",
+			ss->uri);
+	}
 	return ret < 0 ? ret : send_manifest(ss);
+}
+
+int session_preflight_end(struct session *ss)
+{
+	struct wire_limits lim = { .max_chunk = 1 };
+	unsigned char p[4 + WIRE_MAX_TEXT + 1];
+	struct wire_hdr h = { 0 };
+	char err[512];
+	int ret;
+
+	ret = frame_send(&ss->c[0], WIRE_DONE, WIRE_NO_DEVICE, NULL, 0,
+			 ss->timeout_ms);
+	if (ret == 0)
+		ret = frame_recv(&ss->c[0], &lim, &h, p, sizeof(p) - 1,
+				 ss->timeout_ms, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "sending DONE: %s", errno_name(ret));
+	if (ret < 0)
+		return ss_fail(ss, WIRE_E_PROTOCOL, ret, "%s: dry run: %s",
+			       ss->uri, err);
+	if (h.type == WIRE_ERROR)
+		return refused(ss, &h, p, false);
+	if (h.type != WIRE_DONE)
+		return ss_fail(ss, WIRE_E_PROTOCOL, EPROTO,
+			       "%s: dry run: expected DONE, got %s", ss->uri,
+			       wire_type_name(h.type));
+	return 0;
 }
 
 /* ----------------------------------------------------- destination */
@@ -1059,9 +1114,61 @@ static int take_manifest(struct session *ss)
 	return 0;
 }
 
+/* After a dry run: its channels closed, and the session's fields back to
+ * "none" for the next source's first HELLO (the listener stays). */
+static void session_next(struct session *ss)
+{
+	close_channels(ss, false);
+	ss->nchan = 0;
+	ss->caps = 0;
+	ss->max_chunk = 0;
+	memset(ss->id, 0, sizeof(ss->id));
+	memset(&ss->first, 0, sizeof(ss->first));
+	ss->stray[0] = ss->why[0] = '\0';
+	ss->err = 0;
+	ss->code = WIRE_OK;
+	ss->told = false;
+	ss->t_open_ms = ss->t_open_us = 0;
+}
+
+/*
+ * A dry run (capability preflight): the manifest was checked (@ret) and
+ * no device was touched.  The source hears the verdict (MANIFEST_ACK, or
+ * the ERROR a real session would get), then DONE answers its DONE.  Its
+ * failures are its own, not this destination's: whatever the outcome,
+ * the channels close and the next session is awaited.
+ */
+static void preflight_answer(struct session *ss, int ret)
+{
+	struct wire_limits lim = { .max_chunk = 1 };
+	unsigned char p[4 + WIRE_MAX_TEXT + 1];
+	struct wire_hdr h = { 0 };
+	char err[256];
+
+	if (ret < 0) {
+		if (!ss->told)
+			frame_send_error(&ss->c[0], ss->code, ss->why);
+	} else if (frame_send(&ss->c[0], WIRE_MANIFEST_ACK, WIRE_NO_DEVICE,
+			      NULL, 0, ss->timeout_ms) == 0 &&
+		   frame_recv(&ss->c[0], &lim, &h, p, sizeof(p) - 1,
+			      ss->timeout_ms, err, sizeof(err)) == 0 &&
+		   h.type == WIRE_DONE) {
+		frame_send(&ss->c[0], WIRE_DONE, WIRE_NO_DEVICE, NULL, 0,
+			   ss->timeout_ms);
+	}
+	session_next(ss);
+}
+
 int session_accept(struct session *ss)
 {
-	int ret = take_channels(ss);
+	for (;;) {
+		int ret = take_channels(ss);
 
-	return ret < 0 ? ret : take_manifest(ss);
+		if (ret < 0)
+			return ret;
+		ret = take_manifest(ss);
+		if (!(ss->caps & WIRE_CAP_PREFLIGHT))
+			return ret;
+		preflight_answer(ss, ret);
+	}
 }

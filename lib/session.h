@@ -93,12 +93,16 @@ void session_prepare(struct session *ss, unsigned n);
  * with ss->why. */
 int session_connect(struct session *ss, unsigned nchan, uint32_t caps,
 		    uint32_t max_chunk);
+/* Source, a dry run (@caps had WIRE_CAP_PREFLIGHT) once connected: DONE,
+ * and the destination's DONE.  0 or -errno, with ss->why. */
+int session_preflight_end(struct session *ss);
 /* Destination, tcp and unix: listen now (a caller learns the port before
  * the source connects).  0 (also for file: and fd:), or -errno. */
 int session_listen(struct session *ss);
 /* Destination: take the channels, answer each HELLO with what ss->offer
  * and ss->memory allow, and check the manifest against ss->devs: 0 or
- * -errno with ss->why and ss->code. */
+ * -errno with ss->why and ss->code.  A dry run's session is answered and
+ * ended here, without touching a device; the next one is awaited. */
 int session_accept(struct session *ss);
 /* The first channel that can hear an ERROR, or NULL (a file). */
 const struct conn *session_told_on(const struct session *ss);

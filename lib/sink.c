@@ -31,7 +31,7 @@
 
 #define OUR_CAPS                                            \
 	(WIRE_CAP_ZSTD | WIRE_CAP_ZERO | WIRE_CAP_PRECOPY | \
-	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS)
+	 WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS | WIRE_CAP_PREFLIGHT)
 #define PROGRESS_MS 20 /* how often the source hears what was loaded */
 #define LOOP_MS 200 /* the loop wakes at least this often: silences, reports */
 

@@ -866,6 +866,11 @@ static int tx_opts_check(const struct vfmig_stream_opts *o, char *why,
 		return set_errbuf(
 			why, ws, EINVAL,
 			"tls: a destination's credentials (VFMIG_TLS_SERVER); the source needs VFMIG_TLS_CLIENT");
+	if (o->dry_run && o->uri && !strncmp(o->uri, "file:", 5))
+		return set_errbuf(
+			why, ws, EINVAL,
+			"dry_run: %s is a file, with no destination to ask",
+			o->uri);
 	return 0;
 }
 
@@ -953,9 +958,12 @@ static int connect_blocking(void *arg)
 	struct vfmig_source *s = arg;
 	uint32_t caps = WIRE_CAP_ZERO | WIRE_CAP_PRECOPY |
 			WIRE_CAP_SWITCHOVER_ACK | WIRE_CAP_PROGRESS |
-			(s->o.codec != VFMIG_CODEC_NONE ? WIRE_CAP_ZSTD : 0);
+			(s->o.codec != VFMIG_CODEC_NONE ? WIRE_CAP_ZSTD : 0) |
+			(s->o.dry_run ? WIRE_CAP_PREFLIGHT : 0);
+	int ret = session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
 
-	return session_connect(&s->ss, s->o.channels, caps, s->o.chunk);
+	/* a dry run ends where a migration would begin */
+	return ret < 0 || !s->o.dry_run ? ret : session_preflight_end(&s->ss);
 }
 
 /* What the set-up agreed on, or why it failed (@ret). */
@@ -1187,6 +1195,15 @@ static void tx_clock_start(struct vfmig_source *s)
 	s->t_start = s->last_activity = s->t_start_us / 1000;
 }
 
+/* Set up: start every device, or a dry run is done (it touched none). */
+static int tx_go(struct vfmig_source *s)
+{
+	if (!s->o.dry_run)
+		return tx_begin(s);
+	s->stop = true;
+	return 0;
+}
+
 /* Connect, negotiate and start every device: 0, or -errno (failed). */
 static int tx_start(struct vfmig_source *s)
 {
@@ -1195,7 +1212,7 @@ static int tx_start(struct vfmig_source *s)
 		return tx_fail(s, ECANCELED, "cancelled");
 	if (connected(s, connect_blocking(s)))
 		return s->err;
-	return tx_begin(s);
+	return tx_go(s);
 }
 
 /* One turn of the loop, waiting up to @timeout_ms for a completion. */
@@ -1241,12 +1258,16 @@ static int tx_finish(struct vfmig_source *s)
 		if (s->ss.nchan && !s->ss.file && !s->peer_said)
 			frame_send_error(s->c[0].conn, tx_error_code(s->err),
 					 s->errmsg);
-		/* Nothing was lost: the devices run on here. */
-		for (unsigned i = 0; i < s->ndev; i++)
+		/* Nothing was lost: the devices run on here (a dry run
+		 * never moved them). */
+		for (unsigned i = 0; !s->o.dry_run && i < s->ndev; i++)
 			vfmig_device_recover(s->devs[i]);
-		for (unsigned i = 0; i < s->ndev; i++)
+		for (unsigned i = 0; !s->o.dry_run && i < s->ndev; i++)
 			events_device(s->o.events, VFMIG_EVENT_FAILED, i,
 				      s->devs[i], 0, 0, s->errmsg);
+	} else if (s->o.dry_run) {
+		s->t_end_us = now_us(); /* a migration would start now */
+		s->t_end = s->t_end_us / 1000;
 	} else {
 		/* Migrated: the source devices stay stopped. */
 		for (unsigned i = 0; i < s->ndev; i++)
@@ -1261,7 +1282,8 @@ static int tx_finish(struct vfmig_source *s)
 	if (ret < 0)
 		tx_fail(s, ret, "%s: fsync: %s", s->o.uri, errno_name(ret));
 	txq_clear(&s->tx);
-	tx_history_save(s);
+	if (!s->o.dry_run)
+		tx_history_save(s);
 	return s->failed ? s->err : 0;
 }
 
@@ -1301,7 +1323,7 @@ static void tx_connect_step(struct vfmig_source *s)
 	if (!s->connect_ended)
 		return;
 	if (connected(s, handshake_join(&s->hs)) == 0)
-		tx_begin(s);
+		tx_go(s);
 }
 
 /*

@@ -13,7 +13,7 @@
 
 #define WIRE_MAGIC 0x474d4656u /* "VFMG" */
 #define WIRE_VERSION_MAJOR 1
-#define WIRE_VERSION_MINOR 0
+#define WIRE_VERSION_MINOR 1
 #define WIRE_HDR_LEN 40u
 
 enum wire_type {
@@ -49,7 +49,8 @@ enum wire_codec {
 #define WIRE_CAP_PRECOPY (1u << 2)
 #define WIRE_CAP_SWITCHOVER_ACK (1u << 3)
 #define WIRE_CAP_PROGRESS (1u << 4) /* PROGRESS and NOP */
-#define WIRE_CAPS_KNOWN 0x1fu
+#define WIRE_CAP_PREFLIGHT (1u << 5) /* a dry run: no device is touched */
+#define WIRE_CAPS_KNOWN 0x3fu
 
 /* Limits every receiver enforces, whatever it was sent. */
 #define WIRE_MAX_CHUNK (16u << 20)

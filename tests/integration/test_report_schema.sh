@@ -82,6 +82,15 @@ validate "$RJ" valid "listening completed"
 head -n 1 "$RJ" | grep -qF '{"status": "listening", "socket-address": [{"type": "unix", "path": "'$S'"}]}' ||
 	fail "recv's listening record: $(head -n 1 "$RJ")"
 
+# dry runs: one that would start, one that would not
+recv_bg "$RJ" "$RE" -d sim:size=2M -j
+run 0 send -d sim:size=2M -t tcp:127.0.0.1:$port --dry-run -j --interval 20
+validate "$OUT" valid "setup completed"
+run 1 send -d sim:size=1M -t tcp:127.0.0.1:$port --dry-run -j
+validate "$OUT" valid failed
+kill $rpid
+wait $rpid
+
 # interrupted: the report says cancelled, with the reason
 recv_bg "$RJ" "$RE" -d sim:size=64M -j
 "$T" send -d sim:size=64M,pattern=random -t tcp:127.0.0.1:$port --max-bandwidth 8MB/s \

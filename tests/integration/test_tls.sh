@@ -53,9 +53,13 @@ printf 'nobody:%s\n' "$(hexkey)" >"$C/stranger.psk"
 
 # --- migrations over TLS
 
-# x509, verified both ways: 3 devices, 3 channels, pre-copy, --tls-authz
+# x509, verified both ways: 3 devices, 3 channels, pre-copy, --tls-authz;
+# a dry run over the same TLS first, on the same recv
 recv_bg "$RJ" "$RE" -d sim:size=8M -d sim:size=4M -d sim:size=4M -j \
 	--tls-creds "x509:$C/good" --tls-authz 'CN=nobody' --tls-authz 'CN=src*,O=Example'
+run 0 send -d sim:size=8M -d sim:size=4M -d sim:size=4M -t tcp:127.0.0.1:$port -c 3 \
+	--tls-creds "x509:$C/good" --dry-run -j
+json 'j["status"] == "completed" and j["dry-run"] is True'
 run 0 send -d sim:size=8M,pattern=fb,dirty=16M/s,seed=1 -d sim:size=4M,pattern=text,seed=2 \
 	-d sim:size=4M,pattern=random,precopy=off,seed=3 -t tcp:127.0.0.1:$port -c 3 -j \
 	--tls-creds "x509:$C/good"

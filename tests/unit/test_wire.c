@@ -193,7 +193,7 @@ Test(wire, hello_accept_and_negotiation)
 	cr_expect_eq(wire_negotiate(&g, WIRE_CAP_ZERO | WIRE_CAP_PRECOPY,
 				    1 << 20, &a, why, sizeof(why)),
 		     WIRE_OK);
-	cr_expect_eq(a.minor, 0, "the lower minor version");
+	cr_expect_eq(a.minor, WIRE_VERSION_MINOR, "the lower minor version");
 	cr_expect_eq(a.caps, WIRE_CAP_ZERO, "the common, known capabilities");
 	cr_expect_eq(a.max_chunk, 1 << 20);
 	wire_accept_encode(&a, p);
@@ -206,7 +206,7 @@ Test(wire, hello_accept_and_negotiation)
 		     WIRE_E_VERSION);
 	cr_expect_str_eq(
 		why,
-		"unsupported stream version 2.3: this side speaks 1.0 to 1.0");
+		"unsupported stream version 2.3: this side speaks 1.0 to 1.1");
 
 	h.channel = 2;
 	wire_hello_encode(&h, p);

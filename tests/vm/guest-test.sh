@@ -172,6 +172,29 @@ check list-busy "$(sed -n "/mdev:$U2/,/error/p" /tmp/out | tr '\n' ' ')" \
 	'sed -n "/mdev:$U2/,/access/p" /tmp/out | grep -q "\"access\": \"busy\""'
 case_end
 
+# send --dry-run: neither device changes state (the destination's is not
+# in RESUMING while its recv waits on), then the same recv migrates
+case_start dry-run
+reset_cfg $U3
+h=$(shimget $U3 state-hash)
+: >/tmp/recv.err
+$T recv -d mdev:$U4 -l tcp:127.0.0.1:7000 -j >/tmp/recv.out 2>/tmp/recv.err &
+rpid=$!
+recv_ready $rpid
+expect dry-run 0 $T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 --dry-run -j
+check dry-run-report "$(tr '\n' ' ' </tmp/out | cut -c1-200)" 'has /tmp/out "\"dry-run\": true"'
+check dry-run-dst-running "$U4 $(shimget $U4 state)" '[ "$(shimget $U4 state)" = running ]'
+check dry-run-src-running "$U3 $(shimget $U3 state)" '[ "$(shimget $U3 state)" = running ]'
+check dry-run-src-intact "hash $h -> $(shimget $U3 state-hash)" '[ "$(shimget $U3 state-hash)" = "$h" ]'
+$T send -d mdev:$U3 -t tcp:127.0.0.1:7000 -c 2 -j >/tmp/send.out 2>/tmp/send.err
+srs=$?
+wait $rpid
+rrs=$?
+check dry-run-then-migrate "send $srs recv $rrs: $(tr '\n' ' ' </tmp/recv.err | cut -c1-200)" \
+	'[ $srs -eq 0 ] && [ $rrs -eq 0 ]'
+same_state dry-run-then-migrate-hash $U3 $U4
+case_end
+
 case_start save-load
 h1=$(shimget $U1 state-hash)
 check hashes-differ "both $h1" '[ "$h1" != "$(shimget $U2 state-hash)" ]'

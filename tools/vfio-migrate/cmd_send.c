@@ -63,7 +63,7 @@ static int run(int argc, char **argv, enum mig_mode mode)
 	r.channels = a.o.channels ? a.o.channels : 1;
 	r.have_setup = vfmig_source_times(s, &times) == 0;
 	r.setup_us = times.setup_us;
-	r.have_downtime = mode == MIG_SEND && !r.ret;
+	r.have_downtime = mode == MIG_SEND && !r.ret && !a.o.dry_run;
 	r.total.size = sizeof(r.total);
 	vfmig_source_transfer(s, -1, &r.total);
 	for (unsigned i = 0; i < a.ndev; i++) {

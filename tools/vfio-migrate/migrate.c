@@ -34,7 +34,7 @@ static void usage(FILE *f, enum mig_mode m)
 			"          [--max-bandwidth RATE] [--no-precopy] [--switchover auto|immediate]\n"
 			"          [--downtime-limit MS] [--precopy-timeout S] [--switchover-bandwidth RATE]\n"
 			"          [--ram-pending SIZE] [--ram-dirty-rate RATE] [--ratio R]\n"
-			"          [--history FILE | --no-history]\n"
+			"          [--history FILE | --no-history] [--dry-run]\n"
 			"          [--memory SIZE] [-j] [--interval MS]\n"
 			"\nMigrate the devices' state to 'vfio-migrate recv' at URI.\n\n"
 			"  -t, --to URI           tcp:HOST:PORT, unix:PATH or fd:N[,N...]\n"
@@ -45,6 +45,9 @@ static void usage(FILE *f, enum mig_mode m)
 			"                         at 200MB/s or less, zstd:1 between (default auto)\n"
 			"      --max-bandwidth R  cap on wire bytes, e.g. 10Gb/s or 1.25GB/s\n"
 			"      --no-precopy       stop the devices at once (no PRE_COPY)\n"
+			"      --dry-run          connect, agree the session and have the destination\n"
+			"                         check its devices against these, then end: no device\n"
+			"                         changes state (exit 0: a migration would start)\n"
 			"      --tls-creds C      TLS 1.3 on every channel: x509:DIR (ca-cert.pem,\n"
 			"                         client-cert.pem, client-key.pem) or psk:FILE\n"
 			"                         (username:hexkey lines), as QEMU lays them out\n"
@@ -154,6 +157,7 @@ enum {
 	O_TLS_USER,
 	O_TLS_AUTHZ,
 	O_METRICS,
+	O_DRYRUN,
 };
 
 static int num_arg(const char *opt, const char *text, long min, long max,
@@ -314,6 +318,7 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		{ "history", required_argument, NULL, O_HISTORY },
 		{ "no-history", no_argument, NULL, O_NOHISTORY },
 		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "dry-run", no_argument, NULL, O_DRYRUN },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "max-precopy", required_argument, NULL, O_MAXPRE },
 		{ "tls-creds", required_argument, NULL, O_TLS_CREDS },
@@ -473,6 +478,9 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		case O_NOHISTORY:
 			history = 0;
 			break;
+		case O_DRYRUN:
+			a->o.dry_run = 1;
+			break;
 		case O_METRICS:
 			if (!*optarg || strlen(optarg) >= sizeof(a->metrics)) {
 				err_msg("--metrics: give a file name");
@@ -574,6 +582,11 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 	     a->o.ram_pending || a->o.ram_dirty_rate || a->o.ratio > 0 ||
 	     history >= 0)) {
 		err_msg("%s: the switchover options apply to send only",
+			mode_name[mode]);
+		return EXIT_USAGE;
+	}
+	if (a->o.dry_run && mode != MIG_SEND) {
+		err_msg("%s: --dry-run asks a destination: send only",
 			mode_name[mode]);
 		return EXIT_USAGE;
 	}
@@ -963,7 +976,8 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		const struct mig_result *r)
 {
 	double secs = (double)r->total_ms / 1000.0;
-	bool terse = !a->json && r->ret;
+	/* text: a failure, or a dry run, says what there is to say */
+	bool terse = !a->json && (r->ret || a->o.dry_run);
 	struct vfmig_estimate e = { .size = sizeof(e) };
 	struct printer p;
 
@@ -981,8 +995,12 @@ void mig_report(const struct mig_args *a, struct vfmig_device **devs,
 		  !r->ret	? "completed" :
 		  intr_signal() ? "cancelled" :
 				  "failed");
-	if (terse)
+	if (terse && r->ret)
 		report_error(&p, a, r->error);
+	if (a->o.dry_run)
+		pr_bool(&p, "dry-run", "dry run", true,
+			r->ret ? "a migration would not start" :
+				 "a migration would start; nothing moved");
 	pr_u64(&p, "total-time", "total time (ms)", r->total_ms);
 	if (r->have_setup)
 		pr_u64(&p, "setup-time", "setup time (ms)", r->setup_us / 1000);

@@ -207,6 +207,18 @@ void pr_null(struct printer *p, const char *key, const char *label,
 	}
 }
 
+void pr_bool(struct printer *p, const char *key, const char *label, bool value,
+	     const char *text)
+{
+	if (p->json) {
+		json_key(p, key);
+		fputs(value ? "true" : "false", p->out);
+	} else {
+		text_label(p, label);
+		fprintf(p->out, "%s\n", text);
+	}
+}
+
 void pr_init_ndjson(struct printer *p, FILE *out)
 {
 	pr_init(p, out, true);

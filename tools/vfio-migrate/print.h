@@ -39,6 +39,9 @@ void pr_hex64(struct printer *p, const char *key, const char *label,
 	      uint64_t value);
 void pr_null(struct printer *p, const char *key, const char *label,
 	     const char *text);
+/* JSON true or false; text @text. */
+void pr_bool(struct printer *p, const char *key, const char *label, bool value,
+	     const char *text);
 /* Finish the document (JSON: a newline after the top-level value). */
 /* A JSON printer writing one line per top-level value. */
 void pr_init_ndjson(struct printer *p, FILE *out);
