@@ -48,7 +48,10 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 obj = $(patsubst %.c,build/$(1)/%.o,$(2))
 
 LIB_A := lib/libvfmig.a
-LIB_SO := lib/libvfmig.so.$(VERSION)
+# the real name: the soname's number, then the release's minor and patch
+# (0.4.0 of soname 1: libvfmig.so.1.4.0), as ldconfig and Debian expect
+LIB_REAL := libvfmig.so.$(SOVERSION).$(word 2,$(subst ., ,$(VERSION))).$(word 3,$(subst ., ,$(VERSION)))
+LIB_SO := lib/$(LIB_REAL)
 TOOL := tools/vfio-migrate/vfio-migrate
 UNIT := build/obj/tests/unit-tests
 UNIT_ASAN := build/asan/tests/unit-tests
@@ -70,7 +73,7 @@ deps-bench:
 build/obj/%.o: %.c
 	$(quiet) CC $<
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(CFLAGS) $(CFLAGS_$(notdir $*)) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(notdir $*)) -MMD -MP -c -o $@ $<
 
 build/tsan/%.o: %.c
 	$(quiet) CC-TSAN $<
@@ -95,14 +98,14 @@ $(LIB_A): $(call obj,obj,$(LIB_SRCS))
 $(LIB_SO): $(call obj,obj,$(LIB_SRCS)) lib/libvfmig.map
 	$(quiet) LD $@
 	$(Q)$(CC) -shared -Wl,-soname,libvfmig.so.$(SOVERSION) \
-		-Wl,--version-script=lib/libvfmig.map -Wl,-z,defs \
+		-Wl,--version-script=lib/libvfmig.map -Wl,-z,defs $(LDFLAGS) \
 		-o $@ $(call obj,obj,$(LIB_SRCS)) $(LDLIBS)
-	$(Q)ln -sf libvfmig.so.$(VERSION) lib/libvfmig.so.$(SOVERSION)
-	$(Q)ln -sf libvfmig.so.$(VERSION) lib/libvfmig.so
+	$(Q)ln -sf $(LIB_REAL) lib/libvfmig.so.$(SOVERSION)
+	$(Q)ln -sf $(LIB_REAL) lib/libvfmig.so
 
 $(TOOL): $(call obj,obj,$(TOOL_SRCS)) $(LIB_A)
 	$(quiet) LD $@
-	$(Q)$(CC) -o $@ $^ $(LDLIBS) -lcap
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcap
 
 # raw-ioctl checks of vfio_shim's uAPI, run in the VM
 $(SHIM_UAPI): build/obj/tests/vm/shim-uapi.o $(LIB_A)
@@ -338,7 +341,7 @@ UNITS := vfio-migrate-recv@.socket vfio-migrate-recv@.service
 # The files make install puts under $(DESTDIR)$(LIBDIR) and
 # $(DESTDIR)$(PREFIX), for uninstall.
 INSTALLED_LIB := libvfmig.a libvfmig.so libvfmig.so.$(SOVERSION) \
-	libvfmig.so.$(VERSION) pkgconfig/libvfmig.pc
+	$(LIB_REAL) pkgconfig/libvfmig.pc
 INSTALLED := include/vfmig.h \
 	bin/vfio-migrate share/man/man3/libvfmig.3 share/man/man8/vfio-migrate.8 \
 	share/bash-completion/completions/vfio-migrate \
@@ -353,8 +356,8 @@ install: all
 		lib/libvfmig.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libvfmig.pc
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
-	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvfmig.so.$(SOVERSION)
-	ln -sf libvfmig.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvfmig.so
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/libvfmig.so.$(SOVERSION)
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/libvfmig.so
 	install -m 644 include/vfmig.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 Documentation/libvfmig.3 $(MAN3_PAGES) \
