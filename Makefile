@@ -12,7 +12,7 @@
 #                   uninstall: the same files)
 #   V=1             show full commands
 
-VERSION := 0.3.0
+VERSION := 0.4.0
 SOVERSION := 1
 PREFIX ?= /usr/local
 DESTDIR ?=

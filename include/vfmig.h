@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define VFMIG_VERSION_MAJOR 0
-#define VFMIG_VERSION_MINOR 3
+#define VFMIG_VERSION_MINOR 4
 #define VFMIG_VERSION_PATCH 0
 
 /* The library's version string, e.g. "0.1.0". */

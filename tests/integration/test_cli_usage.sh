@@ -3,11 +3,11 @@
 
 run 0 -h; stdout_has "Usage: vfio-migrate COMMAND"
 run 0 --help; stdout_has "info"
-run 0 -V; stdout_has "vfio-migrate 0.3.0 (libvfmig 0.3.0)"
+run 0 -V; stdout_has "vfio-migrate 0.4.0 (libvfmig 0.4.0)"
 run 2; stderr_has "Usage:"
 run 2 frobnicate; stderr_has "unknown command 'frobnicate'"
 run 0 info -h; stdout_has "pattern=P"; stdout_has "faults=F"
-run 0 info -V; stdout_has "vfio-migrate 0.3.0"
+run 0 info -V; stdout_has "vfio-migrate 0.4.0"
 run 0 demo -h; stdout_has "Usage: vfio-migrate demo"
 run 2 info; stderr_has "no device given (-d DEV)"
 run 2 info -d sim: -d sim:; stderr_has "one device at a time"
