@@ -2,6 +2,7 @@
 #
 #   make            library (lib/libvfmig.{so,a}) and tools/vfio-migrate/vfio-migrate
 #   make check      dependencies, build, unit + integration tests, ASan/UBSan unit tests,
+#                   the Debian packages (make check-deb),
 #                   the VM test of kmod-shim (make check-vm)
 #   make demo       a two-process migration of four simulated devices (no hardware)
 #   make deps       install missing Debian packages (as root) or name them
@@ -59,7 +60,7 @@ UNIT_TSAN := build/tsan/tests/pipeline-race
 LINKAGE := build/obj/tests/linkage
 SHIM_UAPI := build/obj/tests/vm/shim-uapi
 
-.PHONY: abi-check abi-dump all check check-vm demo deps deps-build deps-bench example analyze tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration integration-slow-python asan format format-check man-check bench bench-accuracy
+.PHONY: abi-check abi-dump all check check-deb check-vm deb demo deps deps-build deps-bench example analyze tsan fuzz fuzz-check fuzz-prep fuzz-regress install uninstall clean unit integration integration-slow-python asan format format-check man-check bench bench-accuracy
 all: $(LIB_A) $(LIB_SO) $(TOOL)
 
 # what each target needs, installed or named (scripts/deps.sh)
@@ -208,7 +209,7 @@ man-check:
 check: deps
 	$(Q)$(MAKE) --no-print-directory -j 2 all $(UNIT) $(UNIT_ASAN) $(LINKAGE) \
 		$(UNIT_TSAN) $(SHIM_UAPI) $(FUZZ_TARGETS)
-	$(Q)$(MAKE) --no-print-directory format-check man-check analyze abi-check unit integration integration-slow-python example asan tsan fuzz-check check-vm
+	$(Q)$(MAKE) --no-print-directory format-check man-check analyze abi-check unit integration integration-slow-python example check-deb asan tsan fuzz-check check-vm
 
 # Fuzzing with libFuzzer (clang): the destination's receive path fed as one
 # channel, and the command-line parsers.  The library is rebuilt with
@@ -305,6 +306,11 @@ abi-dump: $(LIB_SO)
 
 # The example VMM against the library installed in a prefix of our own.
 EXAMPLE_PREFIX := $(CURDIR)/build/prefix
+# The Debian packages (debian/): built in a throwaway copy, lintian, and
+# used from a throwaway root (tests/deb-check.sh).
+deb check-deb:
+	$(Q)sh tests/deb-check.sh; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+
 example: all
 	$(Q)$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) >/dev/null
 	$(Q)sh tests/example.sh $(EXAMPLE_PREFIX)
