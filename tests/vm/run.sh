@@ -70,11 +70,14 @@ for kver in $kvers; do
 	boot "$w" "$vmlinuz"
 	rc=$?
 	# TCG has crashed a guest kernel while it booted (an int3 Oops in
-	# text patching, on 6.12): before init ran, nothing of ours is in
-	# play, so boot once more, and say so
-	if ! grep -q '^KERNEL ' "$w/result.txt" &&
-		oops=$(grep -m 1 -E 'Oops|Kernel panic|BUG:' "$w/console.log"); then
-		echo "VM $kver: the guest kernel crashed before init ran ($(echo "$oops" | tr -d '\r' | cut -c 1-100)); booting it again"
+	# text patching, on 6.12), and once hung one silently for the whole
+	# 180 s (6.1, a loaded 2-CPU host): before init ran (its first act is
+	# the KERNEL line), nothing of ours is in play, so boot once more,
+	# and say so
+	oops=$(grep -m 1 -E 'Oops|Kernel panic|BUG:' "$w/console.log")
+	[ -n "$oops" ] || [ $rc -ne 124 ] || oops="no output in 180 s"
+	if ! grep -q '^KERNEL ' "$w/result.txt" && [ -n "$oops" ]; then
+		echo "VM $kver: the guest kernel failed before init ran ($(echo "$oops" | tr -d '\r' | cut -c 1-100)); booting it again"
 		mv "$w/console.log" "$w/console.first.log"
 		boot "$w" "$vmlinuz"
 		rc=$?
