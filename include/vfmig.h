@@ -719,8 +719,8 @@ struct vfmig_stats_opts {
 	 * as it is, and the codec is not modelled. */
 	int codec;
 	unsigned workers;
-	/* raw bytes per chunk: the first chunk is compressed before any
-	 * goes out, the last loaded after the wire is done; 0: not counted */
+	/* raw bytes per chunk: the first chunk is compressed whole before
+	 * any of it goes out, and the wire waits for it; 0: not counted */
 	uint32_t chunk;
 };
 

@@ -442,6 +442,7 @@ static void stats_update(struct vfmig_source *s)
 	struct switchover_wire w = {
 		.elapsed_ms = now - s->t_precopy,
 		.sent = s->tx.bytes,
+		.credit = txq_credit(&s->tx, now),
 		/* neither a link speed nor a cap: what went out so far, on
 		 * average, is a floor until saturated time measures more
 		 * (over less than STATS_MS it measures nothing) */

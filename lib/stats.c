@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats.h"
 #include "util.h"
 #include "vfmig.h"
 
@@ -96,6 +97,7 @@ struct vfmig_stats {
 	uint64_t fixed_us;
 	struct dev_stats *d;
 	uint64_t ram_pending, ram_dirty;
+	uint64_t credit; /* wire bytes the cap lets out at once */
 	/* bandwidth, over saturated time; the samples' clock */
 	struct rate wire;
 	uint64_t t_last;
@@ -278,6 +280,12 @@ int vfmig_stats_wire(struct vfmig_stats *s, uint64_t now_ms, uint64_t busy_ms,
 	s->t_last = now_ms;
 	s->have_sample = true;
 	return 0;
+}
+
+void stats_set_wire_credit(struct vfmig_stats *s, uint64_t bytes)
+{
+	if (s)
+		s->credit = clamp(bytes);
 }
 
 int vfmig_stats_set_fixed_cost_us(struct vfmig_stats *s, uint64_t us)
@@ -554,7 +562,9 @@ static double pipe_us(const struct vfmig_stats *s, double ram, double raw,
 		      double wire, double codec_us, double fill_us, double bw,
 		      bool *codec_bound)
 {
-	double all = (ram + wire) * 1e6 / bw + fill_us, f;
+	/* what the cap's credit lets out at once does not wait for its pace */
+	double paced = ram + wire - (double)s->credit, f;
+	double all = (paced > 0 ? paced : 0) * 1e6 / bw + fill_us;
 
 	*codec_bound = false;
 	if (!compressing(s) || codec_us <= all)

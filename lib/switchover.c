@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include "stats.h"
 #include "switchover.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ int switchover_feed(struct vfmig_stats *st, const struct switchover_wire *w,
 	if (w->average_is_prior && w->elapsed_ms)
 		vfmig_stats_set_prior(st, w->sent * 1000 / w->elapsed_ms);
 	vfmig_stats_set_ram(st, w->ram_pending, w->ram_dirty_rate);
+	stats_set_wire_credit(st, w->credit);
 	for (unsigned i = 0; i < ndev; i++) {
 		const struct switchover_dev *d = &devs[i];
 		uint64_t socket = d->sent_raw > d->dest.received ?

@@ -36,6 +36,7 @@ struct switchover_wire {
 	uint64_t elapsed_ms;
 	uint64_t sat_ms, sat_bytes; /* saturated time, and what it sent */
 	uint64_t sent; /* every byte */
+	uint64_t credit; /* wire bytes the cap lets out at once now */
 	/* no link speed and no cap: the average so far is the floor */
 	bool average_is_prior;
 	uint64_t ram_pending, ram_dirty_rate; /* the VMM's RAM */

@@ -22,9 +22,10 @@ static void timer_done(struct ring_op *op, int res)
 	kick(c);
 }
 
-double txq_bucket_take(struct txq *q, uint64_t now, size_t len)
+/* The bucket's size: 20 ms worth, at least a frame. */
+static double bucket_size(const struct txq *q)
 {
-	double burst = (double)q->rate / 50; /* 20 ms worth */
+	double burst = (double)q->rate / 50;
 
 	if (burst < (double)q->burst_min)
 		burst = (double)q->burst_min;
@@ -32,7 +33,25 @@ double txq_bucket_take(struct txq *q, uint64_t now, size_t len)
 	 * the moment the timer is due, and what accrues while a late timer
 	 * or a busy loop keeps us away is lost: 256 MiB behind 200 MB/s
 	 * went out 3.6% under the cap with 4 MiB frames */
-	burst += (double)q->rate / 100;
+	return burst + (double)q->rate / 100;
+}
+
+uint64_t txq_credit(const struct txq *q, uint64_t now)
+{
+	double t;
+
+	if (!q->rate)
+		return 0;
+	t = q->tokens + (double)(now - q->t_tokens) * (double)q->rate / 1000.0;
+	if (t > bucket_size(q))
+		t = bucket_size(q);
+	return t > 0 ? (uint64_t)t : 0;
+}
+
+double txq_bucket_take(struct txq *q, uint64_t now, size_t len)
+{
+	double burst = bucket_size(q);
+
 	q->tokens += (double)(now - q->t_tokens) * (double)q->rate / 1000.0;
 	q->t_tokens = now;
 	if (q->tokens > burst)

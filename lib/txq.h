@@ -84,6 +84,9 @@ void txq_rate(struct txq *q, uint64_t rate, uint64_t burst_min);
 /* The bucket at @now (ms): 0 when @len bytes may go (their tokens are
  * taken), else the ms until they may. */
 double txq_bucket_take(struct txq *q, uint64_t now, size_t len);
+/* Wire bytes the bucket would let out at once at @now (ms): its credit,
+ * which leaves before the cap's pace starts.  0 without a cap. */
+uint64_t txq_credit(const struct txq *q, uint64_t now);
 
 /* Queue @f (its iov and len set) on channel @chan. */
 void txq_push(struct txq *q, unsigned chan, struct txq_frame *f);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "stats.h"
 #include "vfmig.h"
 
 #define GiB (1ull << 30)
@@ -415,6 +416,26 @@ Test(stats, the_wire_waits_for_the_first_chunk)
 	vfmig_stats_queued(s, 0, 20000000);
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 300, "120 MB, no wait");
+	vfmig_stats_free(s);
+}
+
+/*
+ * A cap's token bucket lets its credit out at once (lib/txq.c: 20 ms and
+ * 10 ms more of the cap after an idle while): those bytes do not wait for
+ * the cap's pace.  256 MiB stop-copy only behind 200 MB/s was predicted
+ * 1.9% over in 5 of 5 runs without this, 0.5% under with it.
+ */
+Test(stats, a_cap_s_credit_leaves_at_once)
+{
+	struct vfmig_stats *s = stats(1, 100000000, 1);
+
+	vfmig_stats_set_device(s, 0, 10000000, 0);
+	cr_expect_eq(est(s).expected_downtime_ms, 100);
+	stats_set_wire_credit(s, 3000000);
+	cr_expect_eq(est(s).expected_downtime_ms, 70);
+	stats_set_wire_credit(s, 50000000);
+	cr_expect_eq(est(s).expected_downtime_ms, 0, "all of it at once");
+	stats_set_wire_credit(NULL, 1); /* NULL-safe */
 	vfmig_stats_free(s);
 }
 

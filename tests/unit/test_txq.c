@@ -53,3 +53,21 @@ Test(txq, the_cap_holds_after_an_idle_while)
 		      "%llu bytes at once", (unsigned long long)sent);
 	cr_expect_geq(sent, len);
 }
+
+/* The credit the estimate counts is what the bucket would let out now:
+ * full after an idle while (20 ms + 10 ms worth), less a frame just
+ * taken, none without a cap. */
+Test(txq, the_credit_is_what_leaves_at_once)
+{
+	struct txq q;
+	const size_t len = 1 << 20;
+
+	memset(&q, 0, sizeof(q));
+	cr_expect_eq(txq_credit(&q, 1000), 0, "no cap, no credit");
+	txq_rate(&q, 100000000, len);
+	cr_expect_eq(txq_credit(&q, 3600000), 3000000);
+	cr_expect_eq(txq_bucket_take(&q, 3600000, len), 0);
+	cr_expect_eq(txq_credit(&q, 3600000), 3000000 - len);
+	/* 5 ms later, 500 kB more */
+	cr_expect_eq(txq_credit(&q, 3600005), 3000000 - len + 500000);
+}
