@@ -10,7 +10,7 @@ libnl-genl-3-dev libnl-route-3-dev libcap-dev libgnutls28-dev"
 BENCH="$BUILD zstd netcat-openbsd python3 gnuplot-nox gnutls-bin libisal2"
 CHECK="$BENCH g++ clang libclang-rt-14-dev cppcheck clang-tidy \
 libcriterion-dev python3-jsonschema python3-prometheus-client systemd groff-base \
-iproute2 abigail-tools dpkg-dev debhelper lintian \
+iproute2 abigail-tools build-essential dpkg-dev debhelper lintian \
 qemu-system-x86 busybox-static cpio kmod xz-utils \
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 \
 linux-headers-6.12-amd64"
