@@ -71,13 +71,16 @@ validate $D/recv-progress.json valid "listening active completed"
 head -n 1 $D/send-progress.json | grep -q '^{"status": "setup", "phase": "setup"' ||
 	fail "send's first record is not its set-up: $(head -n 1 $D/send-progress.json)"
 
-# a unix socket's address
-S=$D/recv.sock
+# a unix socket's address, a long one (90-odd of the 107 bytes a path may
+# have): the ready line and the record name all of it
+S=$D/$(printf 'long%.0s' 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)/recv.sock
+mkdir -p "$(dirname $S)"
 "$T" recv -d sim:size=2M -l unix:$S -j >"$RJ" 2>"$RE" &
 rpid=$!
 wait_listening "$RE" $rpid
 run 0 send -d sim:size=2M -t unix:$S -j
 wait $rpid || fail "recv on unix:$S failed"
+grep -qxF "vfio-migrate: listening on unix:$S" "$RE" || fail "the ready line: $(head -n 1 "$RE")"
 validate "$RJ" valid "listening completed"
 head -n 1 "$RJ" | grep -qF '{"status": "listening", "socket-address": [{"type": "unix", "path": "'$S'"}]}' ||
 	fail "recv's listening record: $(head -n 1 "$RJ")"

@@ -279,7 +279,8 @@ void mig_listening(const struct mig_args *a, const struct vfmig_sink *k)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	char where[80], why[256];
+	/* room for a unix URI whole: a path is at most 107 bytes */
+	char where[256], why[256];
 	struct printer p;
 
 	if (vfmig_sink_address(k, (struct sockaddr *)&ss, &len) < 0)
@@ -290,7 +291,7 @@ void mig_listening(const struct mig_args *a, const struct vfmig_sink *k)
 		snprintf(where, sizeof(where), "listening on port %d",
 			 vfmig_sink_port(k));
 	else
-		snprintf(where, sizeof(where), "listening on %.63s", a->uri);
+		snprintf(where, sizeof(where), "listening on %.200s", a->uri);
 	fprintf(stderr, "%s: %s\n", prog, where);
 	if (sd_ready(where, why, sizeof(why)) < 0)
 		err_msg("cannot tell systemd it is ready: %s", why);
