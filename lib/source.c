@@ -449,12 +449,12 @@ static void stats_update(struct vfmig_source *s)
 		.average_is_prior = !s->ss.link.bits_per_s &&
 				    !s->o.max_bandwidth &&
 				    now - s->t_precopy >= STATS_MS,
-		.ram_pending =
-			__atomic_load_n(&s->o.ram_pending, __ATOMIC_RELAXED),
-		.ram_dirty_rate =
-			__atomic_load_n(&s->o.ram_dirty_rate, __ATOMIC_RELAXED),
 	};
 
+	s->est_ram_gen = __atomic_load_n(&s->ram_gen, __ATOMIC_ACQUIRE);
+	w.ram_pending = __atomic_load_n(&s->o.ram_pending, __ATOMIC_RELAXED);
+	w.ram_dirty_rate =
+		__atomic_load_n(&s->o.ram_dirty_rate, __ATOMIC_RELAXED);
 	sat_account(s);
 	w.sat_ms = s->sat_us / 1000;
 	w.sat_bytes = s->sat_bytes;
@@ -746,11 +746,15 @@ static void tx_switchover(struct vfmig_source *s)
 		return;
 	if (!s->switching) {
 		a = decide(s, why, sizeof(why));
-		/* The estimate may be up to STATS_MS old, and the ack may
-		 * have come after the queues drained: decide on, and report,
-		 * a fresh one (as QEMU asks for the exact figure only when
-		 * the cheap one says it is time). */
-		if (a == SWITCHOVER_GO && now_ms() != s->t_stats) {
+		/* The estimate may be up to STATS_MS old, the ack may have
+		 * come after the queues drained, and the VMM may have just
+		 * said its RAM moved: decide on, and report, a fresh one (as
+		 * QEMU asks for the exact figure only when the cheap one says
+		 * it is time). */
+		if (a == SWITCHOVER_GO &&
+		    (now_ms() != s->t_stats ||
+		     s->est_ram_gen !=
+			     __atomic_load_n(&s->ram_gen, __ATOMIC_ACQUIRE))) {
 			stats_update(s);
 			a = decide(s, why, sizeof(why));
 		}
@@ -1504,6 +1508,7 @@ int vfmig_source_set_ram(struct vfmig_source *src, uint64_t pending,
 	 * pair torn between two calls is one estimate's worth of stale) */
 	__atomic_store_n(&src->o.ram_pending, pending, __ATOMIC_RELAXED);
 	__atomic_store_n(&src->o.ram_dirty_rate, dirty_rate, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&src->ram_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 

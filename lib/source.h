@@ -125,6 +125,10 @@ struct vfmig_source {
 	struct vfmig_estimate est;
 	int est_ret;
 	uint64_t t_stats, t_down_us, t_end_us;
+	/* bumped by vfmig_source_set_ram(); the estimate keeps the value it
+	 * was made with, so a switchover asked for right after knows it is
+	 * stale even within the same millisecond */
+	unsigned ram_gen, est_ram_gen;
 	bool sat, switch_asked;
 	char switch_why[512]; /* the policy's reason, once it said GO */
 	uint64_t sat_t0, sat_b0, sat_us, sat_bytes;
