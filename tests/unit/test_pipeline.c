@@ -700,8 +700,12 @@ Test(pipeline, auto_sends_raw_to_this_host, .timeout = 60)
 	const char *s[] = { "sim:size=8M,pattern=fb,seed=7,name=a",
 			    "sim:size=4M,pattern=text,name=t" };
 	const char *d[] = { "sim:size=8M,name=a", "sim:size=4M,name=t" };
-	const char *uris[] = { "tcp:127.0.0.1:0", "unix:/tmp/vfmig-auto.sock" };
+	char unix_uri[64];
+	/* the process's own path: another run of the suite may be running */
+	const char *uris[] = { "tcp:127.0.0.1:0", unix_uri };
 
+	snprintf(unix_uri, sizeof(unix_uri), "unix:/tmp/vfmig-auto-%d.sock",
+		 getpid());
 	for (int i = 0; i < 2; i++) {
 		struct side src, dst;
 		struct result r = migrate(s, d, 2, uris[i], 2, VFMIG_CODEC_AUTO,
@@ -722,5 +726,5 @@ Test(pipeline, auto_sends_raw_to_this_host, .timeout = 60)
 			  (unsigned long long)r.t.raw_bytes);
 		close_all(&src, &dst);
 	}
-	unlink("/tmp/vfmig-auto.sock");
+	unlink(unix_uri + strlen("unix:"));
 }
