@@ -52,6 +52,49 @@ Test(crc32c, fast_path_matches_the_table_and_chains)
 	free(b);
 }
 
+/* Each implementation this CPU runs, at the lengths around its steps (the
+ * 256-byte fold, its 1 KiB threshold, the 12 KiB stripes), from every
+ * misalignment of a 64-byte line, with a state carried in. */
+Test(crc32c, every_usable_implementation_matches_the_table)
+{
+	size_t n = 70000;
+	unsigned char *b = malloc(n + 64);
+	uint64_t st = 0x9e3779b97f4a7c15ull;
+	static const size_t lens[] = {
+		0,    1,    15,	  16,	255,   256,   257,   1023,  1024,
+		1025, 1279, 1280, 4096, 12287, 12288, 12289, 65536, 70000
+	};
+	unsigned tried = 0;
+
+	cr_assert(b);
+	for (size_t i = 0; i < n + 64; i++) {
+		st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+		b[i] = (unsigned char)st;
+	}
+	cr_assert(crc32c_impl_usable(CRC32C_TABLE));
+	cr_assert(crc32c_impl_usable(crc32c_impl_best()));
+	for (int impl = CRC32C_TABLE; impl <= CRC32C_FOLD512; impl++) {
+		if (!crc32c_impl_usable((enum crc32c_impl)impl))
+			continue;
+		tried++;
+		for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+			for (size_t off = 0; off < 64; off += 7)
+				cr_expect_eq(crc32c_with((enum crc32c_impl)impl,
+							 0xdeadbeef, b + off,
+							 lens[i]),
+					     crc32c_sw(0xdeadbeef, b + off,
+						       lens[i]),
+					     "%s: length %zu at offset %zu",
+					     crc32c_impl_name(
+						     (enum crc32c_impl)impl),
+					     lens[i], off);
+	}
+	cr_log_info("crc32c: %u implementations checked, %s in use", tried,
+		    crc32c_impl_name(crc32c_impl_best()));
+	cr_expect_eq(crc32c(0, b, n), crc32c_sw(0, b, n));
+	free(b);
+}
+
 Test(crc32c, combine_without_the_data)
 {
 	size_t n = 3 << 20;

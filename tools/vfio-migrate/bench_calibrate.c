@@ -286,7 +286,8 @@ void calibration_print(const struct calibration *c)
 	gbs("", c->zstd_fast, "");
 	printf(" (ratio %.3f), ", c->zstd_fast_ratio);
 	gbs("zstd -1", c->zstd_1, ", ");
-	gbs("crc32c", c->crc32c, "");
+	printf("crc32c (%s)", crc32c_impl_name(crc32c_impl_best()));
+	gbs("", c->crc32c, "");
 	if (c->isal > 0)
 		printf(", ISA-L crc32_iscsi %.2f GB/s\n", c->isal);
 	else
