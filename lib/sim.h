@@ -85,6 +85,7 @@ struct sim_save {
 	_Atomic uint64_t written; /* stream bytes put into the pipe */
 	uint64_t initial_len; /* header + the whole first pass */
 	uint64_t cursor; /* next page of the first pass */
+	uint64_t pace_due; /* faults=slow: when the bytes written are due */
 	bool header_sent, end_sent, broken;
 };
 

@@ -184,6 +184,49 @@ static void wait_for(int fd, short events, int evfd, int ms)
 	}
 }
 
+/* Sleep @ns, or until a kick. */
+static void sleep_ns(int evfd, uint64_t ns)
+{
+	struct pollfd p = { .fd = evfd, .events = POLLIN };
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+	uint64_t v;
+
+	if (ppoll(&p, 1, &ts, NULL) > 0 && read(evfd, &v, sizeof(v)) < 0) {
+		/* nothing pending: fine */
+	}
+}
+
+/*
+ * faults=slow:RATE: @n more bytes moved; wait until they are due at the
+ * rate.  @due (ns) carries the schedule from call to call.  After the
+ * device waited on its peer (nothing to make yet, a full or an empty
+ * pipe), pace_waited() moves it up to now, so an idle device gets no
+ * credit to burst with afterwards, as a slow device has none.  A wait of
+ * its own that overran (a busy CPU) is made up by the next bytes going out
+ * without one, so the device keeps its rate on a loaded machine.  A kick
+ * on @evfd ends a wait early (the caller looks again).
+ */
+static void pace(const struct sim *s, uint64_t *due, uint64_t n, int evfd)
+{
+	uint64_t now = sim_now_ns();
+
+	if (!*due) /* the first bytes */
+		*due = now;
+	*due += (uint64_t)((unsigned __int128)n * 1000000000ull /
+			   s->cfg.slow_rate);
+	if (*due > now)
+		sleep_ns(evfd, *due - now);
+}
+
+static void pace_waited(uint64_t *due)
+{
+	uint64_t now = sim_now_ns();
+
+	if (*due < now)
+		*due = now;
+}
+
 static int make_pipe(int fds[2])
 {
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -266,7 +309,9 @@ static bool build_chunk(struct sim *s, struct sim_save *sv, struct chunk *c)
  * Write @len bytes: copied (headers) or spliced from the state buffer.
  * Each write and its count move together under s->lock, so PRECOPY_INFO
  * never sees bytes in (or already out of) the pipe that "written" misses.
- * The writes don't block: the lock is dropped to wait for room.
+ * The writes don't block: the lock is dropped to wait for room.  A slow
+ * device (faults=slow) paces every write, a pipe's worth at most, so
+ * that neither a chunk nor a stop-copy goes out faster than its rate.
  */
 static int push(struct sim *s, struct sim_save *sv, unsigned char *p,
 		size_t len, bool splice)
@@ -288,6 +333,7 @@ static int push(struct sim *s, struct sim_save *sv, unsigned char *p,
 			if (sv->stop)
 				return -ECANCELED;
 			wait_for(sv->wfd, POLLOUT, sv->evfd, -1);
+			pace_waited(&sv->pace_due); /* on the reader */
 			continue;
 		}
 		if (n < 0 && err == EINTR)
@@ -296,28 +342,13 @@ static int push(struct sim *s, struct sim_save *sv, unsigned char *p,
 			return n < 0 ? -err : -EPIPE;
 		p += n;
 		len -= (size_t)n;
+		if (s->cfg.slow_rate) {
+			pace(s, &sv->pace_due, (uint64_t)n, sv->evfd);
+			if (sv->stop)
+				return -ECANCELED;
+		}
 	}
 	return 0;
-}
-
-/*
- * faults=slow:RATE: @n more bytes moved; wait until they are due at the
- * rate.  @due carries the schedule from call to call, never behind now: a
- * device idle for a while gets no credit to burst with afterwards, as a
- * device that is slow does not.  A kick on @evfd ends a wait early (the
- * caller looks again).
- */
-static void throttle(const struct sim *s, uint64_t *due, uint64_t n, int evfd)
-{
-	uint64_t now = sim_now_ns();
-
-	if (*due < now)
-		*due = now;
-	*due += (uint64_t)((unsigned __int128)n * 1000000000ull /
-			   s->cfg.slow_rate);
-	/* whole ms only: a small read's share waits for the next one */
-	if (*due >= now + 1000000)
-		wait_for(-1, 0, evfd, (int)((*due - now) / 1000000));
 }
 
 /* The stream broke (faults=eio:N): the device fails, the fd ends early. */
@@ -334,7 +365,6 @@ static void *producer(void *arg)
 {
 	struct sim *s = arg;
 	struct sim_save *sv = s->save;
-	uint64_t due = 0, paced = 0;
 	struct chunk c;
 	int ret;
 
@@ -352,6 +382,7 @@ static void *producer(void *arg)
 			}
 			pthread_mutex_unlock(&s->lock);
 			wait_for(-1, 0, sv->evfd, IDLE_POLL_MS);
+			pace_waited(&sv->pace_due); /* idle */
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
@@ -384,12 +415,6 @@ static void *producer(void *arg)
 		if (s->cfg.eio_after && sv->written >= s->cfg.eio_after) {
 			break_stream(s, sv);
 			break;
-		}
-		if (s->cfg.slow_rate) {
-			pthread_mutex_unlock(&s->lock);
-			throttle(s, &due, sv->written - paced, sv->evfd);
-			paced = sv->written;
-			pthread_mutex_lock(&s->lock);
 		}
 	}
 	/* Done: the reader sees the rest of the pipe, then 0 for good. */
@@ -650,7 +675,7 @@ static void *consumer(void *arg)
 			consumed(s, rs, (size_t)n);
 			/* faults=slow:RATE: a device that loads slowly */
 			if (s->cfg.slow_rate && !rs->stop)
-				throttle(s, &due, (uint64_t)n, rs->evfd);
+				pace(s, &due, (uint64_t)n, rs->evfd);
 			continue;
 		}
 		if (n == 0)
@@ -666,6 +691,7 @@ static void *consumer(void *arg)
 		if (finishing)
 			break;
 		wait_for(rs->rfd, POLLIN, rs->evfd, -1);
+		pace_waited(&due); /* on the writer */
 	}
 	free(discard);
 	return NULL;
