@@ -174,6 +174,11 @@ def main():
     while True:
         src, _ = ls.accept()
         dst = socket.create_connection(("127.0.0.1", target_port))
+        # as both ends' own sockets (lib/channel.c): a small frame does not
+        # wait behind Nagle for the ACK of the one before, and a reset
+        # right behind it cannot discard it unsent
+        for so in (src, dst):
+            so.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         kept.extend((src, dst))
         broken = n == conn_no and action != "none"
         if broken and action == "lag":
