@@ -589,20 +589,30 @@ static void read_done(struct ring_op *op, int res)
 		return;
 	if (res > 0) {
 		struct slot *sl = d->cur;
+		uint64_t now = now_us();
 
-		d->read_us += now_us() - d->t_read_us;
+		if (!sl->fill)
+			d->t_fill_us = now;
+		d->read_us += now - d->t_read_us;
 		d->read_bytes += (uint64_t)res;
 		sl->fill += (size_t)res;
 		d->t.raw_bytes += (uint64_t)res;
 		if (d->stopcopy) {
 			d->t.stopcopy_bytes += (uint64_t)res;
 			d->sc_read_bytes += (uint64_t)res;
-			d->sc_read_us += now_us() - d->t_read_us;
+			d->sc_read_us += now - d->t_read_us;
 		} else {
 			d->t.precopy_bytes += (uint64_t)res;
 		}
 		s->last_activity = now_ms();
-		if (sl->fill == chunk_want(d))
+		/* A device that makes its stop-copy data slowly (less than a
+		 * chunk in PRECOPY_POLL_MS) has its chunk sent that often, as
+		 * pre-copy's tick does: the codec, the wire and the
+		 * destination's load work while it makes the rest, and only
+		 * the last few ms of data trail its last read. */
+		if (sl->fill == chunk_want(d) ||
+		    (d->stopcopy &&
+		     now - d->t_fill_us >= PRECOPY_POLL_MS * 1000ull))
 			dispatch(d);
 		start_read(d);
 		return;

@@ -61,6 +61,7 @@ struct sdev {
 	struct wire_progress dest; /* the destination's PROGRESS */
 	uint64_t sent_at_report; /* raw_sent when that PROGRESS came */
 	uint64_t t_read_us, read_us, read_bytes; /* reads that got data */
+	uint64_t t_fill_us; /* the current chunk's first byte came */
 	/* what the codec compressed (chunks sent raw by choice aside) */
 	uint64_t z_raw, z_wire, z_us;
 	uint64_t stop_us; /* its transition into STOP_COPY */
