@@ -720,7 +720,8 @@ struct vfmig_stats_opts {
 	int codec;
 	unsigned workers;
 	/* raw bytes per chunk: the first chunk is compressed whole before
-	 * any of it goes out, and the wire waits for it; 0: not counted */
+	 * any of it goes out, and the wire waits for it; where the codec is
+	 * the bottleneck, the last chunk's load trails it; 0: not counted */
 	uint32_t chunk;
 };
 

@@ -389,23 +389,54 @@ Test(stats, the_codec_can_be_the_bottleneck)
 	vfmig_stats_free(s);
 }
 
+/* -z zstd at 100 MB/s, @pending bytes of one device that compresses to
+ * 0.25 at 10 ns a byte, in chunks of @chunk */
+static struct vfmig_stats *chunked_stats(unsigned workers, uint32_t chunk,
+					 uint64_t pending)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 1,
+				      .bandwidth = 100000000,
+				      .codec = VFMIG_CODEC_ZSTD,
+				      .workers = workers,
+				      .chunk = chunk };
+	struct vfmig_stats *s;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, pending, 0);
+	vfmig_stats_codec(s, 0, 100000000, 25000000, 1000000);
+	return s;
+}
+
+Test(stats, the_last_chunk_is_loaded_after_the_codec_is_done)
+{
+	struct vfmig_stats *s = chunked_stats(2, 4 << 20, 1000000000);
+	struct vfmig_estimate e;
+
+	/* no load rate yet: the codec's 1 GB x 10 ns / 2 workers alone */
+	e = est(s);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_CODEC);
+	cr_expect_eq(e.expected_downtime_us, 5000000);
+	uint64_t without = e.expected_downtime_us;
+	/* the destination loads 400 MB/s: 4 MiB more after the codec,
+	 * 10486 us */
+	vfmig_stats_loaded(s, 0, 0, 0, 0);
+	vfmig_stats_loaded(s, 0, 40000000, 100000, 0);
+	e = est(s);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_CODEC);
+	cr_expect_eq(e.expected_downtime_us - without, 10486, "drain %llu us",
+		     (unsigned long long)(e.expected_downtime_us - without));
+	vfmig_stats_free(s);
+}
+
 Test(stats, the_wire_waits_for_the_first_chunk)
 {
 	/* 100 MB at 0.25, 10 ns a byte, 8 workers, 4 MB chunks, 100 MB/s:
 	 * the codec takes 125 ms, the wire 250 ms, after the first chunk's
 	 * 40 ms of compression: 290 ms */
-	struct vfmig_stats_opts o = { .size = sizeof(o),
-				      .ndev = 1,
-				      .bandwidth = 100000000,
-				      .codec = VFMIG_CODEC_ZSTD,
-				      .workers = 8,
-				      .chunk = 4000000 };
-	struct vfmig_stats *s;
+	struct vfmig_stats *s = chunked_stats(8, 4000000, 100000000);
 	struct vfmig_estimate e;
 
-	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
-	vfmig_stats_set_device(s, 0, 100000000, 0);
-	vfmig_stats_codec(s, 0, 100000000, 25000000, 1000000);
 	e = est(s);
 	cr_expect_eq(e.expected_downtime_ms, 290);
 	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_WIRE);
