@@ -32,10 +32,11 @@ fail() { echo "example: FAIL: $*"; sed 's/^/    /' "$out/vmm.out" "$out/vmm.err"
 # no ready line of an earlier run may be read as this one's
 rm -f "$out/recv.err" "$out/dst.out" "$out/dst.err"
 # port_of FILE PID WHAT: the port a destination's ready line in FILE says,
-# once it says it (bounded: 30 s), into $port
+# once it says it (bounded: 30 s), into $port; the file may not be there
+# yet (the background process opens it)
 port_of() {
 	n=0
-	until port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$1") && [ -n "$port" ]; do
+	until port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$1" 2>/dev/null) && [ -n "$port" ]; do
 		kill -0 "$2" 2>/dev/null || fail "$3 ended before listening"
 		n=$((n + 1))
 		[ $n -le 1500 ] || fail "$3 did not listen in 30 s"
