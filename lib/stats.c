@@ -499,10 +499,9 @@ static bool compresses(const struct vfmig_stats *s, double r)
  * it, so the cap's credit lets it out at once): 4 MiB at 470 MB/s, 9 ms.
  */
 static void latency(const struct vfmig_stats *s, const struct dev_stats *d,
-		    uint64_t p, double r, struct sums *m)
+		    uint64_t p, double r, uint64_t ld, struct sums *m)
 {
 	double c = (double)(p < s->o.chunk ? p : s->o.chunk), us;
-	uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
 
 	if (compresses(s, r)) {
 		us = c * codec_ns(d) / 1000.0;
@@ -545,7 +544,7 @@ static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
 			m->load += (double)pl;
 			m->load_rate += (double)ld;
 		}
-		latency(s, d, p, r, m);
+		latency(s, d, p, r, ld, m);
 		m->queued_wire += (double)clamp(d->queued) * r;
 		e->remaining = e->remaining + pl < e->remaining ?
 				       UINT64_MAX :
