@@ -104,10 +104,8 @@ int cmd_estimate(int argc, char **argv)
 			return opt_error("estimate", opts, argv, c);
 		}
 	}
-	if (optind < argc) {
-		err_msg("estimate: unexpected argument '%s'", argv[optind]);
+	if (opt_no_operands("estimate", argc, argv))
 		return EXIT_USAGE;
-	}
 	if (!so.bandwidth) {
 		err_msg("estimate: no --bandwidth given");
 		return EXIT_USAGE;

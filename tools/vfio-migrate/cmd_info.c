@@ -111,10 +111,8 @@ int cmd_info(int argc, char **argv)
 			return opt_error("info", opts, argv, c);
 		}
 	}
-	if (optind < argc) {
-		err_msg("info: unexpected argument '%s'", argv[optind]);
+	if (opt_no_operands("info", argc, argv))
 		return EXIT_USAGE;
-	}
 	if (!spec) {
 		err_msg("info: no device given (-d DEV)");
 		return EXIT_USAGE;

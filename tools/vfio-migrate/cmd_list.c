@@ -282,9 +282,7 @@ int cmd_list(int argc, char **argv)
 			return opt_error("list", opts, argv, c);
 		}
 	}
-	if (optind < argc) {
-		err_msg("list: unexpected argument '%s'", argv[optind]);
+	if (opt_no_operands("list", argc, argv))
 		return EXIT_USAGE;
-	}
 	return list(json, all);
 }

@@ -656,11 +656,8 @@ int mig_parse(int argc, char **argv, enum mig_mode mode, struct mig_args *a)
 		if (ret != OPT_TAKEN)
 			return ret;
 	}
-	if (optind < argc) {
-		err_msg("%s: unexpected argument '%s'", mode_name[mode],
-			argv[optind]);
+	if (opt_no_operands(mode_name[mode], argc, argv))
 		return EXIT_USAGE;
-	}
 	if (!a->ndev) {
 		err_msg("%s: no device given (-d DEV)", mode_name[mode]);
 		return EXIT_USAGE;

@@ -82,3 +82,11 @@ int opt_error(const char *cmd, const struct option *opts, char **argv, int ret)
 			prog, cmd);
 	return EXIT_USAGE;
 }
+
+int opt_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	err_msg("%s: unexpected argument '%s'", cmd, argv[optind]);
+	return EXIT_USAGE;
+}

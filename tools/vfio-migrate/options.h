@@ -10,6 +10,9 @@
  * opterr = 0 and a short-option string starting with ':': say which
  * option and what is wrong.  Returns EXIT_USAGE. */
 int opt_error(const char *cmd, const struct option *opts, char **argv, int ret);
+/* After getopt_long(): EXIT_USAGE, saying so, when an operand is left
+ * (@cmd takes none); else 0. */
+int opt_no_operands(const char *cmd, int argc, char **argv);
 /* The name in @names (NULL-terminated) nearest to @typed, or NULL when
  * none is near enough to be what was meant. */
 const char *opt_nearest(const char *typed, const char *const *names);
