@@ -947,13 +947,8 @@ int cmd_bench(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			return print_version();
 		default:
-			return opt_error("bench", opts, argv, c);
+			return opt_common("bench", opts, argv, c, usage);
 		}
 	}
 	for (int i = optind; i < argc; i++) {

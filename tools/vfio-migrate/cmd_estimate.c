@@ -95,13 +95,8 @@ int cmd_estimate(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			return print_version();
 		default:
-			return opt_error("estimate", opts, argv, c);
+			return opt_common("estimate", opts, argv, c, usage);
 		}
 	}
 	if (opt_no_operands("estimate", argc, argv))

@@ -102,13 +102,8 @@ int cmd_info(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			return print_version();
 		default:
-			return opt_error("info", opts, argv, c);
+			return opt_common("info", opts, argv, c, usage);
 		}
 	}
 	if (opt_no_operands("info", argc, argv))

@@ -273,13 +273,8 @@ int cmd_list(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			return print_version();
 		default:
-			return opt_error("list", opts, argv, c);
+			return opt_common("list", opts, argv, c, usage);
 		}
 	}
 	if (opt_no_operands("list", argc, argv))

@@ -90,3 +90,15 @@ int opt_no_operands(const char *cmd, int argc, char **argv)
 	err_msg("%s: unexpected argument '%s'", cmd, argv[optind]);
 	return EXIT_USAGE;
 }
+
+int opt_common(const char *cmd, const struct option *opts, char **argv, int c,
+	       void (*usage)(FILE *))
+{
+	if (c == 'h') {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (c == 'V')
+		return print_version();
+	return opt_error(cmd, opts, argv, c);
+}
