@@ -98,6 +98,11 @@ static void rx_reply_failed(void *arg, unsigned chan, int res)
 
 	rx_fail(k, res, "answering the source: %s",
 		conn_error(k->c[chan].conn, res));
+	/* A source that failed sent its reason on channel 0 before it
+	 * closed, and our answer met the close: read on for that reason
+	 * (set, never cleared: a channel's end may have set it already). */
+	if (!k->told)
+		k->reason_may_follow = true;
 	k->told = true; /* nobody to tell */
 	k->reply_lost = true;
 }

@@ -130,8 +130,9 @@ struct vfmig_sink {
 	struct cpustat cpu;
 	struct vfmig_cpu_use use[VFMIG_CPU_ROLES];
 	uint64_t t_rx_sample;
-	/* failed on the end of a channel but 0: the source's reason may
-	 * still be on its way on channel 0 (rx_await_reason()) */
+	/* failed on the end of a channel but 0, or on an answer the
+	 * source's close refused: its reason may still be on its way on
+	 * channel 0 (rx_await_reason()) */
 	bool reason_may_follow;
 	int err;
 	/* how the source is told: the ERROR code, and whether it was (one

@@ -85,14 +85,14 @@ def read_frame(s):
     return h[4], p
 
 
-def join(port, nchannels, max_chunk):
+def join(port, nchannels, max_chunk, caps=0x0F):
     """A session of @nchannels channels: the sockets and the chunk limit
     the destination accepted."""
     socks = []
     for i in range(nchannels):
         c = socket.create_connection(("127.0.0.1", port), timeout=10)
         c.sendall(hello(channel=i, nchannels=nchannels, max_chunk=max_chunk,
-                        session=SESSION))
+                        caps=caps, session=SESSION))
         typ, p = read_frame(c)
         if typ != 2:
             print("refused:", p[4:].decode(errors="replace"), flush=True)
@@ -230,12 +230,17 @@ def spec(port, mode, size):
 
 def hostile(port, mode, size):
     """The modes that exhaust rather than break: see test_recv_limits.sh."""
+    import fcntl
+    import termios
     import time
     if mode == "channels":
         join(port, 1000, 1 << 20)
         return
     nch = {"fill": 8, "overbook": 64}.get(mode, 1)
-    socks, chunk = join(port, nch, 16 << 20)
+    # reason-behind: with PROGRESS (bit 4), which the destination sends
+    # as its device loads
+    socks, chunk = join(port, nch, 16 << 20,
+                        0x1F if mode == "reason-behind" else 0x0F)
     print("chunk", chunk, flush=True)
     s = socks[0]
     s.sendall(manifest(size))
@@ -272,6 +277,29 @@ def hostile(port, mode, size):
                 time.sleep(0.01)
         except OSError:
             pass
+    elif mode == "reason-behind":
+        # frames in order to a device that loads slowly, more than the
+        # destination's buffers hold, then this source's ERROR behind
+        # them, and a reset: the destination stops reading while its
+        # buffers are full, and its next PROGRESS meets the reset
+        raw = os.urandom(chunk)
+        for seq in range(8):
+            s.sendall(data(raw, seq=seq))
+        s.sendall(control(12, struct.pack("<I", 6) +
+                          b"the source gave up behind its frames"))
+        # the reset must not discard what was sent: wait (bounded) until
+        # the destination's kernel acknowledged every byte
+        for _ in range(1000):
+            outq = struct.unpack("<i", fcntl.ioctl(
+                s, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+            if not outq:
+                break
+            time.sleep(0.01)
+        print("unacknowledged", outq, flush=True)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        s.close()
+        return
     elif mode == "flood":
         # the session runs; every other connection is refused
         refused = 0
@@ -293,7 +321,8 @@ def hostile(port, mode, size):
 
 def main():
     port, mode, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    if mode in ("channels", "fill", "overbook", "loris", "endless", "flood"):
+    if mode in ("channels", "fill", "overbook", "loris", "endless", "flood",
+                "reason-behind"):
         hostile(port, mode, size)
         return
     if mode not in ("empty", "random", "http", "magic", "version", "stray",
