@@ -75,6 +75,10 @@ head -n 1 $D/send-progress.json | grep -q '^{"status": "setup", "phase": "setup"
 # have): the ready line and the record name all of it
 S=$D/$(printf 'long%.0s' 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)/recv.sock
 mkdir -p "$(dirname $S)"
+# emptied here: the child's own truncation may come after our look, which
+# would then find the ready line of the recv before it
+: >"$RJ"
+: >"$RE"
 "$T" recv -d sim:size=2M -l unix:$S -j >"$RJ" 2>"$RE" &
 rpid=$!
 wait_listening "$RE" $rpid
@@ -96,6 +100,7 @@ wait $rpid
 
 # interrupted: the report says cancelled, with the reason
 recv_bg "$RJ" "$RE" -d sim:size=64M -j
+: >"$OUT"
 "$T" send -d sim:size=64M,pattern=random -t tcp:127.0.0.1:$port --max-bandwidth 8MB/s \
 	-j --interval 20 >"$OUT" 2>"$ERR" &
 spid=$!
