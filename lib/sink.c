@@ -499,7 +499,8 @@ static void lost(struct rchan *c, int res)
 		res	   ? conn_error(c->conn, res) :
 		k->ss.file ? "the file ends" :
 			     "the source closed the connection");
-	k->reason_may_follow = c->idx && !k->told;
+	if (c->idx && !k->told) /* set, never cleared: see rx_reply_failed() */
+		k->reason_may_follow = true;
 	k->told = true; /* nobody left to tell */
 }
 
