@@ -489,16 +489,24 @@ static void rx_data_header(struct rchan *c)
  * channel 0 and then closes every channel: another channel's end may be
  * seen first.  That end fails the session, and rx_await_reason() reads on
  * for the reason once the loop has stopped.
+ *
+ * A source that dies with our PROGRESS still unread in its socket ends
+ * with a reset rather than a FIN (the kernel's rule for a close that
+ * discards data): the same event to the operator, so it is named alike.
  */
 static void lost(struct rchan *c, int res)
 {
 	struct vfmig_sink *k = c->k;
+	const char *why = k->ss.file ? "the file ends" :
+				       "the source closed the connection";
 
+	if (res)
+		why = conn_error(c->conn, res);
+	if (res == -ECONNRESET && !strcmp(why, "ECONNRESET"))
+		why = "the source reset the connection (ECONNRESET)";
 	c->st = RC_EOF;
 	rx_fail(k, res ? res : -ECONNRESET, "channel %d: %s mid-stream", c->idx,
-		res	   ? conn_error(c->conn, res) :
-		k->ss.file ? "the file ends" :
-			     "the source closed the connection");
+		why);
 	if (c->idx && !k->told) /* set, never cleared: see rx_reply_failed() */
 		k->reason_may_follow = true;
 	k->told = true; /* nobody left to tell */

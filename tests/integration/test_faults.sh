@@ -25,18 +25,49 @@ rc=$?
 grep -qE "destination (closed|failed)|sending: E(PIPE|CONNRESET)" "$ERR" || fail "no reason given: $(cat "$ERR")"
 running
 
+# slow_pair: recv (its errors in $ERR), and a slow send (pid $spid) that
+# has sent something
+slow_pair() {
+	recv_bg "$OUT" "$ERR" -d sim:size=64M -j
+	: >"$RJ"
+	"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port -j \
+		--interval 50 >"$RJ" 2>/dev/null &
+	spid=$!
+	wait_for "$RJ" '"transferred": [1-9]' $spid send
+}
+
 # the source dies mid-stream
-recv_bg "$OUT" "$ERR" -d sim:size=64M -j
-: >"$RJ"
-"$T" send -d sim:size=64M,pattern=random,faults=slow:16M/s -t tcp:127.0.0.1:$port -j \
-	--interval 50 >"$RJ" 2>/dev/null &
-spid=$!
-wait_for "$RJ" '"transferred": [1-9]' $spid send
+slow_pair
 kill -9 $spid
 wait $rpid
 rc=$?
 [ $rc -eq 1 ] || fail "recv exited $rc after the source died"
-stderr_has "the source closed the connection mid-stream"
+# a FIN, or a reset where our PROGRESS was still unread in the dead
+# source's socket: the kernel's choice, and both named for what they are
+grep -qE "channel 0: the source (closed|reset) the connection( \(ECONNRESET\))? mid-stream$" "$ERR" ||
+	fail "recv did not name the source's end: $(cat "$ERR")"
+running
+
+# the source dies with the destination's answers unread in its socket:
+# its kernel resets the connection, and recv names that
+unread() { # the source's end of the connection to $port has bytes queued
+	awk -v p="$(printf '%04X' "$port")" 'NR > 1 && $3 ~ ":" p "$" {
+		split($5, q, ":"); if (q[2] != "00000000") f = 1 } END { exit !f }' \
+		/proc/net/tcp
+}
+slow_pair
+kill -STOP $spid
+n=0
+until unread; do
+	n=$((n + 1))
+	[ $n -le $((WAIT_SECS * 50)) ] || fail "recv sent the stopped source nothing in $WAIT_SECS s"
+	sleep 0.02
+done
+kill -9 $spid
+wait $rpid
+rc=$?
+[ $rc -eq 1 ] || fail "recv exited $rc after the source was reset"
+stderr_has "channel 0: the source reset the connection (ECONNRESET) mid-stream"
 running
 
 # manifests that do not match: nothing moves on either side
