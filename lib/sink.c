@@ -272,6 +272,9 @@ void rx_device_complete(struct rdev *d)
 		k->told = true;
 		return;
 	}
+	/* its final figures, nothing in flight: the source keeps the rate
+	 * the stop-copy loaded at for the next migration's estimate */
+	progress_one(d);
 	d->loaded = true;
 	k->loaded++;
 	rx_reply(k, WIRE_DEVICE_LOADED, (uint16_t)d->idx, p,
