@@ -179,6 +179,8 @@ ACCURACY = [
      1, "256M", "random", None, "16M/s", 1000, "", ",faults=slow:150MB/s"),
     ("a device loaded slowly there",
      2, "128M", "fb", "400MB/s", "16M/s", 1000, "", ",faults=slow:200MB/s"),
+    ("stop-copy only, loaded slowly there",
+     1, "256M", "random", "1GB/s", None, None, "", ",faults=slow:150MB/s"),
 ]
 
 

@@ -791,6 +791,14 @@ int vfmig_stats_codec(struct vfmig_stats *s, unsigned dev, uint64_t raw,
  */
 int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
 			    double codec_ns_per_byte, uint64_t read_rate);
+/*
+ * The rate (bytes/s of raw data; 0: unknown) at which the destination
+ * loaded such a device's stop-copy data at earlier migrations.  Like the
+ * read rate, it bounds the destination's load when it is the lower, or
+ * stands for it before the destination has reported one.
+ */
+int vfmig_stats_set_history_load(struct vfmig_stats *s, unsigned dev,
+				 uint64_t load_rate);
 
 struct vfmig_estimate {
 	size_t size; /* sizeof(struct vfmig_estimate), set by the caller */

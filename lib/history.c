@@ -4,7 +4,7 @@
  *
  *   # vfio-migrate history 1
  *   BACKEND<tab>IDENTITY<tab>ratio=R<tab>codec-ns=N<tab>stop-us=U<tab>
- *   stop-read=B<tab>runs=K
+ *   stop-read=B<tab>stop-load=L<tab>runs=K
  *
  * Unknown fields are skipped, so a later version may add some.
  */
@@ -52,6 +52,8 @@ static void parse_field(char *f, struct history_entry *e)
 		e->stop_us = (uint64_t)d;
 	else if (!strcmp(f, "stop-read"))
 		e->read_rate = d;
+	else if (!strcmp(f, "stop-load"))
+		e->load_rate = d;
 	else if (!strcmp(f, "runs"))
 		e->runs = d > 1e6 ? 1000000u : (unsigned)d;
 }
@@ -161,6 +163,7 @@ static void merge(struct history_entry *all, unsigned *n,
 	o->stop_us = (uint64_t)blend((double)o->stop_us, o->runs,
 				     (double)e->stop_us);
 	o->read_rate = blend(o->read_rate, o->runs, e->read_rate);
+	o->load_rate = blend(o->load_rate, o->runs, e->load_rate);
 	o->runs++;
 }
 
@@ -200,10 +203,10 @@ static int write_all(const char *path, const struct history_entry *all,
 	fprintf(f, "%s\n", MAGIC);
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f,
-			"%s\tratio=%.4f\tcodec-ns=%.3f\tstop-us=%llu\tstop-read=%.0f\truns=%u\n",
+			"%s\tratio=%.4f\tcodec-ns=%.3f\tstop-us=%llu\tstop-read=%.0f\tstop-load=%.0f\truns=%u\n",
 			all[i].key, all[i].ratio, all[i].codec_ns,
 			(unsigned long long)all[i].stop_us, all[i].read_rate,
-			all[i].runs);
+			all[i].load_rate, all[i].runs);
 	if (fflush(f) || ferror(f) || fsync(fileno(f)))
 		ret = -errno;
 	if (fclose(f) && !ret)

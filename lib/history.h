@@ -20,6 +20,7 @@ struct history_entry {
 	double codec_ns; /* the codec's ns per raw byte; 0: unknown */
 	uint64_t stop_us; /* the device's transition into STOP_COPY */
 	double read_rate; /* its stop-copy data read, bytes/s; 0: unknown */
+	double load_rate; /* loaded there in stop-copy, bytes/s; 0: unknown */
 	unsigned runs; /* migrations averaged in */
 };
 

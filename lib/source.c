@@ -700,6 +700,7 @@ static int to_stopcopy(struct vfmig_source *s)
 					     &fd);
 		d->stop_us = now_us() - t0;
 		d->t_stopcopy_us = t0;
+		d->dest_at_stop = d->dest;
 		if (ret < 0)
 			return tx_fail(s, ret, "%s",
 				       vfmig_device_strerror(d->dev));

@@ -59,6 +59,7 @@ struct sdev {
 	struct vfmig_precopy_info last; /* the last PRECOPY_INFO */
 	uint64_t raw_released, raw_sent;
 	struct wire_progress dest; /* the destination's PROGRESS */
+	struct wire_progress dest_at_stop; /* the last one before STOP_COPY */
 	uint64_t sent_at_report; /* raw_sent when that PROGRESS came */
 	uint64_t t_read_us, read_us, read_bytes; /* reads that got data */
 	uint64_t t_fill_us; /* the current chunk's first byte came */

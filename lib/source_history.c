@@ -32,6 +32,8 @@ void tx_history_load(struct vfmig_source *s, uint64_t *stop_us)
 			continue;
 		vfmig_stats_set_history(s->stats, i, e->ratio, e->codec_ns,
 					(uint64_t)e->read_rate);
+		vfmig_stats_set_history_load(s->stats, i,
+					     (uint64_t)e->load_rate);
 		/* -z auto's first chunks: the dearest device's cost */
 		if (e->ratio > 0 && e->codec_ns > s->prior_ns) {
 			s->prior_ns = e->codec_ns;
@@ -41,6 +43,17 @@ void tx_history_load(struct vfmig_source *s, uint64_t *stop_us)
 		*stop_us += e->stop_us;
 	}
 	free(all);
+}
+
+/* The destination's load of the device's stop-copy data, bytes per busy
+ * second: its PROGRESS at the stop against its final one (sent before its
+ * DEVICE_LOADED); 0 under 1 MiB, or from a destination without PROGRESS. */
+static double stopcopy_load_rate(const struct sdev *d)
+{
+	uint64_t bytes = d->dest.loaded - d->dest_at_stop.loaded;
+	uint64_t us = d->dest.busy_us - d->dest_at_stop.busy_us;
+
+	return bytes >= (1u << 20) && us ? (double)bytes * 1e6 / (double)us : 0;
 }
 
 void tx_history_save(struct vfmig_source *s)
@@ -66,6 +79,7 @@ void tx_history_save(struct vfmig_source *s)
 		if (d->sc_read_bytes >= (1u << 20) && d->sc_read_us)
 			e[i].read_rate = (double)d->sc_read_bytes * 1e6 /
 					 (double)d->sc_read_us;
+		e[i].load_rate = stopcopy_load_rate(d);
 	}
 	history_put(s->o.history, e, s->ndev, NULL, 0);
 	free(e);

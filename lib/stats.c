@@ -90,6 +90,7 @@ struct dev_stats {
 	uint64_t z_raw, z_wire, z_us; /* what the codec compressed */
 	double h_ratio, h_ns; /* from history; 0: none */
 	uint64_t h_read; /* stop-copy read rate, from history; 0: none */
+	uint64_t h_load; /* and the destination's load rate then */
 };
 
 struct vfmig_stats {
@@ -328,6 +329,15 @@ int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
 	return 0;
 }
 
+int vfmig_stats_set_history_load(struct vfmig_stats *s, unsigned dev,
+				 uint64_t load_rate)
+{
+	if (!s || dev >= s->o.ndev)
+		return -EINVAL;
+	s->d[dev].h_load = clamp(load_rate);
+	return 0;
+}
+
 /* Bytes a device still has for STOP_COPY. */
 static uint64_t pending(const struct dev_stats *d)
 {
@@ -381,6 +391,15 @@ static uint64_t read_rate(const struct dev_stats *d)
 	uint64_t rd = rate_get(&d->read, STAGE_MIN_US, MEASURED_MIN);
 
 	return d->h_read && (!rd || d->h_read < rd) ? d->h_read : rd;
+}
+
+/* The destination's load rate for the device: pre-copy's, or the history's
+ * stop-copy rate when that is lower or the only one; 0 when unknown. */
+static uint64_t load_rate(const struct dev_stats *d)
+{
+	uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
+
+	return d->h_load && (!ld || d->h_load < ld) ? d->h_load : ld;
 }
 
 /* The codec's ns per raw byte on this device; 0 when unknown. */
@@ -521,7 +540,7 @@ static void sum_devices(const struct vfmig_stats *s, struct vfmig_estimate *e,
 		uint64_t p = clamp(pending(d) + d->queued);
 		uint64_t pl = clamp(p + d->waiting);
 		uint64_t rd = read_rate(d);
-		uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
+		uint64_t ld = load_rate(d);
 		int src;
 		double r = ratio_of(s, d, &src);
 		bool guess = src == VFMIG_RATIO_ASSUMED && compressing(s);

@@ -140,3 +140,35 @@ Test(history, garbage_fields_are_ignored)
 	cr_assert_eq(get(path, key, &e, err, sizeof(err)), 1);
 	cr_expect_eq(e.ratio, 0, "a ratio over 2 is none");
 }
+
+Test(history, stop_copy_rates_round_trip_and_average)
+{
+	struct history_entry in = entry("sim", "s", 0.5, 1, 10), e;
+	char err[256] = "";
+	FILE *f;
+
+	/* a file of a version before stop-load: the rate is unknown */
+	snprintf(path, sizeof(path), "%s/history", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("# vfio-migrate history 1\n"
+	      "sim\ts\tratio=0.5\tstop-read=100000000\truns=1\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(get(path, in.key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.read_rate, 1e8, 1);
+	cr_expect_eq(e.load_rate, 0);
+	/* a run that measured both: the read averaged, the load its own */
+	in.read_rate = 300000000;
+	in.load_rate = 50000000;
+	cr_assert_eq(history_put(path, &in, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(get(path, in.key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.read_rate, 2e8, 1);
+	cr_expect_float_eq(e.load_rate, 5e7, 1);
+	/* one that loaded nothing measurable keeps it */
+	in.load_rate = 0;
+	cr_assert_eq(history_put(path, &in, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(get(path, in.key, &e, err, sizeof(err)), 1);
+	cr_expect_float_eq(e.load_rate, 5e7, 1);
+	cr_expect_eq(e.runs, 3);
+}

@@ -493,6 +493,35 @@ Test(stats, devices_load_on_shared_cpus)
 	vfmig_stats_free(s);
 }
 
+Test(stats, the_history_s_load_rate_bounds_the_stop_copy)
+{
+	/* 100 MB of a device that does not pre-copy, a 1 GB/s wire */
+	struct vfmig_stats *s = stats(1, 1000000000, 1);
+	struct vfmig_estimate e;
+
+	vfmig_stats_set_device(s, 0, 100000000, 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 100, "the wire's time");
+	/* its destination loaded its stop-copy at 50 MB/s last time */
+	cr_expect_eq(vfmig_stats_set_history_load(s, 0, 50000000), 0);
+	e = est(s);
+	cr_expect_eq(e.expected_downtime_ms, 2000, "100 MB at 50 MB/s");
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_DESTINATION_LOAD);
+	/* pre-copy's load at 200 MB/s: the history's lower rate stands */
+	vfmig_stats_loaded(s, 0, 0, 0, 0);
+	vfmig_stats_loaded(s, 0, 200000000, 1000000, 0);
+	cr_expect_eq(est(s).expected_downtime_ms, 2000);
+	/* without it, pre-copy's rate */
+	cr_expect_eq(vfmig_stats_set_history_load(s, 0, 0), 0);
+	cr_expect_eq(est(s).expected_downtime_ms, 500, "100 MB at 200 MB/s");
+	/* a faster history does not lift a slower measured rate */
+	cr_expect_eq(vfmig_stats_set_history_load(s, 0, 400000000), 0);
+	cr_expect_eq(est(s).expected_downtime_ms, 500);
+	cr_expect_eq(vfmig_stats_set_history_load(s, 1, 1), -EINVAL);
+	cr_expect_eq(vfmig_stats_set_history_load(NULL, 0, 1), -EINVAL);
+	vfmig_stats_free(s);
+}
+
 Test(stats, history_then_a_range_for_unknown_ratios)
 {
 	struct vfmig_stats_opts o = { .size = sizeof(o),
