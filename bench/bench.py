@@ -221,20 +221,20 @@ def judged(e, d):
 
 
 def accuracy(runs):
-    """Each scenario with a history of its own: a stop-copy-only device
-    has no ratio before its stop, so its first migration (not scored)
-    reports the range the ratio allows, and the scored runs use what it
-    measured, as an operator's next migration of such a device does."""
+    """Each scenario with a history of its own.  Its first migration is
+    not scored: a stop-copy-only device has no ratio before its stop, so
+    that one reports the range the ratio allows, and no device has told
+    the rates of its stop-copy (read here, loaded there) before one.  The
+    scored runs use what it measured, as an operator's next migration of
+    such a device does; the first run's figures are printed beside."""
     rows = []
     hdir = tempfile.mkdtemp(prefix="vfmig-bench-history-")
     for i, sc in enumerate(ACCURACY):
         cls, n, size, pattern, cap, dirty, limit, sx, dx = sc
         history = os.path.join(hdir, f"s{i}")
-        first = None
-        if not dirty:
-            rep = accuracy_run(sc, history)
-            first = (rep["expected-downtime-min"], rep["expected-downtime-max"],
-                     rep["downtime-us"] / 1000)
+        rep = accuracy_run(sc, history)
+        first = (rep["expected-downtime-min"], rep["expected-downtime-max"],
+                 rep["downtime-us"] / 1000, rep["expected-downtime-us"] / 1000)
         reps = [accuracy_run(sc, history) for _ in range(runs)]
         pairs = sorted(((r["expected-downtime-us"] / 1000, r["downtime-us"] / 1000,
                          r.get("bottleneck", "?")) for r in reps),
@@ -247,11 +247,12 @@ def accuracy(runs):
         row = {"class": cls, "name": name, "predicted": e, "measured": d,
                "error": judged(e, d), "signed": (e - d) / max(d, 0.001),
                "bottleneck": bn}
-        if first:
-            row["first"] = first
+        row["first"] = first
         rows.append(row)
         rng = (f"  (no history: {first[0]}-{first[1]} ms, measured {first[2]:.0f})"
-               if first else "")
+               if not dirty else
+               f"  (no history: {first[3]:.1f} / {first[2]:.1f} ms,"
+               f" {100 * (first[3] - first[2]) / max(first[2], 0.001):+.1f}%)")
         print(f"   {name:58s} {e:8.1f} / {d:8.1f} ms  {100 * row['signed']:+6.1f}%"
               f"  {bn}{rng}")
     errs = sorted(r["error"] for r in rows)
