@@ -32,20 +32,29 @@ json_of() {
 # may take a second to start on a loaded machine.
 WAIT_SECS=${WAIT_SECS:-30}
 
-# wait_for FILE ERE PID [WHO]: until a line of FILE matches ERE; fails
-# when PID exits first, or after WAIT_SECS.  Empty FILE before starting
-# the process: a redirection in a background job truncates it late.
-wait_for() {
+# wait_until WHAT CMD...: until CMD succeeds, polled every 20 ms; fails
+# saying "WHAT in WAIT_SECS s" after WAIT_SECS
+wait_until() {
+	_what=$1
+	shift
 	_n=0
-	until grep -qE -- "$2" "$1" 2>/dev/null; do
-		kill -0 "$3" 2>/dev/null ||
-			fail "${4:-process $3} ended before printing /$2/: $(tail -n 5 "$1")"
+	until "$@"; do
 		_n=$((_n + 1))
-		[ $_n -le $((WAIT_SECS * 50)) ] ||
-			fail "${4:-process $3} printed no /$2/ in $WAIT_SECS s"
+		[ $_n -le $((WAIT_SECS * 50)) ] || fail "$_what in $WAIT_SECS s"
 		sleep 0.02
 	done
 }
+
+# wait_for FILE ERE PID [WHO]: until a line of FILE matches ERE; fails
+# when PID exits first, or after WAIT_SECS.  Empty FILE before starting
+# the process: a redirection in a background job truncates it late.
+printed() {
+	grep -qE -- "$2" "$1" 2>/dev/null && return 0
+	kill -0 "$3" 2>/dev/null ||
+		fail "${4:-process $3} ended before printing /$2/: $(tail -n 5 "$1")"
+	return 1
+}
+wait_for() { wait_until "${4:-process $3} printed no /$2/" printed "$@"; }
 
 # recv_bg REPORT ERRORS RECV_ARGS...: recv on a fresh loopback port, once
 # it says it listens: its pid in $rpid, its port in $port

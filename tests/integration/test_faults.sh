@@ -57,12 +57,7 @@ unread() { # the source's end of the connection to $port has bytes queued
 }
 slow_pair
 kill -STOP $spid
-n=0
-until unread; do
-	n=$((n + 1))
-	[ $n -le $((WAIT_SECS * 50)) ] || fail "recv sent the stopped source nothing in $WAIT_SECS s"
-	sleep 0.02
-done
+wait_until "recv sent the stopped source nothing" unread
 kill -9 $spid
 wait $rpid
 rc=$?
