@@ -505,6 +505,7 @@ static void lost(struct rchan *c, int res)
 
 	if (res)
 		why = conn_error(c->conn, res);
+	/* a TLS session's own reason for it stays as it is */
 	if (res == -ECONNRESET && !strcmp(why, "ECONNRESET"))
 		why = "the source reset the connection (ECONNRESET)";
 	c->st = RC_EOF;

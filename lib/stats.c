@@ -394,10 +394,10 @@ static uint64_t read_rate(const struct dev_stats *d)
 }
 
 /* The destination's load rate for the device: pre-copy's, or without it
- * the history's stop-copy rate; 0 when unknown.  (Unlike the read rate,
- * not the lower of both: a few MiB of stop-copy load, timed on CPUs the
- * stop makes busy, read low, and over-predicted short pre-copy downtimes
- * by 1-14 ms in test_switchover.) */
+ * the history's stop-copy rate; 0 when unknown.  What this migration
+ * measured of this destination wins, as its ratio and codec cost win over
+ * the history's (the read rate alone takes the lower: a device is the same
+ * device, a destination need not be the same host). */
 static uint64_t load_rate(const struct dev_stats *d)
 {
 	uint64_t ld = rate_get(&d->load, STAGE_MIN_US, MEASURED_MIN);
