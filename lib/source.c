@@ -86,6 +86,8 @@ static struct slot *tx_slot_get(struct vfmig_source *s)
 
 	if (sl) {
 		s->free_slots = sl->next_free;
+		sl->taken = true;
+		sl->d = NULL;
 		sl->fill = 0;
 		sl->err = 0;
 	}
@@ -96,6 +98,7 @@ static void start_read(struct sdev *d);
 
 static void tx_slot_put(struct vfmig_source *s, struct slot *sl)
 {
+	sl->taken = false;
 	sl->next_free = s->free_slots;
 	s->free_slots = sl;
 	/* Back-pressure ends: a device waiting for a buffer reads again. */
@@ -448,6 +451,24 @@ static void sat_account(struct vfmig_source *s)
 	s->sat_b0 = s->tx.bytes;
 }
 
+/* Each device's largest frame not sent yet (the one being filled too):
+ * the last to arrive there, where the channels share the wire. */
+static void largest_frames(struct vfmig_source *s)
+{
+	for (unsigned i = 0; i < s->ndev; i++)
+		s->figs[i].queued_frame = s->d[i].cur ? s->d[i].cur->fill : 0;
+	for (unsigned j = 0; j < s->nslots; j++) {
+		const struct slot *sl = &s->slots[j];
+		struct switchover_dev *f;
+
+		if (!sl->taken || !sl->d)
+			continue;
+		f = &s->figs[sl->d->idx];
+		if (sl->fill > f->queued_frame)
+			f->queued_frame = sl->fill;
+	}
+}
+
 static void stats_update(struct vfmig_source *s)
 {
 	uint64_t now = now_ms();
@@ -470,6 +491,7 @@ static void stats_update(struct vfmig_source *s)
 	sat_account(s);
 	w.sat_ms = s->sat_us / 1000;
 	w.sat_bytes = s->sat_bytes;
+	w.channels = s->ss.nchan;
 	for (unsigned i = 0; i < s->ndev; i++) {
 		struct sdev *d = &s->d[i];
 
@@ -488,6 +510,7 @@ static void stats_update(struct vfmig_source *s)
 			.z_us = d->z_us,
 		};
 	}
+	largest_frames(s);
 	s->est_ret = switchover_feed(s->stats, &w, s->figs, s->ndev, &s->est);
 	s->t_stats = now;
 }

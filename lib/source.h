@@ -32,6 +32,7 @@ struct slot {
 	uint64_t seq;
 	bool stopcopy;
 	bool compress; /* else stored raw (or zero) */
+	bool taken; /* off the free list: being filled, encoded or sent */
 	long enc_len;
 	uint8_t codec;
 	uint32_t crc; /* of the raw bytes, from the worker */

@@ -33,6 +33,7 @@ int switchover_feed(struct vfmig_stats *st, const struct switchover_wire *w,
 		vfmig_stats_set_prior(st, w->sent * 1000 / w->elapsed_ms);
 	vfmig_stats_set_ram(st, w->ram_pending, w->ram_dirty_rate);
 	stats_set_wire_credit(st, w->credit);
+	stats_set_channels(st, w->channels);
 	for (unsigned i = 0; i < ndev; i++) {
 		const struct switchover_dev *d = &devs[i];
 		uint64_t socket = d->sent_raw > d->dest.received ?
@@ -49,6 +50,7 @@ int switchover_feed(struct vfmig_stats *st, const struct switchover_wire *w,
 		 * now).  Megabytes sit in socket buffers, which a device
 		 * that loads slowly has to take before its stop-copy data. */
 		vfmig_stats_queued(st, i, d->queued_raw);
+		stats_set_queued_frame(st, i, d->queued_frame);
 		vfmig_stats_loaded(st, i, d->dest.loaded, d->dest.busy_us,
 				   d->dest.received - d->dest.loaded + socket);
 		vfmig_stats_read(st, i, d->read_bytes, d->read_us);

@@ -23,6 +23,7 @@ struct switchover_dev {
 	struct vfmig_precopy_info last; /* its last PRECOPY_INFO */
 	uint64_t released_raw, released_wire; /* handed to the channels */
 	uint64_t queued_raw; /* read here, not sent yet */
+	uint64_t queued_frame; /* the largest of those frames */
 	/* handed to the sockets when the destination's last PROGRESS came:
 	 * less its received count, what was in flight then */
 	uint64_t sent_raw;
@@ -37,6 +38,7 @@ struct switchover_wire {
 	uint64_t sat_ms, sat_bytes; /* saturated time, and what it sent */
 	uint64_t sent; /* every byte */
 	uint64_t credit; /* wire bytes the cap lets out at once now */
+	unsigned channels; /* sharing the wire */
 	/* no link speed and no cap: the average so far is the floor */
 	bool average_is_prior;
 	uint64_t ram_pending, ram_dirty_rate; /* the VMM's RAM */

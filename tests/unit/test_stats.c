@@ -451,6 +451,51 @@ Test(stats, the_wire_waits_for_the_first_chunk)
 }
 
 /*
+ * The wire's last frames are loaded after it: a frame is written only once
+ * all of it came, and the channels share the wire, so the largest frame in
+ * flight on each arrives last.  8 MiB queued in 4 MiB frames and 100 KB of
+ * stop-copy data behind 1 Gbit/s, loaded at 1 GB/s there.
+ */
+Test(stats, the_wire_s_last_frames_are_loaded_after_it)
+{
+	struct vfmig_stats_opts o = { .size = sizeof(o),
+				      .ndev = 2,
+				      .bandwidth = 125000000,
+				      .ratio = 1,
+				      .chunk = 4 << 20 };
+	struct vfmig_stats *s;
+	struct vfmig_estimate e;
+
+	cr_assert_eq(vfmig_stats_new(&o, &s), 0);
+	vfmig_stats_set_device(s, 0, 100000, 0);
+	vfmig_stats_set_device(s, 1, 50000, 0);
+	vfmig_stats_queued(s, 0, 8 << 20);
+	/* no load rate known: the wire's 8538608 bytes alone */
+	cr_expect_eq(est(s).expected_downtime_us, 68309);
+	vfmig_stats_loaded(s, 0, 0, 0, 0);
+	vfmig_stats_loaded(s, 0, 200000000, 200000, 0);
+	/* sizes of the queued frames unknown: the stop-copy's 100 KB frame
+	 * comes last, 100 us of load */
+	e = est(s);
+	cr_expect_eq(e.bottleneck, VFMIG_BOTTLENECK_WIRE);
+	cr_expect_eq(e.expected_downtime_us, 68409, "%llu us",
+		     (unsigned long long)e.expected_downtime_us);
+	/* one channel: a 4 MiB frame in the queue can come last */
+	stats_set_queued_frame(s, 0, 4 << 20);
+	cr_expect_eq(est(s).expected_downtime_us, 72503);
+	/* two channels: a 4 MiB frame on each arrives last, and the
+	 * device's frames wait for both; never more than it has left */
+	stats_set_channels(s, 2);
+	cr_expect_eq(est(s).expected_downtime_us, 76697);
+	stats_set_channels(s, 8);
+	cr_expect_eq(est(s).expected_downtime_us, 76797, "8488608 at most");
+	stats_set_channels(NULL, 1); /* NULL-safe */
+	stats_set_queued_frame(NULL, 0, 1);
+	stats_set_queued_frame(s, 2, 1); /* no such device: ignored */
+	vfmig_stats_free(s);
+}
+
+/*
  * A cap's token bucket lets its credit out at once (lib/txq.c: 20 ms and
  * 10 ms more of the cap after an idle while): those bytes do not wait for
  * the cap's pace.  256 MiB stop-copy only behind 200 MB/s was predicted
