@@ -793,8 +793,10 @@ int vfmig_stats_set_history(struct vfmig_stats *s, unsigned dev, double ratio,
 			    double codec_ns_per_byte, uint64_t read_rate);
 /*
  * The rate (bytes/s of raw data; 0: unknown) at which the destination
- * loaded such a device's stop-copy data at earlier migrations.  It stands
- * for the destination's load rate until the destination reports one.
+ * loaded such a device's stop-copy data at earlier migrations.  It bounds
+ * the load rate the destination reports when it is the lower (after the
+ * stop a destination loads dirty data and every device at once), and
+ * stands for it until the destination reports one.
  */
 int vfmig_stats_set_history_load(struct vfmig_stats *s, unsigned dev,
 				 uint64_t load_rate);
