@@ -86,8 +86,6 @@ static struct slot *tx_slot_get(struct vfmig_source *s)
 
 	if (sl) {
 		s->free_slots = sl->next_free;
-		sl->taken = true;
-		sl->d = NULL;
 		sl->fill = 0;
 		sl->err = 0;
 	}
@@ -98,7 +96,7 @@ static void start_read(struct sdev *d);
 
 static void tx_slot_put(struct vfmig_source *s, struct slot *sl)
 {
-	sl->taken = false;
+	sl->d = NULL;
 	sl->next_free = s->free_slots;
 	s->free_slots = sl;
 	/* Back-pressure ends: a device waiting for a buffer reads again. */
@@ -461,7 +459,7 @@ static void largest_frames(struct vfmig_source *s)
 		const struct slot *sl = &s->slots[j];
 		struct switchover_dev *f;
 
-		if (!sl->taken || !sl->d)
+		if (!sl->d) /* free, or still being filled */
 			continue;
 		f = &s->figs[sl->d->idx];
 		if (sl->fill > f->queued_frame)

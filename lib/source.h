@@ -25,14 +25,13 @@ struct sdev;
 struct slot {
 	struct work work; /* first: codec job */
 	struct vfmig_source *s;
-	struct sdev *d;
+	struct sdev *d; /* from dispatch() until it is free again */
 	struct slot *next_free;
 	unsigned char *raw, *enc;
 	size_t fill;
 	uint64_t seq;
 	bool stopcopy;
 	bool compress; /* else stored raw (or zero) */
-	bool taken; /* off the free list: being filled, encoded or sent */
 	long enc_len;
 	uint8_t codec;
 	uint32_t crc; /* of the raw bytes, from the worker */
